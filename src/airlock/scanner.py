@@ -1,0 +1,197 @@
+"""Scan files: detect each one's format from its bytes and run the matching reader."""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from airlock.artifact import ArtifactFile, collect
+from airlock.findings import Finding, Location, Severity
+from airlock.formats.detect import HEAD_BYTES, claims_model_format, detect
+from airlock.formats.interface import Blob, Buffer, Kind, Reader
+from airlock.formats.registry import default_readers
+from airlock.rules import rule
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_depth: int = 8
+    # Per decompression (archive member, compressed stream, decoded payload).
+    max_decompressed_bytes: int = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    kind: str
+    size: int
+    inspected: bool
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    files: tuple[FileResult, ...] = field(default=())
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for result in self.files for f in result.findings]
+
+    @property
+    def inspected(self) -> int:
+        return sum(1 for result in self.files if result.inspected)
+
+    def worst(self) -> Severity | None:
+        return max((f.severity for f in self.findings), default=None)
+
+
+class _Context:
+    """What a reader may ask of the scanner while it reads one file."""
+
+    def __init__(self, scanner: Scanner, file: str, depth: int = 0) -> None:
+        self.scanner = scanner
+        self.file = file
+        self.depth = depth
+
+    @property
+    def max_decompressed_bytes(self) -> int:
+        return self.scanner.limits.max_decompressed_bytes
+
+    def finding(
+        self,
+        rule_id: str,
+        blob: Blob,
+        location: Location,
+        message: str,
+        evidence: str = "",
+        severity: Severity | None = None,
+    ) -> Finding:
+        chosen = severity if severity is not None else rule(rule_id).default_severity
+        return Finding(rule_id, chosen, blob.file, location, message, evidence)
+
+    def scan_nested(self, data: Buffer, location: Location, name: str) -> list[Finding]:
+        blob = Blob(data, self.file, location, name)
+        if self.depth >= self.scanner.limits.max_depth:
+            return [
+                self.finding(
+                    "AIR003",
+                    blob,
+                    location,
+                    f"Content is nested more than {self.scanner.limits.max_depth} levels deep; "
+                    "the innermost level was not inspected.",
+                )
+            ]
+        inner = _Context(self.scanner, self.file, self.depth + 1)
+        kind = detect(data[:HEAD_BYTES], name)
+        return self.scanner.scan_blob(blob, kind, inner)
+
+
+class Scanner:
+    def __init__(self, readers: Sequence[Reader] | None = None, limits: Limits | None = None):
+        self.limits = limits or Limits()
+        self.readers: dict[Kind, Reader] = {}
+        for reader in readers if readers is not None else default_readers():
+            for kind in reader.kinds:
+                self.readers[kind] = reader
+
+    def scan_paths(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        on_file: Callable[[FileResult], None] | None = None,
+        on_start: Callable[[int], None] | None = None,
+    ) -> ScanReport:
+        """Scan every file under `paths`; raises ArtifactError for a path that is not there."""
+        files = collect(paths)
+        if on_start is not None:
+            on_start(len(files))
+        results = []
+        for item in files:
+            result = self.scan_file(item)
+            results.append(result)
+            if on_file is not None:
+                on_file(result)
+        return ScanReport(tuple(results))
+
+    def scan_file(self, item: ArtifactFile) -> FileResult:
+        ctx = _Context(self, item.display)
+        if item.escapes_root:
+            blob = Blob(b"", item.display, Location(), item.path.name)
+            message = (
+                f"A link points outside the folder (to {os.readlink(item.path)}); not followed."
+            )
+            return FileResult(
+                item.display, "link", 0, False, (ctx.finding("AIR203", blob, Location(), message),)
+            )
+        try:
+            with _open_bytes(item.path) as data:
+                kind = detect(data[:HEAD_BYTES], item.path.name)
+                blob = Blob(data, item.display, Location(), item.path.name)
+                findings = self.scan_blob(blob, kind, ctx)
+                size = len(data)
+        except OSError as exc:
+            blob = Blob(b"", item.display, Location(), item.path.name)
+            finding = ctx.finding(
+                "AIR001", blob, Location(), f"The file could not be read: {exc.strerror or exc}."
+            )
+            return FileResult(item.display, Kind.UNKNOWN.value, 0, False, (finding,))
+        inspected = kind in self.readers or any(f.rule_id == "AIR004" for f in findings)
+        return FileResult(item.display, kind.value, size, inspected, tuple(findings))
+
+    def scan_blob(self, blob: Blob, kind: Kind, ctx: _Context) -> list[Finding]:
+        reader = self.readers.get(kind)
+        if reader is None:
+            if kind is Kind.UNKNOWN and claims_model_format(blob.name):
+                return [
+                    ctx.finding(
+                        "AIR004",
+                        blob,
+                        blob.location,
+                        f"`{blob.name}` is named like a model file, but its content matches no "
+                        "format Airlock knows, so it could not be inspected.",
+                        bytes(blob.data[:16]).hex(" "),
+                    )
+                ]
+            return []
+        try:
+            return list(reader.scan(blob, ctx))
+        except (MemoryError, RecursionError) as exc:
+            return [
+                ctx.finding(
+                    "AIR003",
+                    blob,
+                    blob.location,
+                    f"Inspection ran out of resources ({type(exc).__name__}).",
+                )
+            ]
+        except Exception as exc:  # a reader bug must fail closed, never pass or crash the run
+            return [
+                ctx.finding(
+                    "AIR001",
+                    blob,
+                    blob.location,
+                    f"The {kind.value} reader could not parse this content ({type(exc).__name__}: {exc}).",
+                )
+            ]
+
+
+class _open_bytes:
+    """Map a file read-only (no copy); empty files become empty bytes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._map: mmap.mmap | None = None
+
+    def __enter__(self) -> Buffer:
+        with open(self.path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size == 0:
+                return b""
+            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        return self._map
+
+    def __exit__(self, *exc: object) -> None:
+        if self._map is not None:
+            self._map.close()
