@@ -18,16 +18,19 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
+# Scans the bundled examples: one clean checkpoint, one disguised pickle with a canary payload.
+# `airlock scan` exits 1 because it finds the payload; that is the demo working.
 demo: $(STAMP)
-	$(BIN)/python examples/make_demo.py examples/demo
-	-$(BIN)/airlock scan examples/demo
+	@$(BIN)/airlock scan examples/models; status=$$?; \
+	  echo; echo "airlock scan exited with $$status (0 = clean, 1 = findings at/above --fail-on, 2 = usage error)"; \
+	  test $$status -le 1
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples tools
+	$(BIN)/ruff format --check src tests benchmarks examples tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src/airlock

@@ -63,10 +63,73 @@ _RULES = (
          "A pickle is stored inside a data field (raw, base64 or hex). It does not run when "
          "this file loads, but runs if an application later deserializes that field; it was "
          "decoded and scanned.", 502),
+    Rule("AIR110", "opaque-deserializer-input", Severity.HIGH,
+         "Data computed while loading is handed to a deserializer (which can run code from "
+         "it); what it receives cannot be known without loading the file.", 502),
     Rule("AIR301", "numpy-object-array", Severity.INFO,
          "A NumPy array of Python objects is stored as a pickle; it was scanned.", None),
     Rule("AIR900", "not-a-model-file", Severity.INFO,
          "The file is not in a model format and was not inspected.", None),
+    Rule("AIR401", "safetensors-invalid-layout", Severity.MEDIUM,
+         "The safetensors header breaks the format's rules (unknown dtype, tensor sizes that "
+         "disagree with shapes, overlapping tensors, uncovered or trailing bytes, duplicate "
+         "keys). The official loader rejects such files, so it was made or altered by other "
+         "tools; uncovered bytes can hide data.", 20),
+    Rule("AIR402", "safetensors-metadata", Severity.INFO,
+         "The safetensors `__metadata__` strings; they are plain text that loading never "
+         "executes.", None),
+    Rule("AIR403", "safetensors-metadata-suspicious", Severity.LOW,
+         "A safetensors metadata string looks like code, a shell command or a URL. The format "
+         "cannot execute it, but a tool that copies metadata into a shell or a web page might.",
+         None),
+    Rule("AIR411", "gguf-invalid-layout", Severity.MEDIUM,
+         "The GGUF tensor index breaks the format's rules (unknown tensor type, data outside "
+         "the file or misaligned, overlapping tensors); loaders reject or misread such files.",
+         20),
+    Rule("AIR501", "template-sandbox-escape", Severity.CRITICAL,
+         "A Jinja chat template reaches Python internals (dunder attributes such as "
+         "`__class__`, `__globals__`, `__builtins__`), the way CVE-2024-34359 runs commands "
+         "when a loader renders the template outside a sandbox.", 1336),
+    Rule("AIR502", "template-suspicious", Severity.HIGH,
+         "A Jinja chat template uses what chat templates never need: Python builtins or OS "
+         "names, private attributes, attribute names computed at render time, or other "
+         "template files (high; medium for a bare reference to a Jinja global that escapes "
+         "use as a gadget, such as `cycler`, or an oversized `range`).", 1336),
+    Rule("AIR503", "template-unparseable", Severity.MEDIUM,
+         "A Jinja chat template does not parse, so its structure could not be inspected (its "
+         "text was still searched for escape patterns). This Jinja version would refuse to "
+         "render it; another template engine or version might not.", 20),
+    Rule("AIR601", "keras-lambda-code", Severity.HIGH,
+         "A Keras config carries Python code (a Lambda layer's marshalled bytecode or "
+         "source) that runs when the model is loaded or called (CVE-2024-3660); critical when "
+         "the code names commands, eval/exec or imports.", 94),
+    Rule("AIR602", "keras-foreign-module", Severity.MEDIUM,
+         "A Keras config names a class or function from a module outside Keras, which older "
+         "Keras versions import while loading (CVE-2025-1550); critical for modules and "
+         "builtins that run commands or code.", 470),
+    Rule("AIR603", "keras-external-model", Severity.HIGH,
+         "A Keras layer (TFSMLayer) loads a TensorFlow SavedModel from a path named in the "
+         "config, outside the Keras safe-mode checks.", 829),
+    Rule("AIR604", "keras-unsafe-function", Severity.HIGH,
+         "A Keras config calls a Keras utility that downloads files (`get_file`, "
+         "CVE-2025-8747) or turns safe mode off (`enable_unsafe_deserialization`, "
+         "CVE-2025-9906, critical) while the model loads.", 829),
+    Rule("AIR605", "keras-safe-mode-off", Severity.MEDIUM,
+         "Keras metadata or config asks for `safe_mode` to be turned off.", None),
+    Rule("AIR611", "onnx-external-data-escape", Severity.HIGH,
+         "An ONNX tensor's external data lives outside the model folder (absolute path, `..`, "
+         "drive or UNC path, or a link leading out): loading reads that file into the model "
+         "(CVE-2022-25882, CVE-2024-27318).", 22),
+    Rule("AIR612", "onnx-external-data-link", Severity.HIGH,
+         "An ONNX external-data file is a symbolic or hard link (or sits under a linked "
+         "folder), so loading may read a file other than the one shipped.", 59),
+    Rule("AIR613", "onnx-custom-op-domain", Severity.MEDIUM,
+         "ONNX nodes use operators from a non-standard domain, which only load with a custom "
+         "operator library (native code); info for ONNX Runtime's built-in contrib domains.",
+         None),
+    Rule("AIR621", "tf-risky-op", Severity.HIGH,
+         "A TensorFlow graph uses an op that runs Python, reads or writes files, or talks to "
+         "the network (severity per op; routine checkpoint ops are info).", 94),
 )  # fmt: skip
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from airlock.artifact import ArtifactFile, collect
@@ -13,6 +14,7 @@ from airlock.findings import Finding, Location, Severity
 from airlock.formats.detect import HEAD_BYTES, claims_model_format, detect
 from airlock.formats.interface import Blob, Buffer, Kind, Reader
 from airlock.formats.registry import default_readers
+from airlock.hf_cache import HfSnapshot
 from airlock.rules import rule
 
 
@@ -30,6 +32,7 @@ class FileResult:
     size: int
     inspected: bool
     findings: tuple[Finding, ...] = ()
+    snapshot: HfSnapshot | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,15 @@ class ScanReport:
     @property
     def inspected(self) -> int:
         return sum(1 for result in self.files if result.inspected)
+
+    @property
+    def snapshots(self) -> list[HfSnapshot]:
+        """Hugging Face cache snapshots the scanned files came from, in scan order."""
+        seen: dict[HfSnapshot, None] = {}
+        for result in self.files:
+            if result.snapshot is not None:
+                seen.setdefault(result.snapshot, None)
+        return list(seen)
 
     def worst(self) -> Severity | None:
         return max((f.severity for f in self.findings), default=None)
@@ -116,6 +128,10 @@ class Scanner:
         return ScanReport(tuple(results))
 
     def scan_file(self, item: ArtifactFile) -> FileResult:
+        result = self._scan_file(item)
+        return replace(result, snapshot=item.snapshot) if item.snapshot else result
+
+    def _scan_file(self, item: ArtifactFile) -> FileResult:
         ctx = _Context(self, item.display)
         if item.escapes_root:
             blob = Blob(b"", item.display, Location(), item.path.name)
@@ -172,7 +188,8 @@ class Scanner:
                     "AIR001",
                     blob,
                     blob.location,
-                    f"The {kind.value} reader could not parse this content ({type(exc).__name__}: {exc}).",
+                    f"The {kind.value} reader could not parse this content "
+                    f"({type(exc).__name__}: {exc}).",
                 )
             ]
 
@@ -194,4 +211,6 @@ class _open_bytes:
 
     def __exit__(self, *exc: object) -> None:
         if self._map is not None:
-            self._map.close()
+            # A view may still point into the map; it is unmapped once that view is freed.
+            with contextlib.suppress(BufferError):
+                self._map.close()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import zlib
 
+from airlock.formats.hdf5_reader import superblock_offset
 from airlock.formats.interface import Buffer, Kind
+from airlock.formats.onnx_reader import looks_like_onnx
 from airlock.formats.pickle.opcodes import looks_like_pickle
+from airlock.formats.tf_savedmodel_reader import looks_like_graph_def, looks_like_savedmodel
 
 HEAD_BYTES = 4096
 
@@ -15,15 +18,19 @@ _COMPRESSED_MAGICS = (
     b"BZh",  # bzip2
     b"\xfd7zXZ\x00",  # xz
     b"\x04\x22\x4d\x18",  # lz4 frame
-    b"ZF",  # joblib's legacy zlib container
+    b"ZF0x",  # joblib's legacy zlib container: "ZF" + hex length + zlib data
+    b"\x5d\x00\x00",  # lzma "alone" format (joblib compress="lzma")
 )
 _SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
+SAFETENSORS_MAX_HEADER = 100_000_000
+_TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2", ".template")
 
 # Names that say "this is a model file": an unrecognized one is suspicious, not skipped.
 MODEL_SUFFIXES = frozenset(
     {
         ".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz",
         ".dat", ".data", ".model", ".mar", ".pt2", ".pkl.gz", ".sav", ".dill", ".p",
+        ".onnx", ".h5", ".hdf5", ".keras",
     }
 )  # fmt: skip
 
@@ -39,18 +46,53 @@ def detect(head: Buffer, name: str) -> Kind:
         return Kind.SEVEN_ZIP
     if head.startswith(_COMPRESSED_MAGICS):
         return Kind.COMPRESSED
+    if head.startswith(b"GGUF"):
+        return Kind.GGUF
+    if _is_safetensors(head):
+        return Kind.SAFETENSORS
     if looks_like_pickle(head):
         return Kind.PICKLE
+    if superblock_offset(head) is not None:
+        return Kind.HDF5
+    # Protobuf formats have no magic: their structure is checked after every magic number,
+    # and only when the first byte is a field tag they start with (probing costs ~100 us).
+    if head[:1] in _PROTOBUF_FIRST_TAGS:
+        if looks_like_savedmodel(head, name):
+            return Kind.TF_SAVEDMODEL
+        if looks_like_graph_def(head, name):
+            return Kind.TF_GRAPHDEF
+        if looks_like_onnx(head, name):
+            return Kind.ONNX
     if _is_zlib(head):
         return Kind.COMPRESSED
     if _is_text(head):
+        if _is_template(head, name):
+            return Kind.TEMPLATE
+        if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+            return Kind.JSON
         return Kind.TEXT
     return Kind.UNKNOWN
+
+
+# Field 1 varint (ONNX ir_version, SavedModel schema version), field 1 or 2 length-delimited
+# (GraphDef node, SavedModel meta graph).
+_PROTOBUF_FIRST_TAGS = (b"\x08", b"\x0a", b"\x12")
 
 
 def claims_model_format(name: str) -> bool:
     lowered = name.lower()
     return any(lowered.endswith(suffix) for suffix in MODEL_SUFFIXES)
+
+
+def _is_safetensors(head: bytes) -> bool:
+    # An 8-byte little-endian header length (under the format's 100 MB cap), then a JSON object.
+    size = int.from_bytes(head[:8], "little")
+    return len(head) >= 9 and 2 <= size <= SAFETENSORS_MAX_HEADER and head[8:9] == b"{"
+
+
+def _is_template(head: bytes, name: str) -> bool:
+    # Standalone chat templates (transformers saves `chat_template.jinja`) with Jinja delimiters.
+    return name.lower().endswith(_TEMPLATE_SUFFIXES) and (b"{{" in head or b"{%" in head)
 
 
 def _is_zlib(head: bytes) -> bool:
@@ -75,5 +117,5 @@ def _is_text(head: bytes) -> bool:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         # A multi-byte character cut by the sample boundary is still text.
-        return exc.start >= len(head) - 3
+        return len(head) >= HEAD_BYTES and exc.start >= len(head) - 3
     return True

@@ -7,7 +7,7 @@ import enum
 import mmap
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 from airlock.findings import Finding, Location, Severity
 
@@ -22,6 +22,14 @@ class Kind(enum.StrEnum):
     ZIP = "zip"
     COMPRESSED = "compressed"
     SEVEN_ZIP = "7z"
+    JSON = "json"
+    ONNX = "onnx"
+    TF_SAVEDMODEL = "tf-savedmodel"
+    TF_GRAPHDEF = "tf-graphdef"
+    HDF5 = "hdf5"
+    SAFETENSORS = "safetensors"
+    GGUF = "gguf"
+    TEMPLATE = "template"
     TEXT = "text"
     UNKNOWN = "unknown"
 
@@ -64,7 +72,7 @@ class ScanContext(Protocol):
 class Reader(abc.ABC):
     """Scans blobs of one or more kinds and yields findings; never raises on bad input."""
 
-    kinds: ClassVar[tuple[Kind, ...]]
+    kinds: tuple[Kind, ...]
 
     @abc.abstractmethod
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:

@@ -1,10 +1,61 @@
-"""The readers a default scan uses, one per format."""
+"""The readers a default scan uses, one per format, imported only when a file needs them.
+
+Most scans meet two or three formats; importing every reader (and jinja2, protobuf tables,
+op catalogs) up front would cost more than scanning a multi-GB checkpoint does.
+"""
 
 from __future__ import annotations
 
-from airlock.formats.interface import Reader
-from airlock.formats.pickle_reader import PickleReader
+import importlib
+from collections.abc import Iterator
+
+from airlock.findings import Finding
+from airlock.formats.interface import Blob, Kind, Reader, ScanContext
+
+# (kinds, "module:factory"): the factory is a Reader class or a function returning a Reader.
+_READERS: tuple[tuple[tuple[Kind, ...], str], ...] = (
+    ((Kind.PICKLE,), "airlock.formats.pickle_reader:PickleReader"),
+    ((Kind.ZIP,), "airlock.formats.zip_reader:ZipReader"),
+    ((Kind.NUMPY,), "airlock.formats.numpy_reader:NumpyReader"),
+    ((Kind.COMPRESSED,), "airlock.formats.compressed_reader:CompressedReader"),
+    ((Kind.SEVEN_ZIP,), "airlock.formats.seven_zip_reader:SevenZipReader"),
+    ((Kind.SAFETENSORS,), "airlock.formats.safetensors_reader:SafetensorsReader"),
+    ((Kind.GGUF,), "airlock.formats.gguf_reader:GgufReader"),
+    ((Kind.TEMPLATE,), "airlock.formats.template_reader:TemplateReader"),
+    ((Kind.JSON,), "airlock.formats.registry:json_reader"),
+    ((Kind.ONNX,), "airlock.formats.onnx_reader:OnnxReader"),
+    (
+        (Kind.TF_SAVEDMODEL, Kind.TF_GRAPHDEF),
+        "airlock.formats.tf_savedmodel_reader:TensorFlowReader",
+    ),
+    ((Kind.HDF5,), "airlock.formats.hdf5_reader:Hdf5Reader"),
+)
+
+
+def json_reader() -> Reader:
+    """JSON documents, with every analyzer that recognises a JSON format."""
+    from airlock.checks.chat_template_json import ChatTemplateJsonAnalyzer
+    from airlock.checks.keras_config import KerasConfigAnalyzer
+    from airlock.formats.json_reader import JsonReader
+
+    return JsonReader([ChatTemplateJsonAnalyzer(), KerasConfigAnalyzer()])
+
+
+class LazyReader(Reader):
+    """Stands in for a reader and imports it on first use."""
+
+    def __init__(self, kinds: tuple[Kind, ...], target: str) -> None:
+        self.kinds = kinds
+        self._target = target
+        self._reader: Reader | None = None
+
+    def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+        reader = self._reader
+        if reader is None:
+            module, _, attr = self._target.partition(":")
+            reader = self._reader = getattr(importlib.import_module(module), attr)()
+        return reader.scan(blob, ctx)
 
 
 def default_readers() -> list[Reader]:
-    return [PickleReader()]
+    return [LazyReader(kinds, target) for kinds, target in _READERS]

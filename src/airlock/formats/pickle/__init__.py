@@ -1,1 +1,1 @@
-"""Static analysis of pickle streams: decode opcodes, interpret them symbolically, judge the calls."""
+"""Static analysis of pickle streams: decode, interpret symbolically, judge the calls."""

@@ -9,6 +9,7 @@ from typing import Any
 from airlock.findings import Finding, Location, Severity
 from airlock.formats.interface import Blob, ScanContext
 from airlock.formats.pickle.embedded import embedded_pickle
+from airlock.formats.pickle.interpreter import UNKNOWN
 from airlock.formats.pickle.payloads import DESERIALIZERS, concrete_bytes
 from airlock.formats.pickle.policy import GlobalsPolicy, Status
 from airlock.formats.pickle.values import (
@@ -43,8 +44,10 @@ def _has_arguments(call: Call) -> bool:
     return has_args or has_kwargs
 
 
-# Calls that only instantiate the class in their first argument, without calling it with data.
-_INSTANTIATORS = frozenset({"copyreg._reconstructor", "copyreg.__newobj__"})
+# Calls that do not call what they are handed while loading: they instantiate a class
+# (copyreg) or wrap a function for later (functools.partial; calling the partial object is
+# itself a dynamic call, AIR103).
+_NON_CALLING = frozenset({"copyreg._reconstructor", "copyreg.__newobj__", "functools.partial"})
 
 
 class PickleAnalysis:
@@ -58,6 +61,7 @@ class PickleAnalysis:
         self._imports: dict[str, _Import] = {}
         # Digests of nested payloads already scanned: one payload, one set of findings.
         self._scanned: set[bytes] = set()
+        self._embedded: list[tuple[bytes, str, int, str]] = []
 
     # Interpreter listener -------------------------------------------------------------
     def on_global(self, glob: Global) -> None:
@@ -80,7 +84,8 @@ class PickleAnalysis:
             self._imports.setdefault(func.dotted, _Import(func)).calls.append(call)
             if func.dotted in DESERIALIZERS:
                 self._scan_payload(call, func)
-        elif not isinstance(func, Extension) and func is not None:
+        elif not isinstance(func, Extension) and func is not UNKNOWN:
+            # Extensions and computed imports were reported where they appeared.
             self._add(
                 "AIR103",
                 call.offset,
@@ -111,33 +116,23 @@ class PickleAnalysis:
 
     def on_constant(self, value: str | bytes | bytearray, offset: int) -> None:
         found = embedded_pickle(value, self.ctx.max_decompressed_bytes)
-        if found is None:
-            return
-        data, encoding = found
-        self._add(
-            "AIR109",
-            offset,
-            f"A pickle ({len(data)} bytes, {encoding}) is stored inside a data field. It does not "
-            "run when this file loads, but runs if an application later deserializes that "
-            "field; it was decoded and scanned.",
-            render(value, 120),
-        )
-        where = self.blob.location.at(offset).inside(f"embedded pickle ({encoding})")
-        self._scan_nested_once(data, where)
+        if found is not None:
+            # Judged at the end: a deserializer call may still consume it (then it runs).
+            self._embedded.append((found[0], found[1], offset, render(value, 120)))
 
     def _note_passed_globals(self, call: Call) -> None:
         func = call.func
-        skip_first = isinstance(func, Global) and func.dotted in _INSTANTIATORS
+        if isinstance(func, Global) and func.dotted in _NON_CALLING:
+            return
         args = call.args if isinstance(call.args, tuple) else (call.args,)
-        for index, arg in enumerate(args):
-            if index == 0 and skip_first:
-                continue
+        for arg in args:
             for glob in _globals_in(arg, depth=3):
                 self._imports.setdefault(glob.dotted, _Import(glob)).passed_to = call
 
     # Results ---------------------------------------------------------------------------
     def finish(self) -> list[Finding]:
         """Findings for every import that is not allowed, with the call that uses it."""
+        self._report_embedded()
         for dotted, record in self._imports.items():
             verdict = self.policy.judge(dotted)
             if verdict.status is Status.ALLOWED:
@@ -181,9 +176,19 @@ class PickleAnalysis:
             return
         data = concrete_bytes(args[0], self.ctx.max_decompressed_bytes)
         if data is None:
+            self._add(
+                "AIR110",
+                call.offset,
+                f"The file hands data computed while loading to `{func.dotted}`, which "
+                "deserializes it (and can run code from it); what it receives cannot be "
+                "determined without loading the file.",
+                render(call, 200),
+            )
             return
-        where = self.blob.location.at(call.offset).inside(f"payload of {func.dotted}")
+        where = self.blob.location.inside(f"payload of {func.dotted} at byte {call.offset}")
         self._scan_nested_once(data, where)
+        if self.policy.judge(func.dotted).status is Status.ALLOWED:
+            return  # e.g. torch.storage._load_from_bytes: routine, its content was scanned
         self._add(
             "AIR108",
             call.offset,
@@ -191,6 +196,22 @@ class PickleAnalysis:
             "decoded and scanned as well.",
             render(call, 200),
         )
+
+    def _report_embedded(self) -> None:
+        for data, encoding, offset, shown in self._embedded:
+            if hashlib.sha256(data).digest() in self._scanned:
+                continue  # handed to a deserializer: already scanned as a payload
+            self._add(
+                "AIR109",
+                offset,
+                f"A pickle ({len(data)} bytes, {encoding}) is stored inside a data field. It "
+                "does not run when this file loads, but runs if an application later "
+                "deserializes that field; it was decoded and scanned.",
+                shown,
+            )
+            where = self.blob.location.inside(f"embedded pickle ({encoding}) at byte {offset}")
+            self._scan_nested_once(data, where)
+        self._embedded.clear()
 
     def _scan_nested_once(self, data: bytes, where: Location) -> None:
         digest = hashlib.sha256(data).digest()
@@ -214,16 +235,28 @@ class PickleAnalysis:
 
 
 def _globals_in(value: Any, depth: int) -> list[Global]:
-    if isinstance(value, Global):
-        return [value]
-    if depth == 0:
-        return []
-    if isinstance(value, tuple):
-        items: list[Any] = list(value)
-    elif isinstance(value, SymList | SymSet):
-        items = value.items
-    elif isinstance(value, SymDict):
-        items = [v for pair in value.pairs for v in pair]
-    else:
-        return []
-    return [g for item in items[:64] for g in _globals_in(item, depth - 1)]
+    """Globals inside `value` (containers up to `depth` levels), each container visited once:
+    memo-shared tuples must not turn a small pickle into an exponential walk."""
+    found: list[Global] = []
+    seen: set[int] = set()
+    pending: list[tuple[Any, int]] = [(value, depth)]
+    budget = 4096
+    while pending and budget > 0:
+        item, level = pending.pop()
+        budget -= 1
+        if isinstance(item, Global):
+            found.append(item)
+            continue
+        if level == 0 or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, tuple):
+            children: list[Any] = list(item[:64])
+        elif isinstance(item, SymList | SymSet):
+            children = item.items[:64]
+        elif isinstance(item, SymDict):
+            children = [v for pair in item.pairs[:32] for v in pair]
+        else:
+            continue
+        pending.extend((child, level - 1) for child in children)
+    return found

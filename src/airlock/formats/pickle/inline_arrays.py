@@ -18,6 +18,8 @@ from airlock.formats.pickle.values import Call, Global, SymDict
 _WRAPPER = "joblib.numpy_pickle.NumpyArrayWrapper"
 _DTYPE_STR = re.compile(r"^[<>|=]?([a-zA-Z])(\d*)")
 # Sizes of the numpy kinds whose dtype string omits the item size.
+# Structured dtypes nest; real ones are a few levels deep, a hostile one could be thousands.
+_MAX_FIELD_DEPTH = 32
 _KIND_SIZE = {"?": 1, "b": 1, "B": 1, "e": 2, "f": 4, "d": 8, "g": 16, "O": 8}
 
 
@@ -55,8 +57,10 @@ def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _dtype_info(value: Any) -> tuple[int, bool] | None:
+def _dtype_info(value: Any, depth: int = 0) -> tuple[int, bool] | None:
     """(itemsize, holds Python objects) of a pickled `numpy.dtype(...)` call."""
+    if depth > _MAX_FIELD_DEPTH:
+        return None
     if not (isinstance(value, Call) and isinstance(value.func, Global)):
         return None
     if value.func.name != "dtype" or not value.func.module.startswith("numpy"):
@@ -78,16 +82,16 @@ def _dtype_info(value: Any) -> tuple[int, bool] | None:
         itemsize = _KIND_SIZE[kind]
     else:
         return None
-    return itemsize, kind == "O" or _fields_hold_objects(state)
+    return itemsize, kind == "O" or _fields_hold_objects(state, depth)
 
 
-def _fields_hold_objects(state: tuple[Any, ...]) -> bool:
+def _fields_hold_objects(state: tuple[Any, ...], depth: int) -> bool:
     fields = state[4] if len(state) > 4 else None
     if not isinstance(fields, SymDict):
         return False
     for _, spec in fields.pairs:
         inner = spec[0] if isinstance(spec, tuple) and spec else None
-        info = _dtype_info(inner)
+        info = _dtype_info(inner, depth + 1)
         if info is None or info[1]:
             return info is None or info[1]
     return False

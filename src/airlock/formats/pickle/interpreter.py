@@ -9,11 +9,12 @@ listener; judging them is the analysis module's job.
 from __future__ import annotations
 
 import _compat_pickle
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from airlock.formats.pickle import inline_arrays
-from airlock.formats.pickle.opcodes import Buffer, Op, PickleDecodeError, decode_op
+from airlock.formats.pickle.opcodes import Buffer, PickleDecodeError, decode_raw
 from airlock.formats.pickle.values import (
     Call,
     Extension,
@@ -88,31 +89,37 @@ class Interpreter:
         """Interpret one stream from `start` up to and including its STOP."""
         self.stack = []
         self.marks = []
-        memo: dict[int, Any] = {}
-        protocol = 0
-        pos = start
+        self.memo: dict[int, Any] = {}
+        self.protocol = 0
+        buf, handlers, offset = self.buf, _HANDLERS, start
+        if offset < 0:
+            return StreamResult(start, start, 0, False, PickleDecodeError("bad start", start))
         while True:
             try:
-                op = decode_op(self.buf, pos)
+                name, arg, end = decode_raw(buf, offset)
             except PickleDecodeError as exc:
-                return StreamResult(start, pos, protocol, False, exc)
+                # Drop the traceback: its frames pin views of the (memory-mapped) input.
+                return self._stop(start, offset, exc.with_traceback(None))
             self.ops_budget -= 1
             if self.ops_budget < 0:
-                error = PickleDecodeError("opcode budget exhausted", op.offset)
-                return StreamResult(start, op.offset, protocol, False, error)
-            if op.name == "STOP":
+                return self._stop(
+                    start, offset, PickleDecodeError("opcode budget exhausted", offset)
+                )
+            if name == "STOP":
                 result = self.stack[-1] if self.stack else None
-                return StreamResult(start, op.end, protocol, True, None, result)
-            if op.name == "PROTO":
-                protocol = int(op.arg)
+                return StreamResult(start, end, self.protocol, True, None, result)
             try:
-                pos = self._step(op, memo, protocol)
+                jump = handlers[name](self, arg, offset, end)
             except _SemanticError as exc:
-                error = PickleDecodeError(str(exc), op.offset)
-                return StreamResult(start, op.offset, protocol, False, error)
+                return self._stop(start, offset, PickleDecodeError(str(exc), offset))
             except (IndexError, KeyError, TypeError, ValueError):
-                error = PickleDecodeError(f"{op.name} cannot apply here", op.offset)
-                return StreamResult(start, op.offset, protocol, False, error)
+                return self._stop(
+                    start, offset, PickleDecodeError(f"{name} cannot apply here", offset)
+                )
+            offset = end if jump is None else jump
+
+    def _stop(self, start: int, offset: int, error: PickleDecodeError) -> StreamResult:
+        return StreamResult(start, offset, self.protocol, False, error)
 
     def _pop_mark(self) -> list[Any]:
         if not self.marks:
@@ -121,141 +128,147 @@ class Interpreter:
         self.stack = self.marks.pop()
         return items
 
-    def _step(self, op: Op, memo: dict[int, Any], protocol: int) -> int:
-        name, arg = op.name, op.arg
-        pop_mark = self._pop_mark
+    # One handler per opcode: (arg, offset, end) -> None, or the position to continue at.
+    def _constant(self, arg: Any, offset: int, end: int) -> None:
+        if isinstance(arg, str | bytes | bytearray) and len(arg) >= MIN_REPORTED_CONSTANT:
+            self.listener.on_constant(arg, offset)
+        self.stack.append(arg)
 
-        if name in _CONSTANT_OPS:
-            value = arg.decode("latin-1") if isinstance(arg, bytes) and name in _STR_OPS else arg
-            if isinstance(value, str | bytes | bytearray) and len(value) >= MIN_REPORTED_CONSTANT:
-                self.listener.on_constant(value, op.offset)
-            self.stack.append(value)
-        elif name in ("NONE",):
-            self.stack.append(None)
-        elif name == "NEWTRUE":
-            self.stack.append(True)
-        elif name == "NEWFALSE":
-            self.stack.append(False)
-        elif name == "EMPTY_LIST":
-            self.stack.append(SymList())
-        elif name == "EMPTY_TUPLE":
-            self.stack.append(())
-        elif name == "EMPTY_DICT":
-            self.stack.append(SymDict())
-        elif name == "EMPTY_SET":
-            self.stack.append(SymSet())
-        elif name == "MARK":
-            self.marks.append(self.stack)
-            self.stack = []
-        elif name == "LIST":
-            items = pop_mark()
-            self.stack.append(SymList(items))
-        elif name == "TUPLE":
-            items = pop_mark()
-            self.stack.append(tuple(items))
-        elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
-            n = int(name[-1])
-            if len(self.stack) < n:
-                raise _SemanticError("stack underflow")
-            packed = tuple(self.stack[-n:])
-            del self.stack[-n:]
-            self.stack.append(packed)
-        elif name == "DICT":
-            items = pop_mark()
-            self.stack.append(SymDict(list(zip(items[::2], items[1::2], strict=False))))
-        elif name == "FROZENSET":
-            items = pop_mark()
-            self.stack.append(SymSet(items, frozen=True))
-        elif name == "APPEND":
-            value = self.stack.pop()
-            _extend(self.stack[-1], [value])
-        elif name == "APPENDS":
-            items = pop_mark()
-            _extend(self.stack[-1], items)
-        elif name == "SETITEM":
-            value = self.stack.pop()
-            key = self.stack.pop()
-            _set_items(self.stack[-1], [(key, value)])
-        elif name == "SETITEMS":
-            items = pop_mark()
-            _set_items(self.stack[-1], list(zip(items[::2], items[1::2], strict=False)))
-        elif name == "ADDITEMS":
-            items = pop_mark()
-            target = self.stack[-1]
-            if isinstance(target, SymSet):
-                target.items.extend(items)
-        elif name == "POP":
-            if self.stack:
-                self.stack.pop()
-            else:
-                pop_mark()
-        elif name == "POP_MARK":
-            pop_mark()
-        elif name == "DUP":
-            self.stack.append(self.stack[-1])
-        elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
-            if int(arg) < 0:
-                raise _SemanticError("negative memo index")
-            memo[int(arg)] = self.stack[-1]
-        elif name == "MEMOIZE":
-            memo[len(memo)] = self.stack[-1]
-        elif name in ("GET", "BINGET", "LONG_BINGET"):
-            if int(arg) not in memo:
-                raise _SemanticError(f"memo index {arg} was never stored")
-            self.stack.append(memo[int(arg)])
-        elif name == "GLOBAL":
-            self.stack.append(self._global(arg[0], arg[1], protocol, op.offset))
-        elif name == "STACK_GLOBAL":
-            qual = self.stack.pop()
-            module = self.stack.pop()
-            if isinstance(module, str) and isinstance(qual, str):
-                self.stack.append(self._global(module, qual, protocol, op.offset))
-            else:
-                self.listener.on_dynamic_import(module, qual, op.offset)
-                self.stack.append(UNKNOWN)
-        elif name == "REDUCE":
-            args = self.stack.pop()
-            func = self.stack.pop()
-            self.stack.append(self._call(func, args, None, name, op.offset))
-        elif name == "BUILD":
-            state = self.stack.pop()
-            target = self.stack[-1]
-            self.listener.on_build(target, state, op.offset)
-            if isinstance(target, Call):
-                target.state = state
-                return self._after_build(target, op.end)
-        elif name == "INST":
-            args = tuple(pop_mark())
-            func = self._global(arg[0], arg[1], protocol, op.offset)
-            self.stack.append(self._call(func, args, None, name, op.offset))
-        elif name == "OBJ":
-            items = pop_mark()
-            if not items:
-                raise _SemanticError("OBJ without a class")
-            self.stack.append(self._call(items[0], tuple(items[1:]), None, name, op.offset))
-        elif name == "NEWOBJ":
-            args = self.stack.pop()
-            cls = self.stack.pop()
-            self.stack.append(self._call(cls, args, None, name, op.offset))
-        elif name == "NEWOBJ_EX":
-            kwargs = self.stack.pop()
-            args = self.stack.pop()
-            cls = self.stack.pop()
-            self.stack.append(self._call(cls, args, kwargs, name, op.offset))
-        elif name in ("EXT1", "EXT2", "EXT4"):
-            self.listener.on_extension(int(arg), op.offset)
-            self.stack.append(Extension(int(arg)))
-        elif name == "PERSID":
-            self.stack.append(Persistent(arg))
-        elif name == "BINPERSID":
-            self.stack.append(Persistent(self.stack.pop()))
-        elif name == "NEXT_BUFFER":
-            self.stack.append(OutOfBandBuffer())
-        elif name in ("READONLY_BUFFER", "FRAME", "PROTO"):
-            pass
-        else:  # pragma: no cover - every opcode in pickletools is handled above
-            raise _SemanticError(f"unhandled opcode {name}")
-        return op.end
+    def _old_string(self, arg: Any, offset: int, end: int) -> None:
+        # Protocol 0-2 strings unpickle as str under the default ASCII/latin-1 encodings.
+        self._constant(arg.decode("latin-1"), offset, end)
+
+    def _proto(self, arg: Any, offset: int, end: int) -> None:
+        self.protocol = int(arg)
+
+    def _mark(self, arg: Any, offset: int, end: int) -> None:
+        self.marks.append(self.stack)
+        self.stack = []
+
+    def _list(self, arg: Any, offset: int, end: int) -> None:
+        items = self._pop_mark()
+        self.stack.append(SymList(items))
+
+    def _tuple(self, arg: Any, offset: int, end: int) -> None:
+        items = self._pop_mark()
+        self.stack.append(tuple(items))
+
+    def _dict(self, arg: Any, offset: int, end: int) -> None:
+        items = self._pop_mark()
+        self.stack.append(SymDict(list(zip(items[::2], items[1::2], strict=False))))
+
+    def _frozenset(self, arg: Any, offset: int, end: int) -> None:
+        items = self._pop_mark()
+        self.stack.append(SymSet(items, frozen=True))
+
+    def _append(self, arg: Any, offset: int, end: int) -> None:
+        value = self.stack.pop()
+        _extend(self.stack[-1], [value])
+
+    def _appends(self, arg: Any, offset: int, end: int) -> None:
+        items = self._pop_mark()
+        _extend(self.stack[-1], items)
+
+    def _setitem(self, arg: Any, offset: int, end: int) -> None:
+        value = self.stack.pop()
+        key = self.stack.pop()
+        _set_items(self.stack[-1], [(key, value)])
+
+    def _setitems(self, arg: Any, offset: int, end: int) -> None:
+        items = self._pop_mark()
+        _set_items(self.stack[-1], list(zip(items[::2], items[1::2], strict=False)))
+
+    def _additems(self, arg: Any, offset: int, end: int) -> None:
+        items = self._pop_mark()
+        target = self.stack[-1]
+        if isinstance(target, SymSet):
+            target.items.extend(items)
+
+    def _pop(self, arg: Any, offset: int, end: int) -> None:
+        if self.stack:
+            self.stack.pop()
+        else:
+            self._pop_mark()
+
+    def _pop_mark_op(self, arg: Any, offset: int, end: int) -> None:
+        self._pop_mark()
+
+    def _dup(self, arg: Any, offset: int, end: int) -> None:
+        self.stack.append(self.stack[-1])
+
+    def _put(self, arg: Any, offset: int, end: int) -> None:
+        if int(arg) < 0:
+            raise _SemanticError("negative memo index")
+        self.memo[int(arg)] = self.stack[-1]
+
+    def _memoize(self, arg: Any, offset: int, end: int) -> None:
+        self.memo[len(self.memo)] = self.stack[-1]
+
+    def _get(self, arg: Any, offset: int, end: int) -> None:
+        if int(arg) not in self.memo:
+            raise _SemanticError(f"memo index {arg} was never stored")
+        self.stack.append(self.memo[int(arg)])
+
+    def _global_op(self, arg: Any, offset: int, end: int) -> None:
+        self.stack.append(self._global(arg[0], arg[1], self.protocol, offset))
+
+    def _stack_global(self, arg: Any, offset: int, end: int) -> None:
+        qual = self.stack.pop()
+        module = self.stack.pop()
+        if isinstance(module, str) and isinstance(qual, str):
+            self.stack.append(self._global(module, qual, self.protocol, offset))
+        else:
+            self.listener.on_dynamic_import(module, qual, offset)
+            self.stack.append(UNKNOWN)
+
+    def _reduce(self, arg: Any, offset: int, end: int) -> None:
+        args = self.stack.pop()
+        func = self.stack.pop()
+        self.stack.append(self._call(func, args, None, "REDUCE", offset))
+
+    def _build(self, arg: Any, offset: int, end: int) -> int | None:
+        state = self.stack.pop()
+        target = self.stack[-1]
+        self.listener.on_build(target, state, offset)
+        if isinstance(target, Call):
+            target.state = state
+            return self._after_build(target, end)
+        return None
+
+    def _inst(self, arg: Any, offset: int, end: int) -> None:
+        args = tuple(self._pop_mark())
+        func = self._global(arg[0], arg[1], self.protocol, offset)
+        self.stack.append(self._call(func, args, None, "INST", offset))
+
+    def _obj(self, arg: Any, offset: int, end: int) -> None:
+        items = self._pop_mark()
+        if not items:
+            raise _SemanticError("OBJ without a class")
+        self.stack.append(self._call(items[0], tuple(items[1:]), None, "OBJ", offset))
+
+    def _newobj(self, arg: Any, offset: int, end: int) -> None:
+        args = self.stack.pop()
+        cls = self.stack.pop()
+        self.stack.append(self._call(cls, args, None, "NEWOBJ", offset))
+
+    def _newobj_ex(self, arg: Any, offset: int, end: int) -> None:
+        kwargs = self.stack.pop()
+        args = self.stack.pop()
+        cls = self.stack.pop()
+        self.stack.append(self._call(cls, args, kwargs, "NEWOBJ_EX", offset))
+
+    def _ext(self, arg: Any, offset: int, end: int) -> None:
+        self.listener.on_extension(int(arg), offset)
+        self.stack.append(Extension(int(arg)))
+
+    def _persid(self, arg: Any, offset: int, end: int) -> None:
+        self.stack.append(_persistent(arg))
+
+    def _binpersid(self, arg: Any, offset: int, end: int) -> None:
+        self.stack.append(_persistent(self.stack.pop()))
+
+    def _nothing(self, arg: Any, offset: int, end: int) -> None:
+        pass
 
     def _global(self, module: str, name: str, protocol: int, offset: int) -> Global:
         module, name = canonical_global(module, name, protocol)
@@ -286,6 +299,27 @@ class Interpreter:
         return extent.start + extent.length
 
 
+Handler = Callable[[Interpreter, Any, int, int], "int | None"]
+
+
+def _pusher(value_factory: Callable[[], Any]) -> Handler:
+    def push(self: Interpreter, arg: Any, offset: int, end: int) -> None:
+        self.stack.append(value_factory())
+
+    return push
+
+
+def _tuple_of(n: int) -> Handler:
+    def pack(self: Interpreter, arg: Any, offset: int, end: int) -> None:
+        if len(self.stack) < n:
+            raise _SemanticError("stack underflow")
+        packed = tuple(self.stack[-n:])
+        del self.stack[-n:]
+        self.stack.append(packed)
+
+    return pack
+
+
 _CONSTANT_OPS = frozenset(
     {
         "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4",
@@ -294,8 +328,73 @@ _CONSTANT_OPS = frozenset(
         "BINUNICODE8", "FLOAT", "BINFLOAT",
     }
 )  # fmt: skip
-# Protocol 0-2 strings unpickle as str under the default ASCII/latin-1 encodings.
 _STR_OPS = frozenset({"STRING", "BINSTRING", "SHORT_BINSTRING"})
+
+_HANDLERS: dict[str, Handler] = {
+    **{name: Interpreter._constant for name in _CONSTANT_OPS - _STR_OPS},
+    **{name: Interpreter._old_string for name in _STR_OPS},
+    "NONE": _pusher(lambda: None),
+    "NEWTRUE": _pusher(lambda: True),
+    "NEWFALSE": _pusher(lambda: False),
+    "EMPTY_LIST": _pusher(SymList),
+    "EMPTY_TUPLE": _pusher(tuple),
+    "EMPTY_DICT": _pusher(SymDict),
+    "EMPTY_SET": _pusher(SymSet),
+    "NEXT_BUFFER": _pusher(OutOfBandBuffer),
+    "PROTO": Interpreter._proto,
+    "MARK": Interpreter._mark,
+    "LIST": Interpreter._list,
+    "TUPLE": Interpreter._tuple,
+    "TUPLE1": _tuple_of(1),
+    "TUPLE2": _tuple_of(2),
+    "TUPLE3": _tuple_of(3),
+    "DICT": Interpreter._dict,
+    "FROZENSET": Interpreter._frozenset,
+    "APPEND": Interpreter._append,
+    "APPENDS": Interpreter._appends,
+    "SETITEM": Interpreter._setitem,
+    "SETITEMS": Interpreter._setitems,
+    "ADDITEMS": Interpreter._additems,
+    "POP": Interpreter._pop,
+    "POP_MARK": Interpreter._pop_mark_op,
+    "DUP": Interpreter._dup,
+    "PUT": Interpreter._put,
+    "BINPUT": Interpreter._put,
+    "LONG_BINPUT": Interpreter._put,
+    "MEMOIZE": Interpreter._memoize,
+    "GET": Interpreter._get,
+    "BINGET": Interpreter._get,
+    "LONG_BINGET": Interpreter._get,
+    "GLOBAL": Interpreter._global_op,
+    "STACK_GLOBAL": Interpreter._stack_global,
+    "REDUCE": Interpreter._reduce,
+    "BUILD": Interpreter._build,
+    "INST": Interpreter._inst,
+    "OBJ": Interpreter._obj,
+    "NEWOBJ": Interpreter._newobj,
+    "NEWOBJ_EX": Interpreter._newobj_ex,
+    "EXT1": Interpreter._ext,
+    "EXT2": Interpreter._ext,
+    "EXT4": Interpreter._ext,
+    "PERSID": Interpreter._persid,
+    "BINPERSID": Interpreter._binpersid,
+    "READONLY_BUFFER": Interpreter._nothing,
+    "FRAME": Interpreter._nothing,
+}
+
+
+def _persistent(pid: Any) -> Any:
+    """What a persistent id stands for. Legacy torch.save writes whole-module classes as
+    ('module', cls, source_file, source) and torch's loader returns `cls` itself, so the class
+    is judged (and its calls followed) like any import."""
+    if (
+        isinstance(pid, tuple)
+        and len(pid) >= 2
+        and pid[0] == "module"
+        and isinstance(pid[1], Global)
+    ):
+        return pid[1]
+    return Persistent(pid)
 
 
 def _extend(target: Any, items: list[Any]) -> None:

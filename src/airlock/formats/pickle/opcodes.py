@@ -7,12 +7,13 @@ and never copies more than one argument at a time.
 
 from __future__ import annotations
 
-import ast
+import codecs
 import mmap
+import pickletools
 import struct
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 Buffer = bytes | bytearray | memoryview | mmap.mmap
 
@@ -29,8 +30,7 @@ class PickleDecodeError(Exception):
         self.offset = offset
 
 
-@dataclass(frozen=True, slots=True)
-class Op:
+class Op(NamedTuple):
     name: str
     arg: Any
     offset: int
@@ -59,16 +59,30 @@ class _Cursor:
 
     def line(self) -> bytes:
         limit = min(len(self.buf), self.pos + MAX_LINE)
-        view = self.buf[self.pos : limit]
-        idx = bytes(view).find(b"\n") if not isinstance(view, bytes) else view.find(b"\n")
+        idx = _find_newline(self.buf, self.pos, limit)
         if idx < 0:
             raise PickleDecodeError("unterminated text argument", self.start)
-        text = bytes(self.buf[self.pos : self.pos + idx])
-        self.pos += idx + 1
+        text = bytes(self.buf[self.pos : idx])
+        self.pos = idx + 1
         return text
 
     def unsigned(self, n: int) -> int:
         return int.from_bytes(self.take(n), "little", signed=False)
+
+
+def _find_newline(buf: Buffer, start: int, end: int) -> int:
+    """Index of the first b"\\n" in buf[start:end], or -1; copies nothing for bytes/mmap."""
+    if not isinstance(buf, memoryview):
+        return buf.find(b"\n", start, end)
+    # memoryview has no find(): search growing chunks so short lines copy little.
+    pos, step = start, 256
+    while pos < end:
+        stop = min(end, pos + step)
+        idx = bytes(buf[pos:stop]).find(b"\n")
+        if idx >= 0:
+            return pos + idx
+        pos, step = stop, step * 4
+    return -1
 
 
 def _decimal(text: bytes, cur: _Cursor) -> int | bool:
@@ -99,16 +113,22 @@ def _ascii_line(cur: _Cursor) -> str:
 
 
 def _quoted_string(cur: _Cursor) -> bytes:
+    # Exactly what the unpickler does: strip one pair of matching quotes, then undo
+    # backslash escapes. (Never parse it as Python source: a 4 KB operand of nested unary
+    # operators makes the compiler raise RecursionError.)
     raw = cur.line().rstrip(b"\r")
     if len(raw) < 2 or raw[0] != raw[-1] or raw[:1] not in (b"'", b'"'):
         raise PickleDecodeError("STRING argument is not quoted", cur.start)
+    inner = raw[1:-1]
+    if b"\\" not in inner:
+        return inner
     try:
-        value = ast.literal_eval("b" + raw.decode("latin-1"))
-    except (ValueError, SyntaxError):
+        with warnings.catch_warnings():
+            # Unknown escapes (`\d`) stay as written, with a DeprecationWarning.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return codecs.escape_decode(inner)[0]
+    except ValueError:
         raise PickleDecodeError("malformed STRING argument", cur.start) from None
-    if not isinstance(value, bytes):
-        raise PickleDecodeError("malformed STRING argument", cur.start)
-    return value
 
 
 def _raw_unicode_escape(cur: _Cursor) -> str:
@@ -172,8 +192,6 @@ def _nonneg(n: int, cur: _Cursor) -> int:
 
 
 def _build_table() -> dict[int, tuple[str, Callable[[_Cursor], Any] | None]]:
-    import pickletools
-
     table: dict[int, tuple[str, Callable[[_Cursor], Any] | None]] = {}
     for info in pickletools.opcodes:
         reader = _ARGS[info.arg.name] if info.arg is not None else None
@@ -183,27 +201,111 @@ def _build_table() -> dict[int, tuple[str, Callable[[_Cursor], Any] | None]]:
 
 OPCODES = _build_table()
 
+# Fast paths for the binary arguments that make up almost every modern stream: read in place
+# with struct, no cursor object. Each returns (value, end); a short buffer raises
+# IndexError/struct.error, turned into a decode error below.
+_U2, _U4, _I4, _U8, _F8 = (struct.Struct(f).unpack_from for f in ("<H", "<I", "<i", "<Q", ">d"))
+FastReader = Callable[[Buffer, int], tuple[Any, int]]
+
+
+def _sized(buf: Buffer, start: int, size: int) -> tuple[bytes, int]:
+    end = start + size
+    if size < 0 or end > len(buf):
+        raise _TooLong(size)
+    return bytes(buf[start:end]), end
+
+
+def _text(buf: Buffer, start: int, size: int) -> tuple[str, int]:
+    raw, end = _sized(buf, start, size)
+    return raw.decode("utf-8", "surrogatepass"), end
+
+
+class _TooLong(Exception):
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+_FAST: dict[str, FastReader] = {
+    "uint1": lambda b, p: (b[p], p + 1),
+    "uint2": lambda b, p: (_U2(b, p)[0], p + 2),
+    "uint4": lambda b, p: (_U4(b, p)[0], p + 4),
+    "int4": lambda b, p: (_I4(b, p)[0], p + 4),
+    "uint8": lambda b, p: (_U8(b, p)[0], p + 8),
+    "float8": lambda b, p: (_F8(b, p)[0], p + 8),
+    "unicodestring1": lambda b, p: _text(b, p + 1, b[p]),
+    "unicodestring4": lambda b, p: _text(b, p + 4, _U4(b, p)[0]),
+    "unicodestring8": lambda b, p: _text(b, p + 8, _U8(b, p)[0]),
+    "bytes1": lambda b, p: _sized(b, p + 1, b[p]),
+    "bytes4": lambda b, p: _sized(b, p + 4, _U4(b, p)[0]),
+    "bytes8": lambda b, p: _sized(b, p + 8, _U8(b, p)[0]),
+    "string1": lambda b, p: _sized(b, p + 1, b[p]),
+}
+_FAST_TABLE: dict[int, FastReader] = {
+    ord(info.code): _FAST[info.arg.name]
+    for info in pickletools.opcodes
+    if info.arg is not None and info.arg.name in _FAST
+}
+
+
+# One lookup per opcode: name, fast reader (or None), general reader (or None: no argument).
+_TABLE: dict[int, tuple[str, FastReader | None, Callable[[_Cursor], Any] | None]] = {
+    code: (name, _FAST_TABLE.get(code), reader) for code, (name, reader) in OPCODES.items()
+}
+
+
+def decode_raw(buf: Buffer, pos: int) -> tuple[str, Any, int]:
+    """(name, argument, end) of the opcode at `pos`: the interpreter's hot path, no objects."""
+    try:
+        name, fast, reader = _TABLE[buf[pos]]
+    except IndexError:
+        raise PickleDecodeError("stream ended before STOP", pos) from None
+    except KeyError:
+        raise PickleDecodeError(f"invalid opcode 0x{buf[pos]:02x}", pos) from None
+    if reader is None:
+        return name, None, pos + 1
+    if fast is not None:
+        try:
+            value, end = fast(buf, pos + 1)
+        except (IndexError, struct.error):
+            raise PickleDecodeError("argument runs past the end of the data", pos) from None
+        except _TooLong as exc:
+            message = f"declared length {exc.size} runs past the end of the data"
+            raise PickleDecodeError(message, pos) from None
+        except UnicodeDecodeError:
+            raise PickleDecodeError("malformed UTF-8 text", pos) from None
+        return name, value, end
+    cur = _Cursor(buf, pos + 1)
+    cur.start = pos
+    return name, reader(cur), cur.pos
+
 
 def decode_op(buf: Buffer, pos: int) -> Op:
     """Decode the opcode that starts at `pos`."""
-    if pos >= len(buf):
-        raise PickleDecodeError("stream ended before STOP", pos)
-    entry = OPCODES.get(buf[pos])
-    if entry is None:
-        raise PickleDecodeError(f"invalid opcode 0x{buf[pos]:02x}", pos)
-    name, reader = entry
-    cur = _Cursor(buf, pos + 1)
-    cur.start = pos
-    arg = reader(cur) if reader is not None else None
-    return Op(name, arg, pos, cur.pos)
+    if pos < 0:
+        raise PickleDecodeError("negative position", pos)
+    name, arg, end = decode_raw(buf, pos)
+    return Op(name, arg, pos, end)
+
+
+# Opcodes a real stream can start with: ones that push onto an empty stack. Anything else
+# (POP_MARK, APPEND, LIST...) fails in the unpickler at once, so such bytes are not a pickle.
+_OPENERS = frozenset(
+    {
+        "MARK", "GLOBAL", "EMPTY_LIST", "EMPTY_DICT", "EMPTY_TUPLE", "EMPTY_SET", "NONE",
+        "NEWTRUE", "NEWFALSE", "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4",
+        "STRING", "BINSTRING", "SHORT_BINSTRING", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8",
+        "BYTEARRAY8", "UNICODE", "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "FLOAT",
+        "BINFLOAT", "PERSID",
+    }
+)  # fmt: skip
 
 
 def looks_like_pickle(head: Buffer) -> bool:
     """Whether a file's first bytes read as the start of a pickle stream.
 
-    A protocol 2+ header is decisive; protocol 0/1 streams have no header, so the first
-    opcodes must decode (text files fail within a few bytes: spaces and most letters are
-    not opcodes).
+    A protocol 2+ header is decisive; protocol 0/1 streams have no header, so they must start
+    with an opcode valid on an empty stack and decode for a while (text fails within a few
+    bytes: spaces and most letters are not opcodes).
     """
     if len(head) >= 2 and head[0] == 0x80 and head[1] <= 5:
         return True
@@ -214,8 +316,10 @@ def looks_like_pickle(head: Buffer) -> bool:
         except PickleDecodeError as exc:
             # A declared length that runs past the sample is not evidence against a pickle.
             return decoded > 0 and "past the end" in exc.reason
+        if decoded == 0 and op.name not in _OPENERS:
+            return False
         if op.name == "STOP":
             return decoded > 0
         decoded += 1
         pos = op.end
-    return decoded > 0
+    return decoded >= 2

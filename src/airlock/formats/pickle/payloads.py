@@ -1,8 +1,9 @@
 """Recover bytes that a pickle hands to another deserializer, by evaluating pure decoders.
 
 `pickle.loads(base64.b64decode("gASV..."))` hides a second pickle inside a string; to scan
-it we evaluate the handful of side-effect-free decoding calls that wrap such payloads.
-Nothing here imports or calls what the pickle names: each decoder is our own stdlib call.
+it we evaluate the handful of side-effect-free encoding and decoding calls that wrap such
+payloads. Nothing here imports or calls what the pickle names: each step is our own stdlib
+call, and every output is bounded.
 """
 
 from __future__ import annotations
@@ -29,56 +30,47 @@ DESERIALIZERS = frozenset(
     }
 )  # fmt: skip
 
+Value = str | bytes
+_MAX_DEPTH = 16
 
-class _TooLarge(Exception):
+
+class _CannotEvaluate(Exception):
     pass
-
-
-def _bounded(fn: Callable[[bytes], bytes], limit: int) -> Callable[[bytes], bytes]:
-    def run(data: bytes) -> bytes:
-        out = fn(data)
-        if len(out) > limit:
-            raise _TooLarge
-        return out
-
-    return run
 
 
 def _inflate(data: bytes, limit: int, wbits: int) -> bytes:
     out = zlib.decompressobj(wbits).decompress(data, limit + 1)
     if len(out) > limit:
-        raise _TooLarge
+        raise _CannotEvaluate("output past the bound")
     return out
 
 
-def _stream_decompress(factory: Callable[[], Any], data: bytes, limit: int) -> bytes:
-    obj = factory()
-    out: bytes = obj.decompress(data, max_length=limit + 1)
+def _stream(factory: Callable[[], Any], data: bytes, limit: int) -> bytes:
+    out: bytes = factory().decompress(data, max_length=limit + 1)
     if len(out) > limit:
-        raise _TooLarge
+        raise _CannotEvaluate("output past the bound")
     return out
 
 
-def _decoders(limit: int) -> dict[str, Callable[[bytes], bytes]]:
-    b64 = _bounded(base64.b64decode, limit)
-    unhex = _bounded(binascii.unhexlify, limit)
+def _binary_transforms(limit: int) -> dict[str, Callable[[bytes], bytes]]:
+    """Pure bytes -> bytes functions by the name a pickle would import them under."""
     return {
-        "base64.b64decode": b64,
-        "base64.standard_b64decode": b64,
-        "base64.decodebytes": b64,
-        "base64.urlsafe_b64decode": _bounded(base64.urlsafe_b64decode, limit),
-        "base64.b32decode": _bounded(base64.b32decode, limit),
-        "base64.b16decode": _bounded(base64.b16decode, limit),
-        "base64.a85decode": _bounded(base64.a85decode, limit),
-        "base64.b85decode": _bounded(base64.b85decode, limit),
-        "binascii.a2b_base64": b64,
-        "binascii.a2b_hex": unhex,
-        "binascii.unhexlify": unhex,
-        "builtins.bytes.fromhex": _bounded(bytes.fromhex, limit),  # type: ignore[arg-type]
+        "base64.b64decode": base64.b64decode,
+        "base64.standard_b64decode": base64.b64decode,
+        "base64.decodebytes": base64.decodebytes,
+        "base64.urlsafe_b64decode": base64.urlsafe_b64decode,
+        "base64.b32decode": base64.b32decode,
+        "base64.b16decode": base64.b16decode,
+        "base64.a85decode": base64.a85decode,
+        "base64.b85decode": base64.b85decode,
+        "binascii.a2b_base64": binascii.a2b_base64,
+        "binascii.a2b_hex": binascii.unhexlify,
+        "binascii.unhexlify": binascii.unhexlify,
+        "builtins.bytes.fromhex": lambda d: bytes.fromhex(d.decode("ascii")),
         "zlib.decompress": lambda d: _inflate(d, limit, zlib.MAX_WBITS),
         "gzip.decompress": lambda d: _inflate(d, limit, zlib.MAX_WBITS | 16),
-        "bz2.decompress": lambda d: _stream_decompress(bz2.BZ2Decompressor, d, limit),
-        "lzma.decompress": lambda d: _stream_decompress(lzma.LZMADecompressor, d, limit),
+        "bz2.decompress": lambda d: _stream(bz2.BZ2Decompressor, d, limit),
+        "lzma.decompress": lambda d: _stream(lzma.LZMADecompressor, d, limit),
         "io.BytesIO": lambda d: d,
         "_io.BytesIO": lambda d: d,
         "builtins.bytes": lambda d: d,
@@ -86,73 +78,83 @@ def _decoders(limit: int) -> dict[str, Callable[[bytes], bytes]]:
     }
 
 
-_CODEC_ALIASES = {
-    "base64": "base64.b64decode", "base_64": "base64.b64decode", "base64_codec": "base64.b64decode",
-    "hex": "binascii.unhexlify", "hex_codec": "binascii.unhexlify",
-    "zlib": "zlib.decompress", "zip": "zlib.decompress", "zlib_codec": "zlib.decompress",
-    "bz2": "bz2.decompress", "bz2_codec": "bz2.decompress",
+# codecs.encode/decode with a binary codec: (encode direction, decode direction).
+_BINARY_CODECS: dict[str, tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]] = {
+    "base64": (base64.encodebytes, base64.decodebytes),
+    "hex": (binascii.hexlify, binascii.unhexlify),
+    "zlib": (zlib.compress, zlib.decompress),
+    "bz2": (bz2.compress, bz2.decompress),
+}
+_CODEC_NAMES = {
+    "base64": "base64", "base_64": "base64", "base64_codec": "base64",
+    "hex": "hex", "hex_codec": "hex", "zlib": "zlib", "zip": "zlib", "zlib_codec": "zlib",
+    "bz2": "bz2", "bz2_codec": "bz2",
 }  # fmt: skip
+_TEXT_CODECS = {
+    "latin1": "latin-1", "latin_1": "latin-1", "iso_8859_1": "latin-1", "iso8859_1": "latin-1",
+    "l1": "latin-1", "utf_8": "utf-8", "utf8": "utf-8", "u8": "utf-8", "ascii": "ascii",
+    "us_ascii": "ascii",
+}  # fmt: skip
+_ROT13 = {"rot13", "rot_13"}
 
 
-# Text codecs evaluated by name; others are not looked up (a lookup can import modules).
-_TEXT_CODECS = frozenset({"latin1", "latin-1", "iso-8859-1", "utf-8", "utf8", "ascii"})
-
-
-def concrete_bytes(value: Any, limit: int, depth: int = 0) -> bytes | None:
-    """The bytes `value` evaluates to, if it is a constant or a chain of pure decoders."""
-    if depth > 16:
+def concrete_bytes(value: Any, limit: int) -> bytes | None:
+    """The bytes `value` evaluates to, if it is a constant or a chain of pure transforms."""
+    try:
+        result = _evaluate(value, limit, 0)
+    except (_CannotEvaluate, ValueError, TypeError, UnicodeError, zlib.error, OSError, EOFError):
         return None
+    if isinstance(result, str):
+        result = result.encode("latin-1", "replace")
+    return result if len(result) <= limit else None
+
+
+def _evaluate(value: Any, limit: int, depth: int) -> Value:
+    if depth > _MAX_DEPTH:
+        raise _CannotEvaluate("too deep")
     if isinstance(value, bytes | bytearray):
-        return bytes(value[: limit + 1]) if len(value) <= limit else None
+        return bytes(value)
     if isinstance(value, str):
-        return _text_bytes(value)
+        return value
     if isinstance(value, SymList) and all(isinstance(i, int) for i in value.items):
-        try:
-            return bytes(value.items)
-        except ValueError:
-            return None
+        return bytes(value.items)
     if not (isinstance(value, Call) and isinstance(value.func, Global)):
-        return None
+        raise _CannotEvaluate("not a constant")
     args = value.args if isinstance(value.args, tuple) else ()
     if not args:
-        return None
+        raise _CannotEvaluate("no argument")
     name = value.func.dotted
-    if name in ("_codecs.encode", "codecs.encode", "codecs.decode", "_codecs.decode"):
-        return _codec_call(name, args, limit, depth)
-    decoder = _decoders(limit).get(name)
-    if decoder is None:
-        return None
-    inner = concrete_bytes(args[0], limit, depth + 1)
-    if inner is None:
-        return None
-    try:
-        return decoder(inner)
-    except (ValueError, TypeError, zlib.error, OSError, EOFError, lzma.LZMAError, _TooLarge):
-        return None
+    inner = _evaluate(args[0], limit, depth + 1)
+    if name in ("_codecs.encode", "codecs.encode", "_codecs.decode", "codecs.decode"):
+        codec = args[1] if len(args) > 1 and isinstance(args[1], str) else "utf-8"
+        return _codec(inner, codec, encode=name.endswith("encode"), limit=limit)
+    transform = _binary_transforms(limit).get(name)
+    if transform is None:
+        raise _CannotEvaluate(f"{name} is not a pure transform")
+    out = transform(inner if isinstance(inner, bytes) else inner.encode("latin-1"))
+    if len(out) > limit:
+        raise _CannotEvaluate("output past the bound")
+    return out
 
 
-def _text_bytes(text: str) -> bytes | None:
-    try:
-        return text.encode("latin-1")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass")
-
-
-def _codec_call(name: str, args: tuple[Any, ...], limit: int, depth: int) -> bytes | None:
-    codec = args[1] if len(args) > 1 and isinstance(args[1], str) else "utf-8"
-    inner = concrete_bytes(args[0], limit, depth + 1)
-    if inner is None:
-        return None
-    alias = _CODEC_ALIASES.get(codec.lower().replace("-", "_"))
-    if alias is not None:
-        try:
-            return _decoders(limit)[alias](inner)
-        except (ValueError, TypeError, zlib.error, OSError, _TooLarge):
-            return None
-    text_codec = codec.lower().replace("_", "-")
-    if name.endswith("encode") and isinstance(args[0], str) and text_codec in _TEXT_CODECS:
-        try:
-            return codecs.encode(args[0], text_codec)
-        except UnicodeError:
-            return None
-    return inner
+def _codec(data: Value, codec: str, *, encode: bool, limit: int) -> Value:
+    key = codec.lower().replace("-", "_").replace(" ", "_")
+    if key in _ROT13:
+        if not isinstance(data, str):
+            raise _CannotEvaluate("rot13 takes text")
+        return codecs.encode(data, "rot13")
+    if key in _TEXT_CODECS:
+        text_codec = _TEXT_CODECS[key]
+        if encode:
+            return data.encode(text_codec) if isinstance(data, str) else data
+        return data.decode(text_codec) if isinstance(data, bytes) else data
+    if key in _CODEC_NAMES:
+        forward, backward = _BINARY_CODECS[_CODEC_NAMES[key]]
+        raw = data if isinstance(data, bytes) else data.encode("latin-1")
+        if not encode and _CODEC_NAMES[key] in ("zlib", "bz2"):
+            return _binary_transforms(limit)[f"{_CODEC_NAMES[key]}.decompress"](raw)
+        out = forward(raw) if encode else backward(raw)
+        if len(out) > limit:
+            raise _CannotEvaluate("output past the bound")
+        return out
+    raise _CannotEvaluate(f"codec {codec!r} is not evaluated")

@@ -1,4 +1,4 @@
-"""Which imported globals a pickle may use: an exact allowlist and a prefix denylist (data files)."""
+"""Which globals a pickle may import: an exact allowlist and a prefix denylist (data files)."""
 
 from __future__ import annotations
 

@@ -97,6 +97,12 @@ def _render(value: Any, out: list[str], depth: int, used: list[int], limit: int)
             if i:
                 out.append(", ")
             _render(arg, out, depth + 1, used, limit)
+        if isinstance(value.kwargs, SymDict):
+            for i, (key, item) in enumerate(value.kwargs.pairs[:8]):
+                if i or args:
+                    out.append(", ")
+                out.append(f"{key}=" if isinstance(key, str) else "?=")
+                _render(item, out, depth + 1, used, limit)
         out.append(")")
     elif isinstance(value, tuple):
         _render_seq(value, "(", ")", out, depth, used, limit)
@@ -121,6 +127,8 @@ def _render(value: Any, out: list[str], depth: int, used: list[int], limit: int)
         piece = repr(bytes(value[:64])) + ("…" if len(value) > 64 else "")
     elif isinstance(value, str):
         piece = repr(value[:120]) + ("…" if len(value) > 120 else "")
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        piece = f"<{value.bit_length()}-bit integer>"  # repr() refuses past 4300 digits
     elif value is None or isinstance(value, int | float | bool | complex):
         piece = repr(value)
     else:

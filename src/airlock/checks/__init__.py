@@ -1,0 +1,1 @@
+"""Checks shared by several readers (chat templates appear in GGUF, JSON and template files)."""

@@ -1,0 +1,172 @@
+"""Keras model configs (config.json in a .keras zip, `model_config` in a legacy .h5): what
+loading the model would import, run or download.
+
+Every serialized object in the config is visited: Lambda layers and `__lambda__` functions
+(Python code, CVE-2024-3660), classes and functions named by a module outside Keras
+(CVE-2025-1550), TFSMLayer (loads an external SavedModel), Keras utilities that download files
+or turn safe mode off (CVE-2025-8747, CVE-2025-9906), and `safe_mode: false`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from airlock.checks.lambda_code import code_names, dangerous
+from airlock.findings import Finding, Severity
+from airlock.formats.interface import Blob, ScanContext
+
+KERAS_PACKAGES = frozenset({"keras", "tf_keras", "keras_hub", "keras_nlp", "keras_cv"})
+UNSAFE_FUNCTIONS = {
+    "get_file": (Severity.HIGH, "downloads a file from a URL named in the config"),
+    "enable_unsafe_deserialization": (
+        Severity.CRITICAL,
+        "turns safe mode off, so Lambda code later in the config runs",
+    ),
+}
+_MAX_SHOWN = 8
+_MAX_STRINGS = 64
+
+
+class KerasConfigAnalyzer:
+    """A JsonAnalyzer for Keras model configs and .keras metadata."""
+
+    def applies(self, document: Any, blob: Blob) -> bool:
+        return isinstance(document, dict) and (
+            {"class_name", "config"} <= document.keys() or "keras_version" in document
+        )
+
+    def analyze(self, document: Any, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+        # Iterative, because json.loads already bounds nesting but recursion here would not.
+        stack: list[Any] = [document]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                yield from _object(node, blob, ctx)
+                stack.extend(reversed(list(node.values())))
+            elif isinstance(node, list):
+                stack.extend(reversed(node))
+
+
+def _object(node: dict[str, Any], blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+    class_name, config, module = node.get("class_name"), node.get("config"), node.get("module")
+    if class_name == "Lambda" and isinstance(config, dict):
+        yield from _lambda_layer(config, blob, ctx)
+    elif class_name == "__lambda__":
+        yield from _code(_strings(config), "A serialized lambda function", blob, ctx)
+    elif class_name == "TFSMLayer":
+        path = config.get("filepath") if isinstance(config, dict) else None
+        yield ctx.finding(
+            "AIR603",
+            blob,
+            blob.location,
+            f"{_layer(config)} loads the TensorFlow SavedModel at `{path}` when the model "
+            "loads, outside Keras safe mode; its graph was not part of this file.",
+            str(path),
+        )
+    if isinstance(class_name, str):
+        name = config if class_name == "function" and isinstance(config, str) else class_name
+        if isinstance(module, str):
+            yield from _module(module, name, blob, ctx)
+        if class_name == "function":
+            yield from _unsafe_function(name, blob, ctx)
+    if node.get("safe_mode") is False:
+        yield ctx.finding(
+            "AIR605",
+            blob,
+            blob.location,
+            "The Keras config or metadata sets `safe_mode` to false.",
+            "safe_mode: false",
+        )
+
+
+def _lambda_layer(config: dict[str, Any], blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+    function = config.get("function")
+    if isinstance(function, dict):
+        return  # a serialized function object: visited on its own
+    if config.get("function_type") == "function" and isinstance(function, str):
+        module = config.get("module")
+        if isinstance(module, str):
+            yield from _module(module, function, blob, ctx)
+        yield from _unsafe_function(function, blob, ctx)
+        return
+    strings = _strings(function)
+    if config.get("output_shape_type") == "lambda":
+        strings += _strings(config.get("output_shape"))
+    yield from _code(strings, _layer(config), blob, ctx)
+
+
+def _code(strings: list[str], what: str, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+    names: list[str] = []
+    for value in strings:
+        names.extend(code_names(value) or ())
+    names = list(dict.fromkeys(names))
+    risky = dangerous(names)
+    shown = ", ".join((risky or names)[:_MAX_SHOWN]) or "none readable"
+    detail = (
+        f"it names {shown}, which run commands, evaluate code or touch files"
+        if risky
+        else f"names it uses: {shown}"
+    )
+    yield ctx.finding(
+        "AIR601",
+        blob,
+        blob.location,
+        f"{what} holds Python code that runs when the model is loaded or called; {detail}.",
+        shown,
+        severity=Severity.CRITICAL if risky else None,
+    )
+
+
+def _module(module: str, name: str, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+    if module.split(".", 1)[0] in KERAS_PACKAGES:
+        return
+    # Keras resolves `builtins` functions to its own built-ins (activations, losses) first;
+    # only Python builtins that evaluate code or open files are a risk there.
+    builtin = module == "builtins"
+    risky = dangerous([name] if builtin else [module, name])
+    if builtin and not risky:
+        return
+    yield ctx.finding(
+        "AIR602",
+        blob,
+        blob.location,
+        f"The config names `{name}` from module `{module}`, outside Keras; older Keras "
+        "versions import that module and use it while loading.",
+        f"{module}.{name}",
+        severity=Severity.CRITICAL if risky else None,
+    )
+
+
+def _unsafe_function(name: str, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+    if name not in UNSAFE_FUNCTIONS:
+        return
+    severity, why = UNSAFE_FUNCTIONS[name]
+    yield ctx.finding(
+        "AIR604",
+        blob,
+        blob.location,
+        f"The config calls Keras `{name}` while loading, which {why}.",
+        name,
+        severity=severity,
+    )
+
+
+def _layer(config: Any) -> str:
+    name = config.get("name") if isinstance(config, dict) else None
+    return f"Layer `{name}`" if isinstance(name, str) else "A layer"
+
+
+def _strings(value: Any) -> list[str]:
+    """The strings in a value (breadth-first, bounded): code, defaults and closure."""
+    found: list[str] = []
+    queue = [value]
+    while queue and len(found) < _MAX_STRINGS:
+        item = queue.pop(0)
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, list):
+            queue.extend(item)
+        elif isinstance(item, dict):
+            queue.extend(item.values())
+    return found

@@ -1,0 +1,48 @@
+"""JSON files (configs, tokenizer configs, Keras model configs): parsed once, then each
+registered analyzer that recognises the document inspects it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+from airlock.findings import Finding
+from airlock.formats.interface import Blob, Kind, Reader, ScanContext
+
+# Model configs are small; a multi-megabyte JSON is still parsed, a gigabyte one is not.
+MAX_JSON_BYTES = 64 * 1024 * 1024
+
+
+class JsonAnalyzer(Protocol):
+    def applies(self, document: Any, blob: Blob) -> bool:
+        """Whether this document is one this analyzer understands (decided from content)."""
+        ...
+
+    def analyze(self, document: Any, blob: Blob, ctx: ScanContext) -> Iterator[Finding]: ...
+
+
+class JsonReader(Reader):
+    kinds = (Kind.JSON,)
+
+    def __init__(self, analyzers: Sequence[JsonAnalyzer] = ()) -> None:
+        self.analyzers = tuple(analyzers)
+
+    def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+        if len(blob.data) > MAX_JSON_BYTES:
+            yield ctx.finding(
+                "AIR003",
+                blob,
+                blob.location,
+                f"A {len(blob.data)}-byte JSON file is larger than Airlock parses "
+                f"({MAX_JSON_BYTES} bytes); it was not inspected.",
+            )
+            return
+        try:
+            document = json.loads(bytes(blob.data).decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            # Not every .json-looking text is JSON; only analyzers' formats need to parse.
+            return
+        for analyzer in self.analyzers:
+            if analyzer.applies(document, blob):
+                yield from analyzer.analyze(document, blob, ctx)

@@ -1,0 +1,245 @@
+"""Benign files made on the spot with the real libraries must scan clean.
+
+Each test builds an ordinary artifact the way users make them (torch.save, joblib.dump,
+pickle.dump, numpy.save/savez), scans it with the default Scanner and expects no finding at
+medium severity or above: deny-by-default must not flag everyday checkpoints.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airlock.artifact import ArtifactFile
+from airlock.findings import Finding, Severity
+from airlock.scanner import Scanner
+
+np = pytest.importorskip("numpy")
+
+
+def _scan(path: Path) -> list[Finding]:
+    result = Scanner().scan_file(ArtifactFile(path, str(path)))
+    return list(result.findings)
+
+
+def _assert_clean(path: Path) -> None:
+    loud = [f for f in _scan(path) if f.severity >= Severity.MEDIUM]
+    shown = [f"{f.rule_id} {f.severity.label} {f.location.describe()}: {f.evidence}" for f in loud]
+    assert not loud, f"{path.name}: " + "; ".join(shown)
+
+
+# ---------------------------------------------------------------------------------------
+# torch
+# ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def torch_mod() -> Any:
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    return torch
+
+
+def _torch_objects(torch: Any) -> dict[str, Callable[[], Any]]:
+    nn = torch.nn
+
+    def model() -> Any:
+        return nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1),
+            nn.BatchNorm2d(4),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(16, 8),
+            nn.LayerNorm(8),
+            nn.GELU(),
+            nn.Dropout(0.1),
+            nn.Linear(8, 2),
+        )
+
+    def optimizer_state() -> Any:
+        # What AdamW(...).state_dict() and StepLR(...).state_dict() return after one step,
+        # built directly: constructing a torch optimizer imports torch._dynamo (seconds).
+        net = nn.Sequential(nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 1))
+        params = list(net.parameters())
+        state = {
+            index: {
+                "step": torch.tensor(1.0),
+                "exp_avg": torch.zeros_like(param),
+                "exp_avg_sq": torch.zeros_like(param),
+            }
+            for index, param in enumerate(params)
+        }
+        group = {
+            "lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.01,
+            "amsgrad": False, "foreach": None, "maximize": False, "capturable": False,
+            "differentiable": False, "fused": None, "decoupled_weight_decay": True,
+            "initial_lr": 1e-3, "params": list(range(len(params))),
+        }  # fmt: skip
+        scheduler = {
+            "step_size": 1, "gamma": 0.1, "base_lrs": [1e-3], "last_epoch": 1,
+            "_step_count": 2, "_is_initial": False, "_get_lr_called_within_step": False,
+            "_last_lr": [1e-4],
+        }  # fmt: skip
+        return {
+            "epoch": 1,
+            "model": net.state_dict(),
+            "optimizer": {"state": state, "param_groups": [group]},
+            "scheduler": scheduler,
+        }
+
+    def lstm_embedding_state() -> Any:
+        net = nn.ModuleDict({"emb": nn.Embedding(10, 4), "lstm": nn.LSTM(4, 4, batch_first=True)})
+        return net.state_dict()
+
+    return {
+        "state_dict": lambda: model().state_dict(),
+        "sequential": model,
+        "optimizer": optimizer_state,
+        "lstm_embedding": lstm_embedding_state,
+    }
+
+
+TORCH_CASES = ["state_dict", "sequential", "optimizer", "lstm_embedding"]
+
+
+@pytest.mark.parametrize("case", TORCH_CASES)
+def test_torch_save_zip_is_clean(torch_mod: Any, tmp_path: Path, case: str) -> None:
+    path = tmp_path / f"{case}.pt"
+    torch_mod.save(_torch_objects(torch_mod)[case](), path)
+    _assert_clean(path)
+
+
+@pytest.mark.parametrize("case", TORCH_CASES)
+def test_torch_save_legacy_is_clean(torch_mod: Any, tmp_path: Path, case: str) -> None:
+    path = tmp_path / f"{case}.bin"
+    torch_mod.save(_torch_objects(torch_mod)[case](), path, _use_new_zipfile_serialization=False)
+    _assert_clean(path)
+
+
+# ---------------------------------------------------------------------------------------
+# scikit-learn with joblib and pickle
+# ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sklearn_models() -> dict[str, Any]:
+    pytest.importorskip("sklearn")
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.svm import SVC
+
+    rng = np.random.RandomState(0)
+    x = rng.rand(30, 3)
+    y = np.array([0, 1, 2] * 10)
+    mixed = np.empty((30, 2), dtype=object)
+    mixed[:, 0] = x[:, 0]
+    mixed[:, 1] = np.array(["a", "b", "c"] * 10, dtype=object)
+    column = ColumnTransformer(
+        [("num", StandardScaler(), [0]), ("cat", OneHotEncoder(handle_unknown="ignore"), [1])]
+    )
+    return {
+        "logreg": LogisticRegression().fit(x, y),
+        "forest": RandomForestClassifier(n_estimators=3, random_state=0).fit(x, y),
+        "hgb": HistGradientBoostingClassifier(max_iter=3).fit(x, y),
+        # Stores functools.partial(check_array): a wrapper, not a call, at load time.
+        "hgb_categorical": HistGradientBoostingClassifier(max_iter=3, categorical_features=[2]).fit(
+            np.c_[x[:, :2], np.arange(30) % 3], y
+        ),
+        "svc": SVC().fit(x, y),
+        "knn_kdtree": KNeighborsClassifier(algorithm="kd_tree").fit(x, y),
+        "pipeline": make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y),
+        "column_pipeline": make_pipeline(column, LogisticRegression()).fit(mixed, y),
+        "grid_search": GridSearchCV(
+            make_pipeline(StandardScaler(), LogisticRegression()),
+            {"logisticregression__C": [0.5, 1.0]},
+            cv=2,
+        ).fit(x, y),
+    }
+
+
+SKLEARN_CASES = [
+    "logreg", "forest", "hgb", "hgb_categorical", "svc", "knn_kdtree", "pipeline",
+    "column_pipeline", "grid_search",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("compress", [0, 3])
+@pytest.mark.parametrize("case", SKLEARN_CASES)
+def test_joblib_dump_is_clean(
+    sklearn_models: dict[str, Any], tmp_path: Path, case: str, compress: int
+) -> None:
+    import joblib
+
+    path = tmp_path / f"{case}.joblib"
+    joblib.dump(sklearn_models[case], path, compress=compress)
+    _assert_clean(path)
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_pickled_pipeline_is_clean(
+    sklearn_models: dict[str, Any], tmp_path: Path, protocol: int
+) -> None:
+    path = tmp_path / f"pipeline-{protocol}.pkl"
+    with path.open("wb") as handle:
+        pickle.dump(sklearn_models["column_pipeline"], handle, protocol=protocol)
+    _assert_clean(path)
+
+
+# ---------------------------------------------------------------------------------------
+# numpy
+# ---------------------------------------------------------------------------------------
+def test_npy_plain_is_clean(tmp_path: Path) -> None:
+    path = tmp_path / "plain.npy"
+    np.save(path, np.arange(12, dtype=np.float32).reshape(3, 4))
+    _assert_clean(path)
+
+
+def test_npy_object_array_is_clean(tmp_path: Path) -> None:
+    path = tmp_path / "objects.npy"
+    np.save(path, np.array(["a", 1, "bc", 2, None], dtype=object), allow_pickle=True)
+    _assert_clean(path)
+
+
+def test_npz_is_clean(tmp_path: Path) -> None:
+    path = tmp_path / "arrays.npz"
+    np.savez(
+        path,
+        weights=np.ones((2, 2)),
+        ids=np.arange(4, dtype=np.int64),
+        when=np.array(["2024-01-01"], dtype="M8[D]"),
+    )
+    _assert_clean(path)
+
+
+def test_npz_compressed_is_clean(tmp_path: Path) -> None:
+    path = tmp_path / "compressed.npz"
+    np.savez_compressed(path, a=np.zeros(10), b=np.array([1, 2, 3], dtype=np.uint8))
+    _assert_clean(path)
+
+
+def test_pickled_numpy_values_are_clean(tmp_path: Path) -> None:
+    value = {
+        "array": np.zeros((2, 3), dtype=np.float64),
+        "structured": np.zeros(2, dtype=[("a", "<i4"), ("b", "<f8", (2,))]),
+        "scalar": np.float32(1.5),
+        "masked": np.ma.masked_array([1.0, 2.0], mask=[False, True]),
+        "rng": np.random.default_rng(0),
+        "legacy_rng": np.random.RandomState(0),
+    }
+    for protocol in (2, 4, 5):
+        path = tmp_path / f"numpy-{protocol}.pkl"
+        path.write_bytes(pickle.dumps(value, protocol=protocol))
+        _assert_clean(path)
+    buffer = io.BytesIO()
+    pytest.importorskip("joblib").dump(value, buffer)
+    joblib_path = tmp_path / "numpy.joblib"
+    joblib_path.write_bytes(buffer.getvalue())
+    _assert_clean(joblib_path)
