@@ -144,3 +144,37 @@ def test_no_benign_file_is_flagged(verdicts: list[Verdict]) -> None:
 def test_neutral_files_are_reported_not_inspectable(verdicts: list[Verdict]) -> None:
     missed = [v for v in verdicts if v.label == "neutral" and not v.not_inspectable]
     assert not missed, _failure("neutral files not reported as uninspectable:", missed, verdicts)
+
+
+# The whole corpus, every format (issue: scan for every other model format). -----------------
+@pytest.fixture(scope="session")
+def all_verdicts() -> list[Verdict]:
+    labels: dict[str, str] = json.loads((CORPUS / "labels.json").read_text())
+    chosen = sorted(labels.items())
+    report = Scanner().scan_paths([CORPUS / rel for rel, _ in chosen])
+    out = [
+        Verdict(rel, label, result.kind, result)
+        for (rel, label), result in zip(chosen, report.files, strict=True)
+    ]
+    counts = Counter((v.label, v.flagged) for v in out)
+    print(
+        f"\npeer corpus, all formats ({len(out)} files): "
+        + ", ".join(f"{label} flagged={flag}: {n}" for (label, flag), n in sorted(counts.items()))
+    )
+    return out
+
+
+def test_whole_corpus_malicious_flagged(all_verdicts: list[Verdict]) -> None:
+    missed = [v for v in all_verdicts if v.label == "malicious" and not v.flagged]
+    assert not missed, _failure("malicious files not flagged:", missed, all_verdicts)
+
+
+def test_whole_corpus_benign_and_meta_suspicious_clean(all_verdicts: list[Verdict]) -> None:
+    # meta-suspicious: safetensors metadata that looks like code; the format cannot run it.
+    flagged = [v for v in all_verdicts if v.label in ("benign", "meta-suspicious") and v.flagged]
+    assert not flagged, _failure("benign files flagged:", flagged, all_verdicts)
+
+
+def test_whole_corpus_neutral_not_inspectable(all_verdicts: list[Verdict]) -> None:
+    missed = [v for v in all_verdicts if v.label == "neutral" and not v.not_inspectable]
+    assert not missed, _failure("neutral files not reported:", missed, all_verdicts)

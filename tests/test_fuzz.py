@@ -565,14 +565,9 @@ def test_a_multi_megabyte_constant_is_bounded() -> None:
     assert "AIR101" in rules_of(bounded_scan(data, "model.pkl"))
 
 
-# Known bugs (each reproducer fails today; remove the marker with the fix) -----------------
+# Regressions: bugs fuzzing found in the pickle core ----------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="analysis._note_passed_globals walks up to 64**3 nodes per call argument, with no "
-    "budget and no visited set: memo-shared tuples make a 500-byte pickle take seconds",
-)
 def test_shared_tuple_fan_out_is_fast() -> None:
     level1 = b"(" + b"N" * 64 + b"t\x94"
     level2 = b"(" + b"h\x00" * 64 + b"t\x94"
@@ -595,21 +590,11 @@ def _nested_dtypes(levels: int) -> bytes:
     return b"\x80\x04" + _PAYLOAD + b"0" + out + b"0" + wrapper + b"0N."
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="inline_arrays._fields_hold_objects recurses once per nested dtype field without a "
-    "depth bound: RecursionError discards every finding of the file (AIR101 becomes AIR003)",
-)
 def test_deeply_nested_dtype_fields_keep_findings() -> None:
     findings = scan_bytes(_nested_dtypes(3000), "model.joblib")
     assert "AIR101" in rules_of(findings)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="values.render calls repr() on ints, which raises ValueError past 4300 digits: "
-    "AIR101 becomes a generic AIR001 'reader could not parse' finding",
-)
 def test_huge_int_argument_keeps_findings() -> None:
     raw = ((1 << (8 * 2000)) - 1).to_bytes(2001, "little", signed=True)
     long4 = b"\x8b" + struct.pack("<I", len(raw)) + raw

@@ -130,6 +130,9 @@ _RULES = (
     Rule("AIR621", "tf-risky-op", Severity.HIGH,
          "A TensorFlow graph uses an op that runs Python, reads or writes files, or talks to "
          "the network (severity per op; routine checkpoint ops are info).", 94),
+    Rule("AIR204", "archive-special-file", Severity.MEDIUM,
+         "An archive member is a device file or a FIFO; extracting it (as root) creates a "
+         "special file, which a model never needs.", None),
 )  # fmt: skip
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}

@@ -191,3 +191,13 @@ def test_joblib_inline_arrays_are_stepped_over() -> None:
         if c.func == Global("joblib.numpy_pickle", "NumpyArrayWrapper", c.func.offset)
     ]
     assert len(wrappers) == 4 and all(isinstance(w.state, SymDict) for w in wrappers)
+
+
+def test_values_held_at_once_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airlock.formats.pickle import interpreter
+
+    monkeypatch.setattr(interpreter, "MAX_VALUES", 10_000)
+    data = b"\x80\x04" + b"N" * 20_000 + b"."
+    _, result = run(data)
+    assert not result.complete
+    assert "values held at once" in str(result.error)

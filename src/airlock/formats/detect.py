@@ -8,6 +8,7 @@ from airlock.formats.hdf5_reader import superblock_offset
 from airlock.formats.interface import Buffer, Kind
 from airlock.formats.onnx_reader import looks_like_onnx
 from airlock.formats.pickle.opcodes import looks_like_pickle
+from airlock.formats.tar_headers import looks_like_tar
 from airlock.formats.tf_savedmodel_reader import looks_like_graph_def, looks_like_savedmodel
 
 HEAD_BYTES = 4096
@@ -50,6 +51,8 @@ def detect(head: Buffer, name: str) -> Kind:
         return Kind.GGUF
     if _is_safetensors(head):
         return Kind.SAFETENSORS
+    if looks_like_tar(head):
+        return Kind.TAR
     if looks_like_pickle(head):
         return Kind.PICKLE
     if superblock_offset(head) is not None:

@@ -22,6 +22,7 @@ class Kind(enum.StrEnum):
     ZIP = "zip"
     COMPRESSED = "compressed"
     SEVEN_ZIP = "7z"
+    TAR = "tar"
     JSON = "json"
     ONNX = "onnx"
     TF_SAVEDMODEL = "tf-savedmodel"

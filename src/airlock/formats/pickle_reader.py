@@ -9,7 +9,7 @@ from airlock.formats.detect import HEAD_BYTES
 from airlock.formats.interface import Blob, Kind, Reader, ScanContext
 from airlock.formats.pickle.analysis import PickleAnalysis
 from airlock.formats.pickle.interpreter import Interpreter, StreamResult
-from airlock.formats.pickle.opcodes import looks_like_pickle
+from airlock.formats.pickle.opcodes import PickleLimitError, looks_like_pickle
 from airlock.formats.pickle.policy import GlobalsPolicy
 
 # torch.save's legacy format: five pickles (magic number, protocol, system info, the object,
@@ -69,6 +69,15 @@ def _broken(blob: Blob, ctx: ScanContext, result: StreamResult, index: int) -> F
     error = result.error
     reason = error.reason if error is not None else "stream ended early"
     offset = error.offset if error is not None else result.end
+    if isinstance(error, PickleLimitError):
+        return ctx.finding(
+            "AIR003",
+            blob,
+            blob.location.at(offset),
+            f"Pickle stream {index + 1} exceeds a safety limit ({reason}); the rest of it was "
+            "not inspected.",
+            reason,
+        )
     if index == 0 and offset == 0:
         return ctx.finding(
             "AIR001",

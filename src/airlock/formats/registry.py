@@ -19,6 +19,7 @@ _READERS: tuple[tuple[tuple[Kind, ...], str], ...] = (
     ((Kind.NUMPY,), "airlock.formats.numpy_reader:NumpyReader"),
     ((Kind.COMPRESSED,), "airlock.formats.compressed_reader:CompressedReader"),
     ((Kind.SEVEN_ZIP,), "airlock.formats.seven_zip_reader:SevenZipReader"),
+    ((Kind.TAR,), "airlock.formats.tar_reader:TarReader"),
     ((Kind.SAFETENSORS,), "airlock.formats.safetensors_reader:SafetensorsReader"),
     ((Kind.GGUF,), "airlock.formats.gguf_reader:GgufReader"),
     ((Kind.TEMPLATE,), "airlock.formats.template_reader:TemplateReader"),

@@ -10,6 +10,7 @@ import itertools
 import struct
 from dataclasses import dataclass, field
 
+from airlock.formats.archive_common import Anomalies
 from airlock.formats.interface import Buffer
 
 _EOCD = struct.Struct("<4sHHHHIIH")
@@ -39,24 +40,6 @@ class Member:
     header_offset: int
     data_offset: int
     is_link: bool
-
-
-class Anomalies:
-    """Inconsistencies grouped by kind, so that a thousand tampered headers read as one."""
-
-    def __init__(self) -> None:
-        self._groups: dict[str, list[str]] = {}
-
-    def add(self, kind: str, member: str = "") -> None:
-        self._groups.setdefault(kind, []).append(member)
-
-    def messages(self) -> list[str]:
-        out = []
-        for kind, members in self._groups.items():
-            named = [f"`{m}`" for m in members if m]
-            shown = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
-            out.append(f"{kind} ({shown})" if named else kind)
-        return out
 
 
 @dataclass

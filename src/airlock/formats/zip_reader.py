@@ -3,10 +3,10 @@ scanned, except PyTorch's raw tensor storage, which loading never unpickles."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from airlock.findings import Finding
+from airlock.formats.archive_common import escapes
 from airlock.formats.detect import HEAD_BYTES, detect
 from airlock.formats.interface import Blob, Buffer, Kind, Reader, ScanContext
 from airlock.formats.numpy_reader import NPY_MAGIC, parse_header, size_problem
@@ -15,7 +15,6 @@ from airlock.formats.zip_extract import ENCRYPTED, STORED, Status, crc_matches, 
 
 # Stored members up to this size have their CRC checked.
 _CHEAP_CRC = 16 << 20
-_DRIVE = re.compile(r"[A-Za-z]:")
 _FAKE_ENCRYPTION = "marked as encrypted but stored in plain, which PyTorch reads anyway"
 
 
@@ -111,8 +110,7 @@ def _tensor_storage(archive: Archive) -> set[str]:
 def _check_path(member: Member, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
     where = blob.location.inside(member.name)
     for name in dict.fromkeys((member.name, member.local_name or member.name)):
-        parts = name.replace("\\", "/").split("/")
-        if name.startswith(("/", "\\")) or _DRIVE.match(name) or ".." in parts:
+        if escapes(name):
             message = f"The member path `{name}` escapes the folder it is extracted to."
             yield ctx.finding("AIR202", blob, where, message)
     if member.is_link:

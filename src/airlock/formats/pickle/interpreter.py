@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from airlock.formats.pickle import inline_arrays
-from airlock.formats.pickle.opcodes import Buffer, PickleDecodeError, decode_raw
+from airlock.formats.pickle.opcodes import Buffer, PickleDecodeError, PickleLimitError, decode_raw
 from airlock.formats.pickle.values import (
     Call,
     Extension,
@@ -28,6 +28,8 @@ from airlock.formats.pickle.values import (
 
 # Bounds that keep a hostile stream from costing unbounded time or memory.
 MAX_OPS = 50_000_000
+# Values held at once (stack + memo + open MARKs): ~100 bytes each, so about 200 MB at most.
+MAX_VALUES = 2_000_000
 MAX_INLINE_DEPTH = 8
 # Shorter strings cannot hold a pickle worth reporting; skipping them keeps the hot loop cheap.
 MIN_REPORTED_CONSTANT = 16
@@ -101,10 +103,8 @@ class Interpreter:
                 # Drop the traceback: its frames pin views of the (memory-mapped) input.
                 return self._stop(start, offset, exc.with_traceback(None))
             self.ops_budget -= 1
-            if self.ops_budget < 0:
-                return self._stop(
-                    start, offset, PickleDecodeError("opcode budget exhausted", offset)
-                )
+            if self.ops_budget & 0xFFF == 0 and (limit := self._over_limit(offset)) is not None:
+                return self._stop(start, offset, limit)
             if name == "STOP":
                 result = self.stack[-1] if self.stack else None
                 return StreamResult(start, end, self.protocol, True, None, result)
@@ -117,6 +117,14 @@ class Interpreter:
                     start, offset, PickleDecodeError(f"{name} cannot apply here", offset)
                 )
             offset = end if jump is None else jump
+
+    def _over_limit(self, offset: int) -> PickleLimitError | None:
+        if self.ops_budget < 0:
+            return PickleLimitError(f"more than {MAX_OPS} opcodes", offset)
+        held = len(self.stack) + len(self.memo) + len(self.marks)
+        if held > MAX_VALUES:
+            return PickleLimitError(f"more than {MAX_VALUES} values held at once", offset)
+        return None
 
     def _stop(self, start: int, offset: int, error: PickleDecodeError) -> StreamResult:
         return StreamResult(start, offset, self.protocol, False, error)

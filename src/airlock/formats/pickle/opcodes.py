@@ -30,6 +30,10 @@ class PickleDecodeError(Exception):
         self.offset = offset
 
 
+class PickleLimitError(PickleDecodeError):
+    """The stream exceeds a bound the interpreter keeps (values held, opcodes run)."""
+
+
 class Op(NamedTuple):
     name: str
     arg: Any

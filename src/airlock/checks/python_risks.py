@@ -1,0 +1,153 @@
+"""What a Python call means for someone who runs it: the risky names custom model code may
+reach, by fully qualified name (aliases already resolved), with the rule each one falls under."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from airlock.findings import Severity
+
+
+@dataclass(frozen=True)
+class Risk:
+    rule_id: str
+    severity: Severity
+    what: str
+    # Critical when the arguments are computed at run time or look malicious.
+    escalates: bool = False
+
+
+PROCESS = Risk("AIR702", Severity.HIGH, "runs an operating-system command", escalates=True)
+DYNAMIC = Risk("AIR703", Severity.HIGH, "executes or imports code chosen at run time", True)
+CODE_OBJECT = Risk("AIR703", Severity.HIGH, "builds a code or function object", True)
+DESERIALIZE = Risk("AIR703", Severity.HIGH, "deserializes data in a format that can run code")
+NATIVE = Risk("AIR703", Severity.HIGH, "loads or calls native code through ctypes")
+NETWORK = Risk("AIR704", Severity.MEDIUM, "talks to the network")
+DOWNLOAD = Risk("AIR704", Severity.MEDIUM, "downloads files from the Hugging Face Hub")
+FILE = Risk("AIR708", Severity.MEDIUM, "deletes or moves files")
+
+# Names that are risky as values too (passed around, aliased), not only when called.
+EXACT: dict[str, Risk] = {
+    **dict.fromkeys(
+        (
+            "os.system", "os.popen", "os.posix_spawn", "os.posix_spawnp", "os.fork",
+            "os.forkpty", "os.dup2", "posix.system", "nt.system", "pty.spawn", "pty.fork",
+            "subprocess.Popen", "subprocess.run", "subprocess.call", "subprocess.check_call",
+            "subprocess.check_output", "subprocess.getoutput", "subprocess.getstatusoutput",
+            "asyncio.create_subprocess_exec", "asyncio.create_subprocess_shell",
+        ),
+        PROCESS,
+    ),
+    **dict.fromkeys(
+        (
+            "eval", "exec", "compile", "__import__", "importlib.import_module",
+            "importlib.__import__", "importlib.util.spec_from_file_location",
+            "importlib.machinery.SourceFileLoader",
+        ),
+        DYNAMIC,
+    ),
+    **dict.fromkeys(("types.CodeType", "types.FunctionType"), CODE_OBJECT),
+    **dict.fromkeys(
+        (
+            "marshal.loads", "marshal.load", "pickle.loads", "pickle.load", "pickle.Unpickler",
+            "_pickle.loads", "_pickle.load", "cPickle.loads", "cPickle.load", "dill.loads",
+            "dill.load", "cloudpickle.loads", "cloudpickle.load", "joblib.load",
+        ),
+        DESERIALIZE,
+    ),
+    **dict.fromkeys(
+        ("huggingface_hub.hf_hub_download", "huggingface_hub.snapshot_download"), DOWNLOAD
+    ),
+    **dict.fromkeys(
+        (
+            "shutil.rmtree", "shutil.move", "os.remove", "os.unlink", "os.rmdir",
+            "os.removedirs", "os.truncate",
+        ),
+        FILE,
+    ),
+}  # fmt: skip
+
+# Whole families: any call into these modules (or names starting so) counts.
+PREFIXES: tuple[tuple[str, Risk], ...] = (
+    ("subprocess.", PROCESS),
+    ("os.exec", PROCESS),
+    ("os.spawn", PROCESS),
+    ("commands.", PROCESS),
+    ("runpy.", DYNAMIC),
+    ("ctypes.", NATIVE),
+    ("_ctypes.", NATIVE),
+    ("socket.", NETWORK),
+    ("urllib.", NETWORK),
+    ("urllib2.", NETWORK),
+    ("urllib3.", NETWORK),
+    ("requests.", NETWORK),
+    ("httpx.", NETWORK),
+    ("http.client.", NETWORK),
+    ("aiohttp.", NETWORK),
+    ("ftplib.", NETWORK),
+    ("smtplib.", NETWORK),
+    ("telnetlib.", NETWORK),
+    ("paramiko.", NETWORK),
+    ("websocket.", NETWORK),
+)
+
+# Calls whose result is decoded bytes: code fed through them into exec/eval is hidden.
+DECODERS = ("base64.", "binascii.", "codecs.decode", "zlib.decompress", "lzma.decompress",
+            "bz2.decompress", "gzip.decompress", "bytes.fromhex", "marshal.loads")  # fmt: skip
+# Ways of naming the importer or builtins by value.
+IMPORTERS = frozenset({"__import__", "importlib.import_module", "importlib.__import__"})
+BUILTINS = frozenset({"builtins", "__builtins__", "builtins.__dict__", "__builtins__.__dict__"})
+# Modules where a computed attribute name hides which function is reached.
+SENSITIVE_MODULES = frozenset(
+    {"os", "posix", "nt", "subprocess", "builtins", "importlib", "sys", "ctypes", "socket", "pty"}
+)
+
+MALICIOUS_TEXT = re.compile(
+    r"curl\s|wget\s|\bnc\s|ncat|netcat|/dev/tcp|bash\s+-i|\bsh\s+-c|/bin/(?:ba|z)?sh|rm\s+-rf|"
+    r"chmod\s|base64\s+-d|powershell|mkfifo|\|\s*(?:ba)?sh\b|python[\d.]*\s+-c|__import__|"
+    r"\bos\.system|\bsubprocess\b|\bexec\(|\beval\(|/etc/(?:passwd|shadow)|\.ssh\b|crontab",
+    re.IGNORECASE,
+)
+# Whole name parts, so HF_TOKEN and OPENAI_API_KEY match but TOKENIZERS_PARALLELISM does not.
+SECRET_NAME = re.compile(
+    r"(?:^|_)(?:TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH|APIKEY)(?:_|$)", re.IGNORECASE
+)
+SECRET_PATH = re.compile(
+    r"\.ssh\b|id_rsa|id_ed25519|\.aws/|~/\.aws|\.netrc|\.git-credentials|huggingface/token|"
+    r"\.docker/config\.json|\.kube/config|\.pypirc|/etc/shadow|/etc/passwd",
+    re.IGNORECASE,
+)
+WRITE_MODES = frozenset("wax+")
+PATH_WRITERS = frozenset({"write_text", "write_bytes", "unlink", "rmdir", "chmod", "rename"})
+PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath"})
+ENV_READERS = frozenset({"os.environ.get", "os.environ.pop", "os.getenv", "os.getenvb"})
+BASE64_LIKE = re.compile(r"[A-Za-z0-9+/=_\-]+")
+LONG_LITERAL = 10 * 1024
+
+
+def classify(name: str) -> Risk | None:
+    """The risk of calling `name` (fully qualified), or None for an ordinary call."""
+    found = EXACT.get(name)
+    if found is not None:
+        return found
+    return next((risk for prefix, risk in PREFIXES if name.startswith(prefix)), None)
+
+
+def is_decoder(name: str) -> bool:
+    return name.startswith(DECODERS)
+
+
+def looks_encoded(value: str) -> bool:
+    """A long base64 or hex literal (line breaks allowed), not prose."""
+    packed = "".join(value.split())
+    return (
+        len(packed) > LONG_LITERAL
+        and len(packed) * 20 >= len(value) * 19
+        and BASE64_LIKE.fullmatch(packed) is not None
+    )
+
+
+def star_names(module: str) -> dict[str, str]:
+    """The risky names `from module import *` binds, by their bare name."""
+    return {name.rpartition(".")[2]: name for name in EXACT if name.rpartition(".")[0] == module}
