@@ -84,6 +84,7 @@ FORMAT_PREFIXES: tuple[tuple[bytes, str], ...] = (
     (b"ZF0x", "model.joblib"),
     (b"\x04\x22\x4d\x18", "model.lz4"),
     (b"7z\xbc\xaf\x27\x1c\x00\x04", "model.7z"),
+    (b"model.pkl".ljust(257, b"\x00") + b"ustar\x0000", "model.tar"),
     (b"GGUF\x03\x00\x00\x00", "model.gguf"),
     (struct.pack("<Q", 64) + b'{"', "model.safetensors"),
     (b'{"', "config.json"),

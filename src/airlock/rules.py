@@ -133,6 +133,47 @@ _RULES = (
     Rule("AIR204", "archive-special-file", Severity.MEDIUM,
          "An archive member is a device file or a FIFO; extracting it (as root) creates a "
          "special file, which a model never needs.", None),
+    Rule("AIR701", "custom-code-present", Severity.INFO,
+         "A Python file in the model folder: custom code that loading with "
+         "`trust_remote_code=True` imports and runs. Review it; risky calls are separate "
+         "findings.", None),
+    Rule("AIR702", "code-runs-commands", Severity.CRITICAL,
+         "Custom Python code runs operating-system commands (os.system, subprocess, os.exec*, "
+         "pty.spawn); high when the command is fixed text that looks harmless.", 78),
+    Rule("AIR703", "code-dynamic-execution", Severity.HIGH,
+         "Custom Python code executes or imports code chosen at run time (eval, exec, "
+         "__import__, importlib), builds code objects, calls native code (ctypes) or "
+         "deserializes pickles (torch.load without weights_only=True); critical when what runs "
+         "is computed or looks malicious.", 94),
+    Rule("AIR704", "code-network", Severity.MEDIUM,
+         "Custom Python code talks to the network (sockets, HTTP clients, Hub downloads).",
+         None),
+    Rule("AIR705", "code-credential-access", Severity.HIGH,
+         "Custom Python code reads secrets: environment variables named like tokens or keys, "
+         "credential files (~/.ssh, ~/.aws, .netrc), or sends the environment over the "
+         "network.", 522),
+    Rule("AIR706", "code-obfuscation", Severity.HIGH,
+         "Custom Python code hides what it does: runs decoded or decompressed data, computes "
+         "attribute names of os & co. at run time, or carries long encoded literals.", 506),
+    Rule("AIR707", "code-unparseable", Severity.HIGH,
+         "A Python file could not be parsed (syntax error, bad encoding), so it could not be "
+         "inspected; another Python version may still run it.", 20),
+    Rule("AIR708", "code-file-modification", Severity.MEDIUM,
+         "Custom Python code deletes or moves files, or writes to absolute paths outside the "
+         "model folder.", 73),
+    Rule("AIR711", "auto-map-custom-code", Severity.HIGH,
+         "A Hugging Face config maps a model class to code in the folder (`auto_map`, "
+         "`custom_pipelines`); loading with `trust_remote_code=True` imports and runs it.", 94),
+    Rule("AIR712", "auto-map-remote-code", Severity.HIGH,
+         "A Hugging Face config maps a class to code in another Hub repository "
+         "(`org/repo--module.Class`); loading fetches and runs code that is not in the folder "
+         "and could not be inspected.", 829),
+    Rule("AIR713", "auto-map-missing-code", Severity.HIGH,
+         "A Hugging Face config names a module file that is not in the folder: the code that "
+         "would run is not here to inspect.", 829),
+    Rule("AIR714", "remote-code-setting", Severity.MEDIUM,
+         "A config sets `trust_remote_code: true` (so a loader that honours it runs custom code "
+         "without being asked) or pins `code_revision` (info).", None),
 )  # fmt: skip
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}

@@ -15,6 +15,7 @@ from airlock.formats.detect import HEAD_BYTES, claims_model_format, detect
 from airlock.formats.interface import Blob, Buffer, Kind, Reader
 from airlock.formats.registry import default_readers
 from airlock.hf_cache import HfSnapshot
+from airlock.parallel import scan_in_workers, worker_count
 from airlock.rules import rule
 
 
@@ -114,14 +115,23 @@ class Scanner:
         paths: Iterable[str | os.PathLike[str]],
         on_file: Callable[[FileResult], None] | None = None,
         on_start: Callable[[int], None] | None = None,
+        jobs: int | None = None,
     ) -> ScanReport:
-        """Scan every file under `paths`; raises ArtifactError for a path that is not there."""
+        """Scan every file under `paths`; raises ArtifactError for a path that is not there.
+
+        `jobs` processes share the work (default: one per core once there are enough files).
+        """
         files = collect(paths)
         if on_start is not None:
             on_start(len(files))
+        workers = worker_count(len(files), jobs)
+        stream = (
+            scan_in_workers(self, files, workers)
+            if workers > 1
+            else (self.scan_file(item) for item in files)
+        )
         results = []
-        for item in files:
-            result = self.scan_file(item)
+        for result in stream:
             results.append(result)
             if on_file is not None:
                 on_file(result)

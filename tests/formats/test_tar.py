@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import pickle
+import struct
 import tarfile
 import time
 from collections.abc import Iterator
@@ -45,6 +46,29 @@ def files(members: dict[str, bytes], fmt: int = tarfile.PAX_FORMAT) -> bytes:
     return tar_bytes([(info(name), data) for name, data in members.items()], fmt)
 
 
+def names(data: bytes) -> list[str]:
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        return archive.getnames()
+
+
+def fix_checksum(header: bytearray) -> None:
+    header[148:156] = b" " * 8
+    header[148:156] = b"%06o\x00 " % sum(header[:512])
+
+
+def old_gnu_sparse(name: str, runs: list[tuple[int, bytes]], real_size: int) -> bytes:
+    """An old GNU sparse ('S') member, which tarfile reads but cannot write."""
+    stored = b"".join(chunk for _, chunk in runs)
+    header = bytearray(files({name: stored}, tarfile.GNU_FORMAT)[:512])
+    header[156:157] = b"S"
+    for i, (offset, chunk) in enumerate(runs):
+        header[386 + 24 * i : 410 + 24 * i] = b"%011o\x00%011o\x00" % (offset, len(chunk))
+    header[483:495] = b"%011o\x00" % real_size
+    fix_checksum(header)
+    padded = stored + bytes(-len(stored) % 512)
+    return bytes(header) + padded + bytes(1024)
+
+
 def severe(result: FileResult) -> list[Finding]:
     return [f for f in result.findings if f.severity >= Severity.MEDIUM]
 
@@ -65,9 +89,9 @@ def test_detects_ustar_gnu_and_v7_headers() -> None:
     for fmt in (tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT):
         assert detect(files({"a": b"x"}, fmt)[:4096], "a.tar") is Kind.TAR
     v7 = bytearray(files({"a.pkl": b"x"}, tarfile.USTAR_FORMAT))
-    v7[257:265], v7[148:156] = bytes(8), b" " * 8
-    v7[148:156] = b"%06o\x00 " % sum(v7[:512])
-    assert tarfile.open(fileobj=io.BytesIO(bytes(v7))).getnames() == ["a.pkl"]
+    v7[257:265] = bytes(8)
+    fix_checksum(v7)
+    assert names(bytes(v7)) == ["a.pkl"]
     assert detect(bytes(v7), "a") is Kind.TAR
     assert detect(b"\x80\x02}q\x00." + bytes(600), "a.pkl") is Kind.PICKLE
 
@@ -189,12 +213,26 @@ def test_pickle_tar_polyglot(tmp_path: Path) -> None:
     payload = b"\x80\x02cos\nsystem\nX\x04\x00\x00\x00true\x85R."
     data = bytearray(files({"x": b""}, tarfile.USTAR_FORMAT))
     data[0:100] = payload.ljust(100, b"\x00")
-    data[148:156] = b" " * 8
-    data[148:156] = b"%06o\x00 " % sum(data[:512])
-    assert len(tarfile.open(fileobj=io.BytesIO(bytes(data))).getnames()) == 1
+    fix_checksum(data)
+    assert len(names(bytes(data))) == 1
     result = write_scan(tmp_path / "a.pt", bytes(data))
     assert result.kind == "tar"
     assert [f.location.members for f in of(result, "AIR101")] == [()]
+
+
+def test_old_gnu_sparse_member(tmp_path: Path, canary: Path) -> None:
+    # The payload's code string has a hole of zeros: only the expanded file is a whole pickle.
+    code = b"#" + bytes(600) + f"\nopen({str(canary)!r}, 'w')".encode()
+    full = b"\x80\x02cbuiltins\nexec\nX" + struct.pack("<I", len(code)) + code + b"\x85R."
+    hole = full.index(bytes(600))
+    runs = [(0, full[:hole]), (hole + 600, full[hole + 600 :])]
+    data = old_gnu_sparse("m.pkl", runs, len(full))
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        member = archive.getmembers()[0]
+        assert archive.extractfile(member).read() == full  # type: ignore[union-attr]
+    result = write_scan(tmp_path / "a.tar", data)
+    assert [f.location.members for f in of(result, "AIR101")] == [("m.pkl",)]
+    assert "AIR106" not in ids(result)
 
 
 def test_member_count_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -203,14 +241,18 @@ def test_member_count_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert has(result, "AIR003", Severity.HIGH, "more than 5 members")
 
 
-_SEED = files({"a.json": b"{}", "m.pkl": pickle.dumps([1, 2], 2)}, tarfile.GNU_FORMAT)
+_SEEDS = (
+    files({"a.json": b"{}", "m.pkl": pickle.dumps([1, 2], 2)}, tarfile.GNU_FORMAT),
+    files({"a" * 120: b"{}", "b": b"x"}, tarfile.PAX_FORMAT),
+    old_gnu_sparse("s.pkl", [(0, pickle.dumps(1, 2)), (9000, b"x")], 9001),
+)
 
 
 @settings(max_examples=150, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(st.data())
 def test_fuzz_mutated_seed(tmp_path: Path, data: st.DataObject) -> None:
-    buf = bytearray(_SEED)
+    buf = bytearray(data.draw(st.sampled_from(_SEEDS)))
     for _ in range(data.draw(st.integers(1, 8))):
         at = data.draw(st.integers(0, len(buf) - 1))
         buf[at : at + 4] = data.draw(st.binary(min_size=1, max_size=4))
@@ -226,10 +268,9 @@ def test_fuzz_random_blocks(tmp_path: Path, blocks: list[bytes], data: st.DataOb
     # Random blocks after a valid header, and random blocks given a valid magic and checksum.
     first = bytearray(blocks[0])
     first[257:265] = data.draw(st.sampled_from([b"ustar\x0000", b"ustar  \x00"]))
-    first[148:156] = b" " * 8
-    first[148:156] = b"%06o\x00 " % sum(first)
+    fix_checksum(first)
     buf = bytes(first) + b"".join(blocks[1:])
-    for candidate in (buf, _SEED[:1024] + buf):
+    for candidate in (buf, _SEEDS[0][:1024] + buf):
         start = time.monotonic()
         scan(_write(tmp_path, candidate))
         assert time.monotonic() - start < 2

@@ -10,6 +10,7 @@ reaches, not by how it is spelled.
 from __future__ import annotations
 
 import ast
+import builtins
 from dataclasses import dataclass, field
 
 from airlock.checks import python_ast as pyast
@@ -17,6 +18,7 @@ from airlock.checks import python_risks as risks
 from airlock.findings import Severity
 from airlock.rules import rule
 
+_BUILTIN_NAMES = frozenset(dir(builtins)) | {"__builtins__"}
 _MAX_ISSUES = 200
 _MAX_EXEC_DEPTH = 4  # exec("...") of a literal is parsed and analysed too, this deep at most
 
@@ -84,7 +86,7 @@ class _Visitor(ast.NodeVisitor):
                 continue
             name = f"{module}.{alias.name}"
             self.aliases[alias.asname or alias.name] = name
-            risk = risks.EXACT.get(name)
+            risk = risks.exact(name)
             if risk is not None:
                 self.report(node, risk.rule_id, f"imports `{name}`; it {risk.what}", risk.severity)
 
@@ -104,7 +106,9 @@ class _Visitor(ast.NodeVisitor):
     def resolve(self, node: ast.expr) -> str | None:
         """The dotted name an expression refers to, through imports and aliases."""
         if isinstance(node, ast.Name):
-            return self.aliases.get(node.id, node.id)
+            # Unbound names are builtins or locals: a local `requests` list is not the module.
+            found = self.aliases.get(node.id)
+            return node.id if found is None and node.id in _BUILTIN_NAMES else found
         if isinstance(node, ast.Attribute):
             base = self.resolve(node.value)
             return f"{base}.{node.attr}" if base is not None else None
@@ -117,7 +121,7 @@ class _Visitor(ast.NodeVisitor):
                 return f"{base}.{attr}" if base is not None and attr is not None else None
         if isinstance(node, ast.Subscript):
             base, key = self.resolve(node.value), pyast.fold(node.slice)
-            if base in risks.BUILTINS and key is not None:
+            if base in risks.NAMESPACES and key is not None:
                 return key
         return None
 
@@ -138,7 +142,7 @@ class _Visitor(ast.NodeVisitor):
             self._getattr(node)
         elif name in ("open", "io.open"):
             self._open(node)
-        elif name in risks.ENV_READERS and node.args:
+        elif any(risks.refers_to(name, env) for env in risks.ENV_READERS) and node.args:
             self._secret(node, node.args[0])
         if risk is None:
             return
@@ -151,7 +155,9 @@ class _Visitor(ast.NodeVisitor):
         if name in ("exec", "eval", "compile") and node.args:
             self._exec(node, name, node.args[0])
         values = (sub for arg in pyast.arguments(node) for sub in pyast.exprs(arg))
-        if risk.rule_id == "AIR704" and any(self.resolve(sub) == "os.environ" for sub in values):
+        if risk.rule_id == "AIR704" and any(
+            risks.refers_to(self.resolve(sub), "os.environ") for sub in values
+        ):
             self.report(node, "AIR705", f"sends environment variables (tokens, keys) via `{name}`")
 
     def _exec(self, node: ast.Call, name: str, code: ast.expr) -> None:
@@ -204,14 +210,15 @@ class _Visitor(ast.NodeVisitor):
             self.report(node, "AIR705", f"reads the environment variable `{name}`, a secret")
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
-        if isinstance(node.ctx, ast.Load) and self.resolve(node.value) == "os.environ":
+        base = self.resolve(node.value) if isinstance(node.ctx, ast.Load) else None
+        if risks.refers_to(base, "os.environ"):
             self._secret(node, node.slice)
         self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute | ast.Name) -> None:
         # A risky function used as a value (aliased, handed to map or a thread) still runs.
         name = self.resolve(node) if isinstance(node.ctx, ast.Load) else None
-        risk = risks.EXACT.get(name) if name is not None and id(node) not in self._quiet else None
+        risk = risks.exact(name) if name is not None and id(node) not in self._quiet else None
         # Bare eval/exec/compile are also common variable and parameter names.
         if risk is not None and name not in ("compile", "eval", "exec"):
             self.report(node, risk.rule_id, f"uses `{name}` as a value: {risk.what}", risk.severity)

@@ -57,7 +57,11 @@ EXACT: dict[str, Risk] = {
         DESERIALIZE,
     ),
     **dict.fromkeys(
-        ("huggingface_hub.hf_hub_download", "huggingface_hub.snapshot_download"), DOWNLOAD
+        (
+            "huggingface_hub.hf_hub_download", "huggingface_hub.snapshot_download",
+            "file_download.hf_hub_download", "_snapshot_download.snapshot_download",
+        ),
+        DOWNLOAD,
     ),
     **dict.fromkeys(
         (
@@ -95,13 +99,16 @@ PREFIXES: tuple[tuple[str, Risk], ...] = (
 # Calls whose result is decoded bytes: code fed through them into exec/eval is hidden.
 DECODERS = ("base64.", "binascii.", "codecs.decode", "zlib.decompress", "lzma.decompress",
             "bz2.decompress", "gzip.decompress", "bytes.fromhex", "marshal.loads")  # fmt: skip
-# Ways of naming the importer or builtins by value.
+# Ways of naming the importer by value, and mappings whose keys are names of builtins or modules.
 IMPORTERS = frozenset({"__import__", "importlib.import_module", "importlib.__import__"})
-BUILTINS = frozenset({"builtins", "__builtins__", "builtins.__dict__", "__builtins__.__dict__"})
+NAMESPACES = frozenset(
+    {"builtins", "__builtins__", "builtins.__dict__", "__builtins__.__dict__", "sys.modules"}
+)
 # Modules where a computed attribute name hides which function is reached.
 SENSITIVE_MODULES = frozenset(
-    {"os", "posix", "nt", "subprocess", "builtins", "importlib", "sys", "ctypes", "socket", "pty"}
-)
+    {"os", "posix", "nt", "subprocess", "builtins", "__builtins__", "importlib", "sys", "ctypes",
+     "socket", "pty"}
+)  # fmt: skip
 
 MALICIOUS_TEXT = re.compile(
     r"curl\s|wget\s|\bnc\s|ncat|netcat|/dev/tcp|bash\s+-i|\bsh\s+-c|/bin/(?:ba|z)?sh|rm\s+-rf|"
@@ -128,10 +135,24 @@ LONG_LITERAL = 10 * 1024
 
 def classify(name: str) -> Risk | None:
     """The risk of calling `name` (fully qualified), or None for an ordinary call."""
-    found = EXACT.get(name)
-    if found is not None:
-        return found
-    return next((risk for prefix, risk in PREFIXES if name.startswith(prefix)), None)
+    prefixed = (risk for s in _suffixes(name) for p, risk in PREFIXES if s.startswith(p))
+    return exact(name) or next(prefixed, None)
+
+
+def exact(name: str) -> Risk | None:
+    """The risk of a function that is risky as a value too (see EXACT)."""
+    return next((EXACT[s] for s in _suffixes(name) if s in EXACT), None)
+
+
+def refers_to(name: str | None, target: str) -> bool:
+    """`name` is `target`, or reaches it through a module that re-exports it."""
+    return name is not None and (name == target or name.endswith("." + target))
+
+
+def _suffixes(name: str) -> list[str]:
+    # `from torch.serialization import os` re-exports os: judge what the name ends in.
+    parts = name.split(".")
+    return [name] + [".".join(parts[i:]) for i in range(1, len(parts) - 1)]
 
 
 def is_decoder(name: str) -> bool:

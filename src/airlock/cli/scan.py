@@ -84,6 +84,14 @@ def register(commands: Any) -> None:
         "--no-progress", action="store_true", help="no progress bar (it only shows on a terminal)"
     )
     parser.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="processes to scan with (default: one per CPU core once a folder has many files)",
+    )
+    parser.add_argument(
         "-q",
         "--quiet",
         action="store_true",
@@ -91,6 +99,16 @@ def register(commands: Any) -> None:
         "json, sarif and --output are still written",
     )
     parser.set_defaults(run=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,10 +120,10 @@ def run(args: argparse.Namespace) -> int:
 
             with ScanProgress(show_progress) as progress:
                 report = Scanner().scan_paths(
-                    args.paths, on_file=progress.advance, on_start=progress.start
+                    args.paths, on_file=progress.advance, on_start=progress.start, jobs=args.jobs
                 )
         else:
-            report = Scanner().scan_paths(args.paths)
+            report = Scanner().scan_paths(args.paths, jobs=args.jobs)
     except ArtifactError as exc:
         print_error(str(exc))
         return USAGE_ERROR

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 
 from airlock.formats.hdf5_reader import superblock_offset
@@ -24,6 +25,7 @@ _COMPRESSED_MAGICS = (
 )
 _SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
 SAFETENSORS_MAX_HEADER = 100_000_000
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
 _TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2", ".template")
 
 # Names that say "this is a model file": an unrecognized one is suspicious, not skipped.
@@ -68,6 +70,8 @@ def detect(head: Buffer, name: str) -> Kind:
             return Kind.ONNX
     if _is_zlib(head):
         return Kind.COMPRESSED
+    if _is_python(head, name):
+        return Kind.PYTHON
     if _is_text(head):
         if _is_template(head, name):
             return Kind.TEMPLATE
@@ -91,6 +95,13 @@ def _is_safetensors(head: bytes) -> bool:
     # An 8-byte little-endian header length (under the format's 100 MB cap), then a JSON object.
     size = int.from_bytes(head[:8], "little")
     return len(head) >= 9 and 2 <= size <= SAFETENSORS_MAX_HEADER and head[8:9] == b"{"
+
+
+def _is_python(head: bytes, name: str) -> bool:
+    # Text, or source declaring its own encoding (PEP 263), which Python imports just the same.
+    if not name.lower().endswith(".py"):
+        return False
+    return _is_text(head) or _CODING.search(b"\n".join(head.splitlines()[:2])) is not None
 
 
 def _is_template(head: bytes, name: str) -> bool:

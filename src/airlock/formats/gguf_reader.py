@@ -88,16 +88,7 @@ class GgufReader(Reader):
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
         cursor = _Cursor(blob.data, "<", v1=False, pos=4)
         try:
-            version = cursor.unpack("I")
-            swapped = int.from_bytes(version.to_bytes(4, "little"), "big")
-            if version not in (1, 2, 3) and swapped in (1, 2, 3):
-                cursor.order, version = ">", swapped  # big-endian: only the magic reads as LE
-            if version not in (1, 2, 3):
-                raise _Stop("AIR001", 4, f"unknown GGUF version {version}")
-            cursor.v1 = version == 1
-            # Smallest possible tensor info and key-value, so a count must fit in the file.
-            tensors = cursor.count("a tensor count of", 20 if cursor.v1 else 24)
-            pairs = cursor.count("a key-value count of", 9 if cursor.v1 else 13)
+            tensors, pairs = read_preamble(cursor)
             alignment = DEFAULT_ALIGNMENT
             for _ in range(pairs):
                 found, value = _key_value(cursor, blob, ctx)
@@ -121,6 +112,32 @@ class GgufReader(Reader):
                 f"The GGUF file could not be parsed past byte {stop.offset}: {stop.message}; "
                 "the rest (metadata, chat templates, tensor index) was not inspected.",
             )
+
+
+def read_preamble(cursor: _Cursor) -> tuple[int, int]:
+    """Version and byte order, then (tensor count, key-value count); shared with `gguf_index`."""
+    version = cursor.unpack("I")
+    swapped = int.from_bytes(version.to_bytes(4, "little"), "big")
+    if version not in (1, 2, 3) and swapped in (1, 2, 3):
+        cursor.order, version = ">", swapped  # big-endian: only the magic reads as LE
+    if version not in (1, 2, 3):
+        raise _Stop("AIR001", 4, f"unknown GGUF version {version}")
+    cursor.v1 = version == 1
+    # Smallest possible tensor info and key-value, so a count must fit in the file.
+    tensors = cursor.count("a tensor count of", 20 if cursor.v1 else 24)
+    pairs = cursor.count("a key-value count of", 9 if cursor.v1 else 13)
+    return tensors, pairs
+
+
+def read_tensor_info(cursor: _Cursor) -> tuple[str, list[int], int, int]:
+    """One tensor index entry: (name, shape, ggml type, data offset)."""
+    start = cursor.pos
+    name = cursor.string()
+    dims = cursor.unpack("I")
+    if dims > MAX_DIMS:
+        raise _Stop("AIR001", start, f"tensor `{name[:80]}` has {dims} dimensions")
+    shape = [cursor.unpack("I" if cursor.v1 else "Q") for _ in range(dims)]
+    return name, shape, cursor.unpack("I"), cursor.unpack("Q")
 
 
 def _key_value(cursor: _Cursor, blob: Blob, ctx: ScanContext) -> tuple[list[Finding], int | None]:
@@ -179,12 +196,8 @@ def _tensor_index(cursor: _Cursor, count: int, alignment: int) -> list[tuple[int
     spans: list[tuple[int, int, str]] = []
     for _ in range(count):
         start = cursor.pos
-        name = cursor.string()[:80]
-        dims = cursor.unpack("I")
-        if dims > MAX_DIMS:
-            raise _Stop("AIR001", start, f"tensor `{name}` has {dims} dimensions")
-        shape = [cursor.unpack("I" if cursor.v1 else "Q") for _ in range(dims)]
-        ggml_type, offset = cursor.unpack("I"), cursor.unpack("Q")
+        name, shape, ggml_type, offset = read_tensor_info(cursor)
+        name = name[:80]
         elements = 1
         for dim in shape:
             elements *= dim

@@ -31,6 +31,7 @@ class Kind(enum.StrEnum):
     SAFETENSORS = "safetensors"
     GGUF = "gguf"
     TEMPLATE = "template"
+    PYTHON = "python"
     TEXT = "text"
     UNKNOWN = "unknown"
 

@@ -24,6 +24,7 @@ _READERS: tuple[tuple[tuple[Kind, ...], str], ...] = (
     ((Kind.GGUF,), "airlock.formats.gguf_reader:GgufReader"),
     ((Kind.TEMPLATE,), "airlock.formats.template_reader:TemplateReader"),
     ((Kind.JSON,), "airlock.formats.registry:json_reader"),
+    ((Kind.PYTHON,), "airlock.formats.python_reader:PythonReader"),
     ((Kind.ONNX,), "airlock.formats.onnx_reader:OnnxReader"),
     (
         (Kind.TF_SAVEDMODEL, Kind.TF_GRAPHDEF),
@@ -35,11 +36,12 @@ _READERS: tuple[tuple[tuple[Kind, ...], str], ...] = (
 
 def json_reader() -> Reader:
     """JSON documents, with every analyzer that recognises a JSON format."""
+    from airlock.checks.auto_map import AutoMapAnalyzer
     from airlock.checks.chat_template_json import ChatTemplateJsonAnalyzer
     from airlock.checks.keras_config import KerasConfigAnalyzer
     from airlock.formats.json_reader import JsonReader
 
-    return JsonReader([ChatTemplateJsonAnalyzer(), KerasConfigAnalyzer()])
+    return JsonReader([ChatTemplateJsonAnalyzer(), KerasConfigAnalyzer(), AutoMapAnalyzer()])
 
 
 class LazyReader(Reader):

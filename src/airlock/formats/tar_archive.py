@@ -77,7 +77,7 @@ class _Walk:
                     header.name,
                 )
             zeros = 0
-            pos = self.header(header, pos)
+            pos = self._header(header, pos)
             if pos < 0:
                 return archive
         # Fewer than 512 bytes are left: a header cut short, unless they are padding.
@@ -85,7 +85,7 @@ class _Walk:
             archive.broken = (pos, f"a header at byte {pos} is cut short by the end of the file")
         return archive
 
-    def header(self, header: th.Header, pos: int) -> int:
+    def _header(self, header: th.Header, pos: int) -> int:
         """Process one header; the offset of the next one (-1: the archive ends here)."""
         if not header.checksum_ok:
             self.archive.anomalies.add("the header checksum is wrong", header.name)
@@ -93,7 +93,9 @@ class _Walk:
             self.archive.anomalies.add("a size is negative", header.name)
         data_at, size = pos + th.BLOCK, max(header.size, 0)
         if header.type in ("x", "g", "X", "L", "K"):
-            if not self._complete(header.name, pos, data_at, size):
+            if data_at + size > len(self.buf):
+                message = f"the extended header at byte {pos} runs past the end of the file"
+                self.archive.broken = (pos, message)
                 return -1
             data = bytes(self.buf[data_at : data_at + min(size, MAX_HEADER_DATA)])
             if size > MAX_HEADER_DATA:
@@ -118,8 +120,8 @@ class _Walk:
         here = dict(records)
         for key, value in here.items():
             self.local.setdefault(key, value)
-        offsets = [int(v) for k, v in records if k == "GNU.sparse.offset" and v.isdigit()]
-        sizes = [int(v) for k, v in records if k == "GNU.sparse.numbytes" and v.isdigit()]
+        offsets = [_int(v) for k, v in records if k == "GNU.sparse.offset"]
+        sizes = [_int(v) for k, v in records if k == "GNU.sparse.numbytes"]
         self.sparse_00 += zip(offsets, sizes, strict=False)
 
     def _member(self, header: th.Header, pos: int, data_at: int) -> int:
@@ -130,7 +132,7 @@ class _Walk:
             name = info["path"].rstrip("/") or info["path"]
         name = info.get("GNU.sparse.name", name)
         linkname = info.get("linkpath", header.linkname)
-        stored = _int(info["size"]) if "size" in info else max(header.size, 0)
+        stored = max(_int(info["size"]) if "size" in info else header.size, 0)
         if header.type in th.NO_DATA_TYPES and stored:
             self.archive.anomalies.add("a link, folder or device declares a size", name)
             stored = 0
@@ -148,7 +150,8 @@ class _Walk:
         member = Member(name, linkname, header.type, pos, data_at + taken, stored - taken,
                         sparse, real)  # fmt: skip
         self.archive.members.append(member)
-        return next_at if self._complete(name, pos, data_at, stored) else -1
+        # A member cut short is reported with the member; nothing can follow it.
+        return next_at if data_at + stored <= len(self.buf) else -1
 
     def _extension_blocks(
         self, data_at: int, runs: tuple[tuple[int, int], ...]
@@ -187,13 +190,6 @@ class _Walk:
         if info.get("GNU.sparse.major") == "1" and info.get("GNU.sparse.minor") == "0":
             return (), real, 1
         return None, real, 0
-
-    def _complete(self, name: str, pos: int, start: int, size: int) -> bool:
-        if start + size <= len(self.buf):
-            return True
-        message = f"`{name}` declares {size} bytes, more than the file holds after byte {start}"
-        self.archive.broken = (pos, message)
-        return False
 
 
 def open_archive(buf: Buffer) -> Archive:

@@ -62,11 +62,14 @@ def checksum_ok(block: bytes) -> bool:
 def looks_like_tar(head: Buffer) -> bool:
     """A ustar/GNU magic at byte 257, or a V7 header (no magic) whose every field agrees."""
     block = bytes(head[:BLOCK])
-    if len(block) < BLOCK:
-        return False
     if block[257:265] in (b"ustar\x0000", b"ustar  \x00"):
-        return True
-    if block[0] == 0 or chr(block[156]) not in _V7_TYPES or not checksum_ok(block):
+        return True  # even when cut short: the reader reports that
+    if (
+        len(block) < BLOCK
+        or block[0] == 0
+        or chr(block[156]) not in _V7_TYPES
+        or not checksum_ok(block)
+    ):
         return False
     fields = (block[100:108], block[108:116], block[116:124], block[124:136], block[136:148])
     return all(f[:1] not in (b"\x80", b"\xff") and number(f) is not None for f in fields)

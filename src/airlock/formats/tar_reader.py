@@ -21,8 +21,9 @@ class TarReader(Reader):
     kinds = (Kind.TAR,)
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
-        if looks_like_pickle(blob.data[:HEAD_BYTES]):
-            # Both a tar and a pickle: torch.load reads the tar, pickle.load the pickle.
+        if bytes(blob.data[:1]) == b"\x80" and looks_like_pickle(blob.data[:HEAD_BYTES]):
+            # Both a tar and a pickle: torch.load reads the tar, pickle.load the pickle. (Only
+            # protocol 2+: a tar starting with a plain name like `NOTICE` decodes as opcodes.)
             yield from PickleReader().scan(blob, ctx)
         archive = open_archive(blob.data)
         for message in archive.limits:
@@ -30,7 +31,7 @@ class TarReader(Reader):
         budget = [ctx.max_decompressed_bytes]  # shared by every sparse member's holes
         for member in archive.members:
             yield from _check_member(member, blob, ctx)
-            if member.has_data and member.type != "5":
+            if member.has_data:
                 yield from _scan_member(member, blob, ctx, budget)
         if archive.broken is not None:
             offset, why = archive.broken

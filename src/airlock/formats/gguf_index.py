@@ -1,0 +1,111 @@
+"""GGUF metadata and tensor index as values, for `airlock fit`; tensor data is never read.
+
+Shares the scanner's bounds-checked cursor, preamble and tensor-entry parsing, so both agree
+on what a GGUF file says.
+"""
+
+from __future__ import annotations
+
+import mmap
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from airlock.formats.gguf_reader import (
+    _ARRAY,
+    _FIXED,
+    _STRING,
+    GGML_BLOCKS,
+    _Cursor,
+    _skip_value,
+    _Stop,
+    read_preamble,
+    read_tensor_info,
+)
+
+# struct formats of the scalar value types (GGUF spec: uint8 .. float64).
+_SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+# Per-layer arrays (e.g. head_count_kv) are kept; long ones (vocabularies) only counted.
+_MAX_KEPT = 4096
+_MAGIC = b"GGUF"
+
+Value = int | float | bool | str | tuple[int | float, ...]
+
+
+class GgufError(ValueError):
+    """The file is not a GGUF file whose index can be read."""
+
+
+@dataclass(frozen=True)
+class GgufTensor:
+    name: str
+    shape: tuple[int, ...]
+    ggml_type: int
+
+    @property
+    def elements(self) -> int:
+        count = 1
+        for dim in self.shape:
+            count *= dim
+        return count
+
+    @property
+    def nbytes(self) -> int:
+        block, block_bytes = GGML_BLOCKS[self.ggml_type]
+        return -(-self.elements // block) * block_bytes
+
+
+@dataclass(frozen=True)
+class GgufIndex:
+    metadata: dict[str, Value]
+    tensors: tuple[GgufTensor, ...]
+
+
+def read_index(path: Path) -> GgufIndex:
+    with path.open("rb") as handle:
+        if handle.read(4) != _MAGIC:
+            raise GgufError(f"{path.name}: not a GGUF file")
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            try:
+                return _parse(_Cursor(data, "<", v1=False, pos=4))
+            except (_Stop, struct.error) as exc:
+                raise GgufError(f"{path.name}: {exc}") from None
+
+
+def _parse(cursor: _Cursor) -> GgufIndex:
+    tensor_count, pairs = read_preamble(cursor)
+    metadata: dict[str, Value] = {}
+    for _ in range(pairs):
+        key = cursor.string()
+        kind = cursor.unpack("I")
+        value = _value(cursor, kind)
+        if value is not None:
+            metadata[key] = value
+    tensors = []
+    for _ in range(tensor_count):
+        name, shape, ggml_type, _offset = read_tensor_info(cursor)
+        if ggml_type not in GGML_BLOCKS:
+            raise GgufError(f"tensor {name[:80]!r} has unknown ggml type {ggml_type}")
+        tensors.append(GgufTensor(name, tuple(shape), ggml_type))
+    return GgufIndex(metadata, tuple(tensors))
+
+
+def _value(cursor: _Cursor, kind: int) -> Value | None:
+    if kind in _SCALARS:
+        value: int | float | bool = cursor.unpack(_SCALARS[kind])
+        return value
+    if kind == _STRING:
+        return cursor.string()
+    if kind == _ARRAY:
+        start = cursor.pos
+        item = cursor.unpack("I")
+        if item in _SCALARS:
+            size = _FIXED[item]
+            length = cursor.count("an array of", size, len(cursor.data))
+            if length <= _MAX_KEPT:
+                return tuple(cursor.unpack(_SCALARS[item]) for _ in range(length))
+            cursor.skip(size * length)
+            return None
+        cursor.pos = start
+    _skip_value(cursor, kind, 0)
+    return None

@@ -1,0 +1,82 @@
+"""Python source in a model folder: custom code that `trust_remote_code=True` imports.
+
+Every such file is reported once (info) so it gets reviewed; what it does that matters (commands,
+dynamic code, network, secrets, obfuscation) is reported line by line by `checks.python_code`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from airlock.checks.python_code import analyze
+from airlock.findings import Finding
+from airlock.formats.interface import Blob, Kind, Reader, ScanContext
+
+# Hand-written model code is tens of kilobytes; megabytes of it is generated or hiding something.
+MAX_SOURCE_BYTES = 5 * 1024 * 1024
+_MAX_IMPORTS_SHOWN = 12
+_MAX_LINE_SHOWN = 160
+
+
+class PythonReader(Reader):
+    kinds = (Kind.PYTHON,)
+
+    def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+        size = len(blob.data)
+        if size > MAX_SOURCE_BYTES:
+            yield ctx.finding(
+                "AIR003",
+                blob,
+                blob.location,
+                f"A {size}-byte Python file is larger than Airlock parses ({MAX_SOURCE_BYTES} "
+                "bytes); it was not inspected, but `trust_remote_code=True` would run it.",
+            )
+            return
+        source = bytes(blob.data)
+        try:
+            analysis = analyze(source)
+        except (SyntaxError, ValueError) as exc:  # ValueError covers bad encodings, NUL bytes
+            yield ctx.finding(
+                "AIR707",
+                blob,
+                blob.location,
+                f"`{blob.name}` is not valid Python ({type(exc).__name__}: {exc}); it could not "
+                "be inspected.",
+            )
+            return
+        except (RecursionError, MemoryError) as exc:
+            yield ctx.finding(
+                "AIR003",
+                blob,
+                blob.location,
+                f"`{blob.name}` is nested too deeply to inspect ({type(exc).__name__}); "
+                "`trust_remote_code=True` may still run it.",
+            )
+            return
+        modules = sorted({name.lstrip(".").partition(".")[0] or "." for name in analysis.imports})
+        shown = ", ".join(modules[:_MAX_IMPORTS_SHOWN]) or "nothing"
+        more = (
+            f"; over {len(analysis.issues)} risky lines, not all listed"
+            if analysis.truncated
+            else ""
+        )
+        yield ctx.finding(
+            "AIR701",
+            blob,
+            blob.location,
+            f"`{blob.name}` is custom code that `trust_remote_code=True` would run; review it "
+            f"(imports {shown}{more}).",
+            shown,
+        )
+        lines = source.splitlines()
+        for issue in analysis.issues:
+            text = lines[issue.line - 1] if 0 < issue.line <= len(lines) else b""
+            shown_line = text.strip().decode("utf-8", "replace")[:_MAX_LINE_SHOWN]
+            yield ctx.finding(
+                issue.rule_id,
+                blob,
+                blob.location,
+                f"Line {issue.line} {issue.message}.",
+                f"line {issue.line}: {shown_line}",
+                severity=issue.severity,
+            )
