@@ -174,6 +174,31 @@ _RULES = (
     Rule("AIR714", "remote-code-setting", Severity.MEDIUM,
          "A config sets `trust_remote_code: true` (so a loader that honours it runs custom code "
          "without being asked) or pins `code_revision` (info).", None),
+    Rule("AIR801", "license-missing", Severity.HIGH,
+         "No license found: no `license` in the model card, no LICENSE text, no GGUF "
+         "`general.license`. Without a license there is no right to use the model.", None),
+    Rule("AIR802", "license-unknown", Severity.HIGH,
+         "A source names a license, or holds a license text, that Airlock does not know; its "
+         "terms are unknown and are never assumed to be permissive.", None),
+    Rule("AIR803", "license-other-unresolved", Severity.HIGH,
+         "The model card says `license: other` but `license_name`/`license_link` name no "
+         "license Airlock knows.", None),
+    Rule("AIR804", "license-sources-disagree", Severity.HIGH,
+         "The model card, LICENSE texts and GGUF metadata name different licenses; until "
+         "settled, the terms of all of them are taken to apply.", None),
+    Rule("AIR805", "license-non-commercial", Severity.MEDIUM,
+         "The license forbids commercial use (research or non-commercial terms); gate on it with "
+         "`--fail-on medium` or the JSON `commercial_use` field.", None),
+    Rule("AIR806", "license-text-modified", Severity.MEDIUM,
+         "A license text matches a known license only partly (sentences added, changed or "
+         "removed): compare it with the original, an edit can change the terms.", None),
+    Rule("AIR807", "license-use-restrictions", Severity.LOW,
+         "The license restricts use: acceptable-use or field-of-use terms (often binding "
+         "downstream users too), limits on training other models with outputs, geographic "
+         "limits or share-alike.", None),
+    Rule("AIR808", "license-commercial-conditions", Severity.LOW,
+         "Commercial use is allowed only below a threshold (monthly active users or annual "
+         "revenue); above it a separate license is needed.", None),
 )  # fmt: skip
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from airlock.checks.python_risks import MALICIOUS_TEXT
+from airlock.checks.python_risks import MALICIOUS_TEXT, WRITE_MODES
 
 # Where a command or code argument is passed by keyword.
 _CODE_KEYWORDS = frozenset({"args", "cmd", "command", "source", "code", "name", "path"})
@@ -46,10 +46,11 @@ def harmless_code(node: ast.Call) -> bool:
     return all(value is not None and not MALICIOUS_TEXT.search(value) for value in values)
 
 
-def through_call(func: ast.expr) -> bool:
-    while isinstance(func, ast.Attribute | ast.Subscript):
+def hidden_reach(func: ast.expr) -> bool:
+    """Whether a called function is reached through a call or lookup (`__import__('os').x`)."""
+    while isinstance(func, ast.Attribute):
         func = func.value
-    return isinstance(func, ast.Call)
+    return isinstance(func, ast.Call | ast.Subscript)
 
 
 def keyword(node: ast.Call, name: str) -> ast.expr | None:
@@ -63,3 +64,12 @@ def keyword_is(node: ast.Call, name: str, value: object) -> bool:
 
 def outside(path: str) -> bool:
     return path.startswith(("/", "~", "\\")) or path[1:3] in (":\\", ":/")
+
+
+def opened_for_writing(node: ast.Call) -> str | None:
+    """The path outside the model folder that `open(path, mode)` writes, when both are literals."""
+    path = fold(node.args[0]) if node.args else None
+    mode = node.args[1] if len(node.args) > 1 else keyword(node, "mode")
+    text = fold(mode) if mode is not None else "r"
+    writes = text is None or bool(WRITE_MODES & set(text))
+    return path if path is not None and outside(path) and writes else None

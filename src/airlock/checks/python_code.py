@@ -1,17 +1,16 @@
 """Custom model code (what `trust_remote_code=True` imports): the calls and imports that run
 commands, execute or fetch code, reach the network, read secrets or hide what they do.
 
-The source is only parsed with `ast.parse`, never compiled or run. Names are resolved through
-imports and simple assignments (`import subprocess as sp`, `from os import system as s`,
-`run = __import__('os').system`, `getattr(os, 'sys' + 'tem')`), so a call is judged by what it
-reaches, not by how it is spelled.
+The source is only parsed (`ast.parse`), never run. Names are resolved through imports and
+assignments (`import subprocess as sp`, `run = __import__('os').system`, `getattr(os, 'sys' +
+'tem')`), so a call is judged by what it reaches, not by how it is spelled.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from airlock.checks import python_ast as pyast
 from airlock.checks import python_risks as risks
@@ -31,11 +30,11 @@ class Issue:
     message: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Analysis:
-    imports: list[str] = field(default_factory=list)
-    issues: list[Issue] = field(default_factory=list)
-    truncated: bool = False
+    imports: list[str]
+    issues: list[Issue]
+    truncated: bool  # more issues than are listed
 
 
 def analyze(source: bytes | str) -> Analysis:
@@ -66,10 +65,10 @@ class _Visitor(ast.NodeVisitor):
         if key in self._seen:
             return
         self._seen.add(key)
-        if len(self.issues) >= _MAX_ISSUES:
+        if len(self.issues) < _MAX_ISSUES:
+            self.issues.append(Issue(rule_id, severity, line, message))
+        else:
             self.truncated = True
-            return
-        self.issues.append(Issue(rule_id, severity, line, message))
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -140,17 +139,17 @@ class _Visitor(ast.NodeVisitor):
             risk, how = risks.DESERIALIZE, " without `weights_only=True`"
         if name == "getattr":
             self._getattr(node)
-        elif name in ("open", "io.open"):
-            self._open(node)
+        elif name in ("open", "io.open") and (path := pyast.opened_for_writing(node)):
+            self.report(node, "AIR708", f"opens `{path}` for writing, outside the model folder")
         elif any(risks.refers_to(name, env) for env in risks.ENV_READERS) and node.args:
             self._secret(node, node.args[0])
         if risk is None:
             return
-        hidden = pyast.through_call(node.func)
+        hidden = pyast.hidden_reach(node.func)
         severity = risk.severity
         if risk.escalates and (hidden or not pyast.harmless_code(node)):
             severity = Severity.CRITICAL
-        how += " (reached through a dynamic import or getattr)" if hidden else ""
+        how += " (reached through a dynamic import or lookup)" if hidden else ""
         self.report(node, risk.rule_id, f"calls `{name}`{how}, which {risk.what}", severity)
         if name in ("exec", "eval", "compile") and node.args:
             self._exec(node, name, node.args[0])
@@ -187,14 +186,6 @@ class _Visitor(ast.NodeVisitor):
         if spelled or sensitive or self._decodes(attr):
             reached = f" (`{target}.{literal}`)" if literal and target else ""
             self.report(node, "AIR706", f"reads an attribute named at run time{reached}")
-
-    def _open(self, node: ast.Call) -> None:
-        path = pyast.fold(node.args[0]) if node.args else None
-        mode = node.args[1] if len(node.args) > 1 else pyast.keyword(node, "mode")
-        text = pyast.fold(mode) if mode is not None else "r"
-        writes = text is None or bool(risks.WRITE_MODES & set(text))
-        if path is not None and pyast.outside(path) and writes:
-            self.report(node, "AIR708", f"opens `{path}` for writing, outside the model folder")
 
     def _path_method(self, node: ast.Call, func: ast.Attribute) -> None:
         owner = func.value

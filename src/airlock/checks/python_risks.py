@@ -32,13 +32,14 @@ EXACT: dict[str, Risk] = {
     **dict.fromkeys(
         (
             "os.system", "os.popen", "os.posix_spawn", "os.posix_spawnp", "os.fork",
-            "os.forkpty", "os.dup2", "posix.system", "nt.system", "pty.spawn", "pty.fork",
+            "os.forkpty", "posix.system", "nt.system", "pty.spawn", "pty.fork",
             "subprocess.Popen", "subprocess.run", "subprocess.call", "subprocess.check_call",
             "subprocess.check_output", "subprocess.getoutput", "subprocess.getstatusoutput",
             "asyncio.create_subprocess_exec", "asyncio.create_subprocess_shell",
         ),
         PROCESS,
     ),
+    "os.dup2": Risk("AIR702", Severity.HIGH, "rewires standard streams (reverse shell)", True),
     **dict.fromkeys(
         (
             "eval", "exec", "compile", "__import__", "importlib.import_module",

@@ -8,7 +8,7 @@ import sys
 from typing import NoReturn
 
 from airlock import __version__
-from airlock.cli import scan
+from airlock.cli import fit, license, scan
 from airlock.cli.errors import USAGE_ERROR, print_error
 from airlock.home import HOME_ENV
 
@@ -16,6 +16,8 @@ _EPILOG = f"""\
 examples:
   airlock scan ./downloads/some-model/
   airlock scan --help         what is scanned, exit codes, output formats
+  airlock fit ./some-model/   memory, accelerators, speed and cost, from headers alone
+  airlock license ./some-model/  which license, and what it obliges you to do
 
 environment:
   {HOME_ENV}  where Airlock keeps its database and configuration
@@ -43,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command", title="commands", metavar="COMMAND", required=True
     )
     scan.register(commands)
+    fit.register(commands)
+    license.register(commands)
     return parser
 
 

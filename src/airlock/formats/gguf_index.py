@@ -24,7 +24,19 @@ from airlock.formats.gguf_reader import (
 )
 
 # struct formats of the scalar value types (GGUF spec: uint8 .. float64).
-_SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+_SCALARS = {
+    0: "B",
+    1: "b",
+    2: "H",
+    3: "h",
+    4: "I",
+    5: "i",
+    6: "f",
+    7: "?",
+    10: "Q",
+    11: "q",
+    12: "d",
+}
 # Per-layer arrays (e.g. head_count_kv) are kept; long ones (vocabularies) only counted.
 _MAX_KEPT = 4096
 _MAGIC = b"GGUF"

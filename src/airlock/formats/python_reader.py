@@ -6,14 +6,16 @@ dynamic code, network, secrets, obfuscation) is reported line by line by `checks
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 from airlock.checks.python_code import analyze
 from airlock.findings import Finding
 from airlock.formats.interface import Blob, Kind, Reader, ScanContext
 
-# Hand-written model code is tens of kilobytes; megabytes of it is generated or hiding something.
-MAX_SOURCE_BYTES = 5 * 1024 * 1024
+# Model code is tens to hundreds of kilobytes. Parsing hostile source costs up to ~700 bytes of
+# memory per byte (a 5 MB list literal takes 3.4 GB), so larger files are reported, not parsed.
+MAX_SOURCE_BYTES = 2 * 1024 * 1024
 _MAX_IMPORTS_SHOWN = 12
 _MAX_LINE_SHOWN = 160
 
@@ -68,14 +70,17 @@ class PythonReader(Reader):
             f"(imports {shown}{more}).",
             shown,
         )
-        lines = source.splitlines()
+        # bytes.splitlines breaks at \n, \r and \r\n only, as Python's tokenizer counts lines.
+        lines = source.splitlines(keepends=True)
+        starts = list(itertools.accumulate(map(len, lines), initial=0))
         for issue in analysis.issues:
-            text = lines[issue.line - 1] if 0 < issue.line <= len(lines) else b""
+            known = 0 < issue.line <= len(lines)
+            text = lines[issue.line - 1] if known else b""
             shown_line = text.strip().decode("utf-8", "replace")[:_MAX_LINE_SHOWN]
             yield ctx.finding(
                 issue.rule_id,
                 blob,
-                blob.location,
+                blob.location.at(starts[issue.line - 1]) if known else blob.location,
                 f"Line {issue.line} {issue.message}.",
                 f"line {issue.line}: {shown_line}",
                 severity=issue.severity,

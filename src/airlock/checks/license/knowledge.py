@@ -1,0 +1,129 @@
+"""The license knowledge base: one entry per license, loaded from data/licenses/knowledge.toml."""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+# Commercial use, most to least permissive; "unknown" ranks lowest so that doubt never passes.
+COMMERCIAL_RANK = {"yes": 3, "conditional": 2, "no": 1, "unknown": 0}
+_WORDS = re.compile(r"[a-z0-9+]+")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    metric: str  # monthly_active_users | annual_revenue_usd
+    limit: int
+    note: str
+
+
+@dataclass(frozen=True)
+class LicenseTerms:
+    id: str
+    name: str
+    url: str
+    spdx: str
+    aliases: tuple[str, ...]
+    osi_approved: bool
+    open_license: bool
+    commercial_use: str
+    thresholds: tuple[Threshold, ...]
+    attribution: str
+    naming: str
+    notice: str
+    use_restrictions: str
+    restrictions_pass_downstream: bool
+    outputs_training: str
+    outputs_note: str
+    geographic: str
+    share_alike: bool
+    obligations: tuple[str, ...]
+
+    def restrictions(self) -> tuple[str, ...]:
+        """Limits on use, in plain language, each saying whether it binds downstream users."""
+        found = []
+        if self.use_restrictions:
+            passes = " (passes to downstream users)" if self.restrictions_pass_downstream else ""
+            found.append(f"{self.use_restrictions}{passes}")
+        if self.outputs_training != "free" and self.outputs_note:
+            found.append(f"Outputs and training other models: {self.outputs_note}")
+        if self.geographic:
+            found.append(f"Geographic: {self.geographic}")
+        if self.share_alike:
+            found.append("Share-alike: derivatives must be shared under the same terms.")
+        return tuple(found)
+
+
+def key(text: str) -> str:
+    """How names are compared: lowercase words, punctuation and spacing ignored."""
+    return " ".join(_WORDS.findall(text.lower().replace("licence", "license")))
+
+
+@functools.cache
+def entries() -> tuple[LicenseTerms, ...]:
+    source = resources.files("airlock.data").joinpath("licenses", "knowledge.toml")
+    return tuple(_entry(raw) for raw in tomllib.loads(source.read_text("utf-8"))["license"])
+
+
+@functools.cache
+def _index() -> dict[str, LicenseTerms]:
+    index: dict[str, LicenseTerms] = {}
+    for terms in entries():
+        for name in (terms.id, terms.name, terms.spdx, *terms.aliases):
+            if name:
+                index.setdefault(key(name), terms)
+    return index
+
+
+def by_id(license_id: str) -> LicenseTerms:
+    return next(terms for terms in entries() if terms.id == license_id)
+
+
+def lookup(name: str) -> LicenseTerms | None:
+    """The entry an id, SPDX id, name or alias names, if any."""
+    return _index().get(key(name)) if name.strip() else None
+
+
+def lookup_url(url: str) -> LicenseTerms | None:
+    """The entry whose source URL this is (scheme, `www.` and trailing slash ignored)."""
+    wanted = _bare_url(url)
+    return next((t for t in entries() if wanted and _bare_url(t.url) == wanted), None)
+
+
+def mentioned_in(text: str) -> tuple[LicenseTerms, ...]:
+    """Entries whose full name appears in a short text ("Licensed under the Apache License 2.0")."""
+    words = f" {key(text)} "
+    return tuple(t for t in entries() if f" {key(t.name)} " in words)
+
+
+def _bare_url(url: str) -> str:
+    bare = url.strip().lower().split("://", 1)[-1].removeprefix("www.").rstrip("/")
+    return bare if "/" in bare else ""
+
+
+def _entry(raw: dict[str, Any]) -> LicenseTerms:
+    return LicenseTerms(
+        id=raw["id"],
+        name=raw["name"],
+        url=raw["url"],
+        spdx=raw.get("spdx", ""),
+        aliases=tuple(raw.get("aliases", ())),
+        osi_approved=raw["osi_approved"],
+        open_license=raw["open_license"],
+        commercial_use=raw["commercial_use"],
+        thresholds=tuple(Threshold(**t) for t in raw.get("thresholds", ())),
+        attribution=raw.get("attribution", ""),
+        naming=raw.get("naming", ""),
+        notice=raw.get("notice", ""),
+        use_restrictions=raw.get("use_restrictions", ""),
+        restrictions_pass_downstream=raw.get("restrictions_pass_downstream", False),
+        outputs_training=raw["outputs_training"],
+        outputs_note=raw.get("outputs_note", ""),
+        geographic=raw.get("geographic", ""),
+        share_alike=raw.get("share_alike", False),
+        obligations=tuple(raw["obligations"]),
+    )

@@ -1,0 +1,170 @@
+"""Every place a model folder states its license, read without loading weights: the model card,
+license and notice texts at the top of the folder, and GGUF `general.license` metadata."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from airlock import artifact, hf_cache
+from airlock.artifact import ArtifactFile
+from airlock.checks.license import knowledge
+from airlock.checks.license.card import ModelCard, parse_card
+from airlock.checks.license.expression import resolve
+from airlock.checks.license.identify import TextMatch, identify
+from airlock.formats.gguf_index import GgufError, read_index
+
+MAX_TEXT_BYTES = 1024 * 1024
+GGUF_LICENSE = "general.license"
+_LICENSE_FILE = re.compile(
+    r"^(licen[cs]e|copying|notice|use_policy|acceptable[-_]use[-_]policy)([-_. ].*)?$", re.I
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One source's statement of the license."""
+
+    source: str  # model card | license file | notice file | use policy | gguf metadata
+    file: str
+    value: str  # what it says: an id, an expression, a name, or "(license text)"
+    applies: tuple[str, ...]  # knowledge ids that bind, by this claim
+    named: tuple[str, ...]  # every knowledge id it names
+    unknown: tuple[str, ...]  # what it names that Airlock does not know
+    confidence: str  # high | medium | low | none
+    role: str = "model"  # model | code | notice | policy: only model claims must agree
+    match: TextMatch | None = None
+    other_unresolved: bool = False  # `license: other` with no resolvable license_name/link
+
+
+@dataclass(frozen=True)
+class Collected:
+    files: tuple[ArtifactFile, ...]
+    root: Path
+    card: ModelCard | None
+    claims: tuple[Claim, ...]
+    snapshot: str
+
+
+def collect(path: Path) -> Collected:
+    """Claims from `path` (a model folder, a single file, or a Hugging Face cache repository)."""
+    repo = hf_cache.repo_folder(path) if path.is_dir() else None
+    if repo is not None:
+        path = _current_snapshot(path)
+    files = tuple(artifact.collect([path]))
+    root = path if path.is_dir() else path.parent
+    snapshot = hf_cache.snapshot_of(path)
+    claims: list[Claim] = []
+    card: ModelCard | None = None
+    for item in files:
+        if item.escapes_root:
+            continue
+        top = item.path.parent == root
+        if top and item.path.name.lower() == "readme.md":
+            card = parse_card(_read_text(item.path))
+            claims.extend(_card_claims(card, item.display))
+        elif top and _LICENSE_FILE.match(item.path.name):
+            claims.append(_file_claim(item))
+        elif item.path.suffix.lower() == ".gguf":
+            claims.extend(_gguf_claims(item))
+    described = snapshot.describe() if snapshot is not None else ""
+    return Collected(files, root, card, tuple(claims), described)
+
+
+def _current_snapshot(repo_root: Path) -> Path:
+    """The snapshot `refs/main` points to, else the last one; a cache holds one per revision."""
+    found = hf_cache.snapshots(repo_root)
+    for snapshot in found:
+        info = hf_cache.snapshot_of(snapshot)
+        if info is not None and "main" in info.refs:
+            return snapshot
+    return found[-1] if found else repo_root
+
+
+def _read_text(path: Path) -> str:
+    with path.open("rb") as handle:
+        return handle.read(MAX_TEXT_BYTES).decode("utf-8", "replace")
+
+
+def _card_claims(card: ModelCard, file: str) -> list[Claim]:
+    claims = []
+    declared_all = card.licenses
+    if len(declared_all) > 1 and "other" not in (d.lower() for d in declared_all):
+        declared_all = (" AND ".join(declared_all),)  # a list in the card: all of them bind
+    for declared in declared_all:
+        if declared.lower() == "other":
+            claims.append(_other(card, file))
+            continue
+        resolved = resolve(declared)
+        confidence = "medium" if resolved.applies and not resolved.unknown else "none"
+        claims.append(
+            Claim(
+                "model card",
+                file,
+                declared,
+                resolved.applies,
+                resolved.named,
+                resolved.unknown,
+                confidence,
+            )
+        )
+    return claims
+
+
+def _other(card: ModelCard, file: str) -> Claim:
+    """`license: other`: the license is named by `license_name` or linked by `license_link`."""
+    terms = knowledge.lookup(card.license_name) if card.license_name else None
+    if terms is None and card.license_link:
+        terms = knowledge.lookup_url(card.license_link)
+    value = f"other ({card.license_name or card.license_link or 'no license_name'})"
+    if terms is None:
+        unknown = (card.license_name or card.license_link or "other",)
+        return Claim("model card", file, value, (), (), unknown, "none", other_unresolved=True)
+    return Claim("model card", file, value, (terms.id,), (terms.id,), (), "medium")
+
+
+def _file_claim(item: ArtifactFile) -> Claim:
+    name = item.path.name.lower()
+    source, role = "license file", "code" if "code" in name else "model"
+    if name.startswith("notice"):
+        source, role = "notice file", "notice"
+    elif "policy" in name:
+        source, role = "use policy", "policy"
+    text = _read_text(item.path)
+    match = identify(text) if role != "policy" else None
+    if match is not None:
+        ids = (match.license_id,)
+        return Claim(
+            source, item.display, "(license text)", ids, ids, (), match.confidence, role, match
+        )
+    mentioned = tuple(t.id for t in knowledge.mentioned_in(text))
+    if len(mentioned) == 1:  # a short pointer: "Licensed under the Apache License 2.0"
+        return Claim(
+            source, item.display, "(names the license)", mentioned, mentioned, (), "low", role
+        )
+    unknown = () if role in ("notice", "policy") else ("(unrecognized license text)",)
+    return Claim(source, item.display, "(text)", (), mentioned, unknown, "none", role)
+
+
+def _gguf_claims(item: ArtifactFile) -> list[Claim]:
+    try:
+        metadata = read_index(item.path).metadata
+    except (GgufError, OSError):
+        return []
+    declared = metadata.get(GGUF_LICENSE)
+    if not isinstance(declared, str) or not declared.strip():
+        return []
+    resolved = resolve(declared.strip())
+    confidence = "medium" if resolved.applies and not resolved.unknown else "none"
+    return [
+        Claim(
+            "gguf metadata",
+            item.display,
+            declared.strip(),
+            resolved.applies,
+            resolved.named,
+            resolved.unknown,
+            confidence,
+        )
+    ]

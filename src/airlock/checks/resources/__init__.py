@@ -1,0 +1,1 @@
+"""Resources: what a model needs to run and what it costs, from its files' headers alone."""

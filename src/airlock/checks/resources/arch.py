@@ -1,0 +1,144 @@
+"""The few architecture numbers sizing needs, from a config.json or GGUF metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+_DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
+# Architectures whose config.json ties the output projection to the embeddings by default.
+_TIED_BY_DEFAULT = ("gemma", "bert", "t5", "whisper")
+
+
+class ConfigError(ValueError):
+    """A config that says too little to size the model."""
+
+
+@dataclass(frozen=True)
+class Arch:
+    model_type: str
+    layers: int
+    hidden: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    vocab: int
+    intermediate: int
+    max_context: int | None = None
+    kv_dtype_bytes: int = 2
+    kv_layers: int = 0  # layers that keep a KV cache: decoder layers, none for encoders
+    experts: int = 0
+    experts_per_token: int = 0
+    kv_lora_rank: int = 0  # multi-head latent attention (DeepSeek-V2/V3)
+    rope_head_dim: int = 0
+    window: int | None = None
+    sliding: tuple[bool, ...] = ()  # per KV layer: True where attention is windowed
+
+
+def get_int(cfg: Mapping[str, Any], *keys: str, default: int | None = None) -> int:
+    """The first of `keys` that holds an integer, else `default`; raises when none does."""
+    for key in keys:
+        value = cfg.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    if default is None:
+        raise ConfigError(f"config.json has no {' / '.join(keys)}")
+    return default
+
+
+def text_config(cfg: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Multimodal configs (Gemma 3, Llava, ...) nest the language model's numbers."""
+    nested = cfg.get("text_config")
+    if isinstance(nested, dict):
+        return {**nested, "model_type": nested.get("model_type", cfg.get("model_type"))}
+    return cfg
+
+
+def tied(cfg: Mapping[str, Any]) -> bool:
+    value = cfg.get("tie_word_embeddings")
+    if isinstance(value, bool):
+        return value
+    return str(cfg.get("model_type", "")).startswith(_TIED_BY_DEFAULT)
+
+
+def from_config(raw: Mapping[str, Any]) -> Arch:
+    cfg = text_config(raw)
+    model_type = str(cfg.get("model_type", "")).lower()
+    if model_type == "t5" or model_type == "whisper":
+        return _encoder_decoder(cfg, model_type)
+    hidden = get_int(cfg, "hidden_size", "n_embd", "d_model")
+    heads = get_int(cfg, "num_attention_heads", "n_head")
+    layers = get_int(cfg, "num_hidden_layers", "n_layer")
+    window = cfg.get("sliding_window") if isinstance(cfg.get("sliding_window"), int) else None
+    return Arch(
+        model_type=model_type,
+        layers=layers,
+        hidden=hidden,
+        heads=heads,
+        kv_heads=get_int(cfg, "num_key_value_heads", default=heads),
+        head_dim=get_int(cfg, "head_dim", default=hidden // heads),
+        vocab=get_int(cfg, "vocab_size"),
+        intermediate=get_int(cfg, "intermediate_size", "n_inner", default=4 * hidden),
+        max_context=get_int(cfg, "max_position_embeddings", "n_positions", default=0) or None,
+        kv_dtype_bytes=_dtype_bytes(raw),
+        kv_layers=0 if model_type == "bert" else layers,
+        experts=get_int(cfg, "num_local_experts", "num_experts", "n_routed_experts", default=0),
+        experts_per_token=get_int(cfg, "num_experts_per_tok", default=0),
+        kv_lora_rank=get_int(cfg, "kv_lora_rank", default=0),
+        rope_head_dim=get_int(cfg, "qk_rope_head_dim", default=0),
+        window=window,
+        sliding=_sliding_layers(cfg, model_type, layers, window),
+    )
+
+
+def _encoder_decoder(cfg: Mapping[str, Any], model_type: str) -> Arch:
+    hidden = get_int(cfg, "d_model")
+    if model_type == "t5":
+        heads, layers = get_int(cfg, "num_heads"), get_int(cfg, "num_decoder_layers", "num_layers")
+        head_dim, ffn = get_int(cfg, "d_kv"), get_int(cfg, "d_ff")
+        max_context = None
+    else:
+        heads, layers = get_int(cfg, "decoder_attention_heads"), get_int(cfg, "decoder_layers")
+        head_dim, ffn = hidden // heads, get_int(cfg, "decoder_ffn_dim")
+        max_context = get_int(cfg, "max_target_positions", default=448)
+    return Arch(
+        model_type=model_type,
+        layers=layers,
+        hidden=hidden,
+        heads=heads,
+        kv_heads=heads,
+        head_dim=head_dim,
+        vocab=get_int(cfg, "vocab_size"),
+        intermediate=ffn,
+        max_context=max_context,
+        kv_dtype_bytes=_dtype_bytes(cfg),
+        kv_layers=layers,
+    )
+
+
+def _dtype_bytes(cfg: Mapping[str, Any]) -> int:
+    dtype = cfg.get("dtype", cfg.get("torch_dtype"))
+    return _DTYPE_BYTES.get(str(dtype), 2)
+
+
+def _sliding_layers(
+    cfg: Mapping[str, Any], model_type: str, layers: int, window: int | None
+) -> tuple[bool, ...]:
+    """Which layers attend within a window (their KV cache stops growing at the window)."""
+    types = cfg.get("layer_types")
+    if isinstance(types, list) and len(types) == layers:
+        return tuple(kind == "sliding_attention" for kind in types)
+    if window is None:
+        return ()
+    if model_type == "gemma2":  # even layers local, odd global (transformers Gemma2)
+        return tuple(i % 2 == 0 for i in range(layers))
+    if model_type.startswith("gemma3"):  # 5 local layers, then one global
+        pattern = get_int(cfg, "sliding_window_pattern", default=6)
+        return tuple((i + 1) % pattern != 0 for i in range(layers))
+    if model_type.startswith("qwen"):
+        if not cfg.get("use_sliding_window"):
+            return ()
+        first = get_int(cfg, "max_window_layers", default=layers)
+        return tuple(i >= first for i in range(layers))
+    return (True,) * layers  # Mistral v0.1 style: every layer windowed

@@ -1,0 +1,134 @@
+"""`airlock fit`: what a model needs to run and what it costs, from its files' headers alone."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from airlock.checks.resources.arch import ConfigError
+from airlock.checks.resources.cost import PriceConfigError
+from airlock.checks.resources.estimate import FitRequest, estimate
+from airlock.checks.resources.inputs import InputError
+from airlock.checks.resources.quant import choices
+from airlock.cli.errors import USAGE_ERROR, print_error
+from airlock.formats.gguf_index import GgufError
+from airlock.formats.safetensors_header import HeaderError
+
+DOES_NOT_FIT = 1
+
+_DESCRIPTION = """\
+Size a model before anyone downloads or buys for it: parameters (and active parameters for
+mixture-of-experts), weight memory at each precision, KV cache, how many of each accelerator
+it takes, a decode-speed bound, fine-tuning memory and monthly cost. Only headers are read
+(config.json, safetensors headers, the GGUF index), so a 400B model takes about a second."""
+
+_EPILOG = f"""\
+inputs:
+  a Hugging Face folder (config.json + safetensors, sharded or not), a Hugging Face cache
+  repository, a .gguf file, a .safetensors file with its config.json beside it, or a
+  config.json alone (counted by the architecture's formula).
+
+exit codes:
+  0  sized; with --gpu: it fits on --devices of that accelerator at some precision tried
+  1  with --gpu: it does not fit on --devices of that accelerator at any precision tried
+  2  usage error: bad path, unreadable or unknown config, unknown --gpu or --quant
+
+precisions (--quant): {choices()}
+
+examples:
+  airlock fit ./Llama-3.1-8B-Instruct/
+  airlock fit config.json --context 32768 --batch 8
+  airlock fit ./Llama-3.1-70B/ --gpu h100 --devices 4     # exit 0 if 4x H100 hold it
+  airlock fit model-Q4_K_M.gguf --gpu rtx-4090 --quant stored
+  airlock fit ./model/ --format json | jq '.fits[] | {{accelerator, best}}'
+
+prices: example list prices ship with Airlock; set yours in $AIRLOCK_HOME/config.toml:
+  [prices]
+  h100 = 2.10    # USD per device-hour
+"""
+
+
+def register(commands: Any) -> None:
+    """Add `fit` to the top-level parser's subcommands (argparse's action type is private)."""
+    parser = commands.add_parser(
+        "fit",
+        help="what a model needs to run (memory, accelerators, speed) and what it costs",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "path", metavar="PATH", help="model folder, .gguf, .safetensors or config.json"
+    )
+    parser.add_argument(
+        "--gpu", metavar="NAME", help="size for one accelerator (e.g. h100, l4, m3-max)"
+    )
+    parser.add_argument(
+        "--devices",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="how many of each accelerator you have (default 1)",
+    )
+    parser.add_argument(
+        "--context",
+        type=_positive,
+        metavar="N",
+        help="tokens of context per sequence (default: model maximum, at most 8192)",
+    )
+    parser.add_argument(
+        "--batch", type=_positive, default=1, metavar="N", help="concurrent sequences (default 1)"
+    )
+    parser.add_argument(
+        "--quant",
+        metavar="Q",
+        help="only this precision (default: stored, then bf16/int8/int4 if smaller)",
+    )
+    parser.add_argument(
+        "-f",
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people (default), json for pipelines",
+    )
+    parser.set_defaults(run=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    request = FitRequest(args.context, args.batch, args.gpu, args.quant, args.devices)
+    try:
+        report = estimate(Path(args.path), request)
+    except KeyError as exc:  # unknown --gpu or --quant: the message lists the choices
+        print_error(str(exc.args[0]))
+        return USAGE_ERROR
+    except (InputError, ConfigError, HeaderError, GgufError, PriceConfigError, OSError) as exc:
+        print_error(str(exc))
+        return USAGE_ERROR
+    if args.format == "json":
+        from airlock.report.fit_json import render_fit_json
+
+        sys.stdout.write(render_fit_json(report))
+    else:
+        from airlock.report.fit_text import render_fit_text
+
+        to_terminal = sys.stdout.isatty()
+        color = to_terminal and not os.environ.get("NO_COLOR")
+        width = shutil.get_terminal_size((100, 24)).columns if to_terminal else 100
+        sys.stdout.write(render_fit_text(report, color=color, width=width))
+    if args.gpu and not any(fit.best.fits for fit in report.fits):
+        return DOES_NOT_FIT
+    return 0

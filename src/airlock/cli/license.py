@@ -1,0 +1,118 @@
+"""`airlock license`: which license a model carries and what it obliges the organization to do."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from airlock.artifact import ArtifactError
+from airlock.cli.errors import USAGE_ERROR, print_error
+from airlock.findings import Severity
+
+FAILED = 1
+
+_DESCRIPTION = """\
+Tell which license a model carries and what it obliges you to do: commercial use, user
+or revenue thresholds, attribution and naming duties, use restrictions, limits on
+training other models with its outputs. Nothing is loaded; weights are never read."""
+
+_EPILOG = """\
+what is read:
+  the model card (README.md front matter: license, license_name, license_link),
+  LICENSE / LICENSE.md / LICENSE.txt / LICENSE-MODEL / NOTICE / USE_POLICY.md at the top of
+  the folder (texts are recognised even when reformatted or edited, with a confidence),
+  GGUF `general.license` metadata, and Hugging Face cache folders (models--org--name: the
+  snapshot `main` points to). SPDX expressions such as `apache-2.0 OR mit` are understood.
+
+answers:
+  commercial_use  yes | no | conditional (a user or revenue threshold) | unknown
+  An unknown or missing license is `unknown` and a high finding: never assumed permissive.
+  When sources disagree (card says apache-2.0, LICENSE is the Llama 3.1 license), that
+  is a high finding and the terms of all of them are taken to apply.
+
+exit codes:
+  0  no finding at or above --fail-on (default: high)
+  1  at least one finding at or above --fail-on
+     (non-commercial licenses are medium: use --fail-on medium to stop on them)
+  2  usage error, or a PATH that does not exist
+
+examples:
+  airlock license ./downloads/some-model/
+  airlock license ~/.cache/huggingface/hub/models--meta-llama--Llama-3.1-8B
+  airlock license model.gguf --format json | jq .commercial_use
+  airlock license ./model --fail-on medium     # also refuse non-commercial licenses
+"""
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "license",
+        help="tell which license a model carries and what it obliges you to do",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("path", metavar="PATH", help="a model folder, GGUF file or cache folder")
+    parser.add_argument(
+        "-f",
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people (default), json for pipelines",
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout"
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=[s.label for s in sorted(Severity, reverse=True)],
+        default=Severity.HIGH.label,
+        help="lowest severity that makes the exit code 1 (default: high)",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no text report, only the exit code and errors"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from airlock.checks.license import assess_path  # the knowledge base loads only when asked
+
+    fail_on = Severity.parse(args.fail_on)
+    try:
+        result = assess_path(args.path)
+    except ArtifactError as exc:
+        print_error(str(exc))
+        return USAGE_ERROR
+    if not (args.quiet and args.format == "text" and args.output is None):
+        try:
+            _emit(_render(result, args.format, fail_on, args.output), args.output)
+        except OSError as exc:
+            print_error(f"cannot write {args.output}: {exc.strerror or exc}")
+            return USAGE_ERROR
+    return FAILED if any(f.severity >= fail_on for f in result.findings) else 0
+
+
+def _render(result: Any, fmt: str, fail_on: Severity, output: str | None) -> str:
+    if fmt == "json":
+        from airlock.report.license_json import render_license_json
+
+        return render_license_json(result, fail_on)
+    from airlock.report.license_text import render_license_text
+
+    to_terminal = output is None and sys.stdout.isatty()
+    color = to_terminal and not os.environ.get("NO_COLOR")
+    width = shutil.get_terminal_size((100, 24)).columns if to_terminal else 100
+    return render_license_text(result, fail_on, color=color, width=width)
+
+
+def _emit(rendered: str, output: str | None) -> None:
+    if output is None:
+        sys.stdout.write(rendered)
+        sys.stdout.flush()
+    else:
+        Path(output).write_text(rendered, encoding="utf-8")

@@ -1,0 +1,99 @@
+"""`airlock fit` for people: the model's figures, then one line per accelerator."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.table import Table
+
+from airlock.checks.resources.estimate import FitReport
+from airlock.checks.resources.fit import Option
+
+
+def size(value: int | float) -> str:
+    """Binary units, as memory is sold and reported by drivers: 16.0 GiB."""
+    amount = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(amount) < 1024 or unit == "TiB":
+            return f"{amount:,.0f} {unit}" if unit == "B" else f"{amount:,.1f} {unit}"
+        amount /= 1024
+    raise AssertionError("unreachable")
+
+
+def count(value: int) -> str:
+    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if value >= scale:
+            return f"{value / scale:.2f}{suffix} ({value:,})"
+    return f"{value:,}"
+
+
+def render_fit_text(report: FitReport, *, color: bool = False, width: int = 100) -> str:
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False
+    )
+    model, kv, arch = report.model, report.kv, report.arch
+    how = "exact, from file headers" if model.exact else "from config.json by formula"
+    console.print(f"[bold]{model.source}[/]  {arch.model_type}, {model.kind} ({how})")
+    console.print(f"  parameters        {count(report.counts.parameters)}")
+    if report.active_parameters != report.counts.parameters:
+        console.print(f"  active per token  {count(report.active_parameters)} (mixture of experts)")
+    dtypes = ", ".join(sorted(report.counts.by_dtype))
+    console.print(
+        f"  weights (stored)  {size(report.counts.stored_bytes)} "
+        f"({dtypes}, {report.stored_bits:.2f} bits/parameter)"
+    )
+    window = (
+        f", {kv.windowed_layers} of {kv.layers} layers windowed at {kv.window}" if kv.window else ""
+    )
+    latent = ", latent attention" if kv.latent else ""
+    console.print(
+        f"  KV cache          {kv.bytes_per_token:,} bytes/token{latent}{window}; "
+        f"{size(kv.total_bytes)} at context {kv.context:,} x batch {kv.batch}"
+    )
+    console.print(f"  runtime overhead  {size(report.overhead_bytes)}")
+    console.print(f"  [bold]total             {size(report.total_bytes)}[/] (stored weights)")
+    items = [f"{name} {size(value)}" for name, value in report.weights_by_quant.items()]
+    for start in range(0, len(items), 5):  # five per line keeps 100 columns
+        label = "weights at" if start == 0 else ""
+        console.print(f"  {label:<18}{'   '.join(items[start : start + 5])}")
+    tune = report.finetune
+    console.print(
+        f"  fine-tuning       full AdamW {size(tune.full_adamw_bytes)}, "
+        f"LoRA r{tune.lora_rank} {size(tune.lora_bytes)}, QLoRA {size(tune.qlora_bytes)}"
+        " (+ activations)"
+    )
+    table = Table(title=f"Fit (you have {report.devices} device(s) of each)", title_justify="left")
+    for header in (
+        "accelerator",
+        "precision",
+        "devices",
+        "fits",
+        "decode tok/s ≤",
+        "prefill ≥",
+        "per month",
+    ):
+        table.add_column(
+            header, justify="left" if header in ("accelerator", "precision") else "right"
+        )
+    for fit in report.fits:
+        table.add_row(fit.accelerator.name, *_cells(fit.best))
+    console.print(table)
+    console.print(
+        "Decode speed is a bandwidth bound (expect 60-80%); prefill assumes full BF16 "
+        "throughput. Prices are examples unless set in config.toml. See docs/fit.md."
+    )
+    return buffer.getvalue()
+
+
+def _cells(option: Option) -> tuple[str, ...]:
+    devices = str(option.devices) if option.devices is not None else "-"
+    return (
+        option.plan.quant,
+        devices,
+        "yes" if option.fits else "no",
+        f"{option.decode_tokens_s:,.0f}" if option.decode_tokens_s else "-",
+        f"{option.prefill_s:.2f} s" if option.prefill_s is not None else "-",
+        f"${option.monthly_usd:,.0f}" if option.monthly_usd is not None else "-",
+    )

@@ -1,0 +1,80 @@
+"""The `airlock license` terminal report: the answer legal teams ask for first, then the duties,
+restrictions, sources and findings."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.text import Text
+
+from airlock.checks.license import LicenseAssessment
+from airlock.findings import Severity
+
+_COMMERCIAL = {
+    "yes": ("Commercial use: allowed", "bold green"),
+    "conditional": ("Commercial use: allowed, with conditions", "bold yellow"),
+    "no": ("Commercial use: NOT allowed", "bold red"),
+    "unknown": ("Commercial use: unknown (treat as not allowed)", "bold red"),
+}
+_SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "bold yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+
+
+def render_license_text(
+    result: LicenseAssessment, fail_on: Severity, *, color: bool = False, width: int = 100
+) -> str:
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        force_terminal=color,
+        no_color=not color,
+        width=width,
+        highlight=False,
+        emoji=False,
+    )
+    console.print(Text(f"License: {result.name} [{result.license_id}]", style="bold"))
+    console.print(f"Confidence: {result.confidence}")
+    if result.snapshot:
+        console.print(Text(f"Source: {result.snapshot}", style="dim"))
+    label, style = _COMMERCIAL[result.commercial_use]
+    console.print(Text(label, style=style))
+    _section(console, "Conditions", result.conditions)
+    _section(console, "Obligations", result.obligations)
+    _section(console, "Restrictions", result.restrictions)
+    sources = [
+        f"{c.source} {c.file}: {c.value} -> {', '.join(c.applies) or 'unresolved'} "
+        f"({c.confidence}{'; ' + c.match.describe() if c.match else ''})"
+        for c in result.sources
+    ]
+    _section(console, "Sources", sources or ["none found"])
+    openness = result.openness
+    mof = f"class {openness.mof_class}" if openness.mof_class else "no class"
+    console.print(Text("\nOpenness (Model Openness Framework)", style="bold"))
+    console.print(f"  supports {mof}; components: {', '.join(openness.present) or 'none'}")
+    if openness.missing:
+        console.print(f"  missing for the next class: {', '.join(openness.missing)}")
+    if result.findings:
+        console.print(Text("\nFindings", style="bold"))
+        for finding in sorted(result.findings, key=lambda f: f.severity, reverse=True):
+            line = Text("  ")
+            line.append(f"{finding.severity.label.upper():8}", _SEVERITY_STYLE[finding.severity])
+            line.append(f" {finding.rule_id} {finding.message}")
+            console.print(line)
+    failed = any(f.severity >= fail_on for f in result.findings)
+    verdict = f"findings at or above {fail_on.label}" if failed else "nothing at or above"
+    console.print(Text(f"\n{verdict}{'' if failed else ' ' + fail_on.label}", style="dim"))
+    return buffer.getvalue()
+
+
+def _section(console: Console, title: str, items: tuple[str, ...] | list[str]) -> None:
+    if not items:
+        return
+    console.print(Text(f"\n{title}", style="bold"))
+    for item in items:
+        console.print(f"  - {item}")
