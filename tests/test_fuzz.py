@@ -38,7 +38,12 @@ from hypothesis import strategies as st
 import fuzz_strategies as fs
 from airlock.artifact import ArtifactFile
 from airlock.findings import Finding, Location, Severity
-from airlock.formats.detect import HEAD_BYTES, MODEL_SUFFIXES, detect
+from airlock.formats.detect import (
+    CODE_CAPABLE_SUFFIXES,
+    GENERIC_BINARY_SUFFIXES,
+    HEAD_BYTES,
+    detect,
+)
 from airlock.formats.interface import Blob, Kind, Reader
 from airlock.formats.registry import default_readers
 from airlock.rules import RULES
@@ -97,7 +102,10 @@ FORMAT_PREFIXES: tuple[tuple[bytes, str], ...] = (
     (b"\x0a\x0a\x0a\x01a\x12\x05Const", "graph.pb"),
 )
 
-NAMES = sorted({f"model{suffix}" for suffix in MODEL_SUFFIXES} | {n for _, n in FORMAT_PREFIXES})
+NAMES = sorted(
+    {f"model{suffix}" for suffix in CODE_CAPABLE_SUFFIXES + GENERIC_BINARY_SUFFIXES}
+    | {n for _, n in FORMAT_PREFIXES}
+)
 
 
 # Helpers ---------------------------------------------------------------------------------

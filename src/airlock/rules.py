@@ -27,7 +27,9 @@ _RULES = (
          "The file exceeds a safety limit (size, nesting, decompression ratio); "
          "the rest of it was not inspected.", 400),
     Rule("AIR004", "unrecognized-model-file", Severity.HIGH,
-         "A file named like a model file whose content matches no known format.", 20),
+         "A file named like a model file whose content matches no known format (high for "
+         "names of formats that can run code, such as .pt or .pkl; medium for generic .bin or "
+         ".dat names, which also hold raw tensor data).", 20),
     Rule("AIR101", "pickle-dangerous-callable", Severity.CRITICAL,
          "Loading this pickle imports or calls a function that can run commands, "
          "execute code, touch files or the network.", 502),

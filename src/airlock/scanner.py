@@ -11,7 +11,7 @@ from pathlib import Path
 
 from airlock.artifact import ArtifactFile, collect
 from airlock.findings import Finding, Location, Severity
-from airlock.formats.detect import HEAD_BYTES, claims_model_format, detect
+from airlock.formats.detect import HEAD_BYTES, detect, unrecognized_severity
 from airlock.formats.interface import Blob, Buffer, Kind, Reader
 from airlock.formats.registry import default_readers
 from airlock.hf_cache import HfSnapshot
@@ -169,18 +169,20 @@ class Scanner:
     def scan_blob(self, blob: Blob, kind: Kind, ctx: _Context) -> list[Finding]:
         reader = self.readers.get(kind)
         if reader is None:
-            if kind is Kind.UNKNOWN and claims_model_format(blob.name):
-                return [
-                    ctx.finding(
-                        "AIR004",
-                        blob,
-                        blob.location,
-                        f"`{blob.name}` is named like a model file, but its content matches no "
-                        "format Airlock knows, so it could not be inspected.",
-                        bytes(blob.data[:16]).hex(" "),
-                    )
-                ]
-            return []
+            severity = unrecognized_severity(blob.name) if kind is Kind.UNKNOWN else None
+            if severity is None:
+                return []
+            return [
+                ctx.finding(
+                    "AIR004",
+                    blob,
+                    blob.location,
+                    f"`{blob.name}` is named like a model file, but its content matches no "
+                    "format Airlock knows, so it could not be inspected.",
+                    bytes(blob.data[:16]).hex(" "),
+                    severity,
+                )
+            ]
         try:
             return list(reader.scan(blob, ctx))
         except (MemoryError, RecursionError) as exc:

@@ -62,7 +62,13 @@ def real_file() -> bytes:
 
 
 def test_real_writer_output_is_clean(tmp_path: Path) -> None:
-    findings = scan(tmp_path, real_file())
+    # {"format": "pt"} is what writers add by themselves: not even an info line.
+    assert scan(tmp_path, real_file()) == []
+
+
+def test_other_metadata_is_reported_as_info(tmp_path: Path) -> None:
+    data = save({"x": np.zeros(3, dtype=np.float32)}, metadata={"format": "pt", "author": "a"})
+    findings = scan(tmp_path, data)
     assert rules(findings) == {"AIR402"}
     assert all(f.severity == Severity.INFO for f in findings)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import zlib
 
+from airlock.findings import Severity
 from airlock.formats.hdf5_reader import superblock_offset
 from airlock.formats.interface import Buffer, Kind
 from airlock.formats.onnx_reader import looks_like_onnx
@@ -28,14 +29,14 @@ SAFETENSORS_MAX_HEADER = 100_000_000
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
 _TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2", ".template")
 
-# Names that say "this is a model file": an unrecognized one is suspicious, not skipped.
-MODEL_SUFFIXES = frozenset(
-    {
-        ".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz",
-        ".dat", ".data", ".model", ".mar", ".pt2", ".pkl.gz", ".sav", ".dill", ".p",
-        ".onnx", ".h5", ".hdf5", ".keras",
-    }
+# Names that say "this is a model file": one whose content is unrecognized is reported, not
+# skipped. Names of formats that run code on load are high; generic binary names (raw tensor
+# data, ONNX external data, fastText, sentencepiece) are medium.
+CODE_CAPABLE_SUFFIXES = (
+    ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz", ".mar", ".pt2",
+    ".pkl.gz", ".sav", ".dill", ".p", ".onnx", ".h5", ".hdf5", ".keras",
 )  # fmt: skip
+GENERIC_BINARY_SUFFIXES = (".bin", ".dat", ".data", ".model")
 
 
 def detect(head: Buffer, name: str) -> Kind:
@@ -86,9 +87,14 @@ def detect(head: Buffer, name: str) -> Kind:
 _PROTOBUF_FIRST_TAGS = (b"\x08", b"\x0a", b"\x12")
 
 
-def claims_model_format(name: str) -> bool:
+def unrecognized_severity(name: str) -> Severity | None:
+    """How much an unrecognized file with this name matters, or None for ordinary names."""
     lowered = name.lower()
-    return any(lowered.endswith(suffix) for suffix in MODEL_SUFFIXES)
+    if lowered.endswith(CODE_CAPABLE_SUFFIXES):
+        return Severity.HIGH
+    if lowered.endswith(GENERIC_BINARY_SUFFIXES):
+        return Severity.MEDIUM
+    return None
 
 
 def _is_safetensors(head: bytes) -> bool:

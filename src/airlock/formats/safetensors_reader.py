@@ -116,7 +116,7 @@ def _metadata(metadata: object, blob: Blob, ctx: ScanContext) -> Iterator[Findin
             json.dumps(metadata)[:_EVIDENCE_CHARS],
         )
         return
-    if not metadata:
+    if not metadata or _is_routine(metadata):
         return
     yield ctx.finding(
         "AIR402",
@@ -215,3 +215,11 @@ def _coverage(spans: list[tuple[int, int]], data_len: int) -> Iterator[str]:
 
 def _is_count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+# What save_pretrained / safetensors writers put there by themselves: not worth a line.
+_ROUTINE_FORMATS = frozenset({"pt", "tf", "flax", "np", "mlx", "paddle"})
+
+
+def _is_routine(metadata: dict[str, str]) -> bool:
+    return set(metadata) == {"format"} and metadata["format"] in _ROUTINE_FORMATS

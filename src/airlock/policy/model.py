@@ -1,0 +1,58 @@
+"""An organization's intake rules, as frozen data; `schema.py` reads them from YAML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from airlock.findings import Severity
+
+# Kinds that load through pickle: raw pickles, PyTorch zip checkpoints, NumPy files.
+PICKLE_KINDS = frozenset({"pickle", "zip", "numpy"})
+
+
+@dataclass(frozen=True)
+class LicenseRules:
+    allow_unknown: bool = False
+    require_commercial_use: bool = True
+    allow_non_commercial: bool = False
+    allow_output_restrictions: bool = True
+    allowed: tuple[str, ...] = ()  # empty: any license the other rules accept
+    denied: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SignatureRules:
+    required: bool = False
+    trusted_keys: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class FormatRules:
+    refused: tuple[str, ...] = ()
+    refuse_pickle_beside_safetensors: bool = True
+
+
+@dataclass(frozen=True)
+class ResourceRules:
+    max_memory_gib: float | None = None
+    accelerator: str | None = None
+    max_devices: int = 1
+    allow_unknown_size: bool = False
+
+    @property
+    def limited(self) -> bool:
+        return self.max_memory_gib is not None or self.accelerator is not None
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    source: str  # the file it was read from, or "default"
+    digest: str  # "sha256:<hex>" of the file's bytes: which rules a verdict was made under
+    license: LicenseRules = LicenseRules()
+    max_severity: Severity = Severity.LOW
+    signature: SignatureRules = SignatureRules()
+    formats: FormatRules = FormatRules()
+    resources: ResourceRules = ResourceRules()
+    pickle_globals: tuple[str, ...] = ()

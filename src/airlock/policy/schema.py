@@ -1,0 +1,246 @@
+"""Read a policy from YAML and validate it; every error names the file and line it is about.
+
+PyYAML's composer keeps each node's position, so validation walks nodes, not plain values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from airlock.findings import Severity
+from airlock.formats.interface import Kind
+from airlock.policy.model import FormatRules, LicenseRules, Policy, ResourceRules, SignatureRules
+
+POLICY_VERSION = 1
+DEFAULT_NAME = "default.yaml"
+T = TypeVar("T")
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be read or breaks the schema: `file:line: what is wrong`."""
+
+
+def default_policy() -> Policy:
+    text = resources.files("airlock.data").joinpath("policy", DEFAULT_NAME).read_bytes()
+    return parse_policy(text, "default")
+
+
+def load_policy(path: str | Path) -> Policy:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read the policy: {exc.strerror or exc}") from None
+    return parse_policy(data, str(path), base=Path(path).parent)
+
+
+def parse_policy(data: bytes, source: str, base: Path | None = None) -> Policy:
+    """`base` is where relative key paths are resolved (the policy file's folder)."""
+    try:
+        root = yaml.compose(data.decode("utf-8"), Loader=yaml.SafeLoader)
+    except UnicodeDecodeError:
+        raise PolicyError(f"{source}: not UTF-8 text") from None
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        raise PolicyError(f"{source}:{line}: not valid YAML: {exc.problem}") from None
+    if root is None:
+        raise PolicyError(f"{source}:1: the policy is empty")
+    top = _Section(root, source, "policy")
+    version = top.get("version", _int, None)
+    if version != POLICY_VERSION:
+        raise PolicyError(f"{top.where('version')}: `version: {POLICY_VERSION}` is required")
+    name = top.get("name", _str, Path(source).stem)
+    lic = top.section("license")
+    sig = top.section("signature")
+    fmt = top.section("formats")
+    res = top.section("resources")
+    keys = sig.get("trusted_keys", _list(_str), [])
+    return Policy(
+        name=name,
+        source=source,
+        digest="sha256:" + hashlib.sha256(data).hexdigest(),
+        license=LicenseRules(
+            allow_unknown=lic.get("allow_unknown", _bool, False),
+            require_commercial_use=lic.get("require_commercial_use", _bool, True),
+            allow_non_commercial=lic.get("allow_non_commercial", _bool, False),
+            allow_output_restrictions=lic.get("allow_output_restrictions", _bool, True),
+            allowed=tuple(x.lower() for x in lic.get("allowed", _list(_str), [])),
+            denied=tuple(x.lower() for x in lic.get("denied", _list(_str), [])),
+        ),
+        max_severity=top.section("findings").get("max_severity", _severity, Severity.LOW),
+        signature=SignatureRules(
+            required=sig.get("required", _bool, False),
+            trusted_keys=tuple(_key_path(k, base, sig) for k in keys),
+        ),
+        formats=FormatRules(
+            refused=tuple(fmt.get("refused", _list(_kind), [])),
+            refuse_pickle_beside_safetensors=fmt.get(
+                "refuse_pickle_beside_safetensors", _bool, True
+            ),
+        ),
+        resources=ResourceRules(
+            max_memory_gib=res.get("max_memory_gib", _optional(_number), None),
+            accelerator=res.get("accelerator", _optional(_str), None),
+            max_devices=res.get("max_devices", _positive, 1),
+            allow_unknown_size=res.get("allow_unknown_size", _bool, False),
+        ),
+        pickle_globals=tuple(top.section("pickle").get("allowed_globals", _list(_dotted), [])),
+    )
+
+
+_KEYS = {
+    "policy": {"version", "name", "license", "findings", "signature", "formats", "resources",
+               "pickle"},
+    "license": {"allow_unknown", "require_commercial_use", "allow_non_commercial",
+                "allow_output_restrictions", "allowed", "denied"},
+    "findings": {"max_severity"},
+    "signature": {"required", "trusted_keys"},
+    "formats": {"refused", "refuse_pickle_beside_safetensors"},
+    "resources": {"max_memory_gib", "accelerator", "max_devices", "allow_unknown_size"},
+    "pickle": {"allowed_globals"},
+}  # fmt: skip
+
+
+class _Section:
+    """One mapping of the policy, its keys checked against the schema."""
+
+    def __init__(self, node: yaml.Node | None, source: str, name: str) -> None:
+        self.source = source
+        self.name = name
+        self.line = node.start_mark.line + 1 if node is not None else 1
+        self.values: dict[str, yaml.Node] = {}
+        if node is None:
+            return
+        if not isinstance(node, yaml.MappingNode):
+            raise PolicyError(f"{source}:{self.line}: `{name}` must be a mapping of settings")
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key not in _KEYS[name]:
+                known = ", ".join(sorted(_KEYS[name]))
+                raise PolicyError(f"{source}:{line}: unknown setting `{key}` in `{name}` ({known})")
+            if key in self.values:
+                raise PolicyError(f"{source}:{line}: `{key}` is set twice")
+            self.values[key] = value_node
+
+    def where(self, key: str) -> str:
+        node = self.values.get(key)
+        return f"{self.source}:{node.start_mark.line + 1 if node is not None else self.line}"
+
+    def section(self, key: str) -> _Section:
+        return _Section(self.values.get(key), self.source, key)
+
+    def get(self, key: str, convert: Callable[[yaml.Node], T], default: T) -> T:
+        node = self.values.get(key)
+        if node is None:
+            return default
+        try:
+            return convert(node)
+        except _ItemError as exc:
+            raise PolicyError(f"{self.source}:{exc.line}: `{self.name}.{key}` {exc}") from None
+        except ValueError as exc:
+            raise PolicyError(f"{self.where(key)}: `{self.name}.{key}` {exc}") from None
+
+
+class _ItemError(ValueError):
+    """A list item that breaks the schema; the error points at the item, not the list."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def _scalar(node: yaml.Node) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise ValueError("must be a single value")
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def _bool(node: yaml.Node) -> bool:
+    value = _scalar(node)
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, not {node.value!r}")
+    return value
+
+
+def _int(node: yaml.Node) -> int:
+    value = _scalar(node)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"must be a whole number, not {node.value!r}")
+    return value
+
+
+def _positive(node: yaml.Node) -> int:
+    value = _int(node)
+    if value < 1:
+        raise ValueError(f"must be at least 1, not {value}")
+    return value
+
+
+def _number(node: yaml.Node) -> float:
+    value = _scalar(node)
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"must be a positive number, not {node.value!r}")
+    return float(value)
+
+
+def _str(node: yaml.Node) -> str:
+    value = _scalar(node)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"must be text, not {node.value!r}")
+    return value.strip()
+
+
+def _severity(node: yaml.Node) -> Severity:
+    return Severity.parse(_str(node))
+
+
+def _kind(node: yaml.Node) -> str:
+    value = _str(node).lower()
+    known = [k.value for k in Kind if k not in (Kind.TEXT, Kind.UNKNOWN)]
+    if value not in known:
+        raise ValueError(f"names an unknown format {value!r} (choose from {', '.join(known)})")
+    return value
+
+
+def _dotted(node: yaml.Node) -> str:
+    value = _str(node)
+    if "." not in value or " " in value:
+        raise ValueError(f"must be a dotted name such as `collections.OrderedDict`: {value!r}")
+    return value
+
+
+def _optional(convert: Callable[[yaml.Node], T]) -> Callable[[yaml.Node], T | None]:
+    def read(node: yaml.Node) -> T | None:
+        return None if node.tag == "tag:yaml.org,2002:null" else convert(node)
+
+    return read
+
+
+def _list(convert: Callable[[yaml.Node], T]) -> Callable[[yaml.Node], list[T]]:
+    def read(node: yaml.Node) -> list[T]:
+        if not isinstance(node, yaml.SequenceNode):
+            raise ValueError("must be a list")
+        items = []
+        for item in node.value:
+            try:
+                items.append(convert(item))
+            except ValueError as exc:
+                raise _ItemError(item.start_mark.line + 1, f"item {exc}") from None
+        return items
+
+    return read
+
+
+def _key_path(text: str, base: Path | None, section: _Section) -> Path:
+    path = Path(text).expanduser()
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    if not path.is_file():
+        raise PolicyError(f"{section.where('trusted_keys')}: trusted key {text!r} is not a file")
+    return path
