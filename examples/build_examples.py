@@ -38,12 +38,17 @@ def main() -> None:
     clean.mkdir(parents=True, exist_ok=True)
     state = {"linear.weight": torch.randn(2, 4), "linear.bias": torch.zeros(2)}
     torch.save(state, clean / "model.pt")
-    (clean / "README.md").write_text("# clean-classifier\n\nA 4-feature linear classifier.\n")
+    (clean / "README.md").write_text(_card("clean-classifier", "A 4-feature linear classifier."))
 
     bad = HERE / "suspicious-upload"
     bad.mkdir(parents=True, exist_ok=True)
     (bad / "pytorch_model.bin").write_bytes(canary_pickle())
-    (bad / "README.md").write_text("# suspicious-upload\n\nLooks like a checkpoint; is not.\n")
+    (bad / "README.md").write_text(_card("suspicious-upload", "Looks like a checkpoint; is not."))
+
+
+def _card(name: str, text: str) -> str:
+    # A license in the card, so that `airlock vet` judges the files, not a missing license.
+    return f"---\nlicense: apache-2.0\n---\n# {name}\n\n{text}\n"
 
 
 if __name__ == "__main__":

@@ -201,3 +201,56 @@ def test_values_held_at_once_are_bounded(monkeypatch: pytest.MonkeyPatch) -> Non
     _, result = run(data)
     assert not result.complete
     assert "values held at once" in str(result.error)
+
+
+def _scan_bytes(data: bytes) -> list[Any]:
+    from airlock.findings import Location
+    from airlock.formats.detect import detect
+    from airlock.formats.interface import Blob
+    from airlock.scanner import Scanner, _Context
+
+    scanner = Scanner()
+    blob = Blob(data, "model.pkl", Location(), "model.pkl")
+    return scanner.scan_blob(blob, detect(data[:4096], "model.pkl"), _Context(scanner, "model.pkl"))
+
+
+def _torch_zip_with(payload: bytes) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("archive/data.pkl", payload)
+        archive.writestr("archive/version", "3\n")
+    return buffer.getvalue()
+
+
+def test_rebuild_from_type_forwards_its_call() -> None:
+    # _rebuild_from_type_v2(func, type, args, state) runs func(*args): here a torch.load of a
+    # zip (not a raw pickle) whose data.pkl runs exec. Both names are allowlisted.
+    inner = b"\x80\x02cbuiltins\nexec\nX\x04\x00\x00\x00passR."
+    archive = _torch_zip_with(inner[:-2] + b"\x85R.")
+    # _rebuild_from_type_v2(_load_from_bytes, Tensor, (archive,), {})
+    data = (
+        b"\x80\x02ctorch._tensor\n_rebuild_from_type_v2\n("
+        b"ctorch.storage\n_load_from_bytes\nctorch\nTensor\n"
+        b"B" + len(archive).to_bytes(4, "little") + archive + b"\x85}tR."
+    )
+    rules = {(f.rule_id, f.severity.label) for f in _scan_bytes(data)}
+    assert ("AIR101", "critical") in rules
+
+
+def test_forged_itemsize_of_a_fixed_dtype_is_ignored() -> None:
+    # joblib reads count * 8 bytes for 'f8' whatever the pickled elsize says; so must we.
+    wrapper = (
+        b"cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81}(X\x05\x00\x00\x00dtype"
+        b"cnumpy\ndtype\nX\x02\x00\x00\x00f8\x89\x88\x87R(K\x03X\x01\x00\x00\x00<NNNK\x04J\xff\xff"
+        b"\xff\xffK\x00tb"
+        b"X\x05\x00\x00\x00shapeK\x02\x85ub"
+    )
+    # Two f8 values (16 bytes) follow BUILD; the payload comes after them. Trusting the forged
+    # elsize (4) would skip only 8 bytes and lose sync with what joblib reads.
+    hidden = b"cos\nsystem\nX\x04\x00\x00\x00trueR"
+    data = b"\x80\x02" + wrapper + b"N0" * 4 + b"\x00" * 8 + hidden + b"0N."
+    rules = {f.rule_id for f in _scan_bytes(data)}
+    assert "AIR101" in rules

@@ -85,7 +85,7 @@ def parse_policy(data: bytes, source: str, base: Path | None = None) -> Policy:
         ),
         resources=ResourceRules(
             max_memory_gib=res.get("max_memory_gib", _optional(_number), None),
-            accelerator=res.get("accelerator", _optional(_str), None),
+            accelerator=res.get("accelerator", _optional(_accelerator), None),
             max_devices=res.get("max_devices", _positive, 1),
             allow_unknown_size=res.get("allow_unknown_size", _bool, False),
         ),
@@ -198,6 +198,15 @@ def _str(node: yaml.Node) -> str:
 
 def _severity(node: yaml.Node) -> Severity:
     return Severity.parse(_str(node))
+
+
+def _accelerator(node: yaml.Node) -> str:
+    from airlock.checks.resources.accelerators import find
+
+    try:
+        return find(_str(node)).id
+    except KeyError as exc:
+        raise ValueError(str(exc.args[0])) from None
 
 
 def _kind(node: yaml.Node) -> str:

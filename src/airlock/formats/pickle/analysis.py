@@ -84,6 +84,9 @@ class PickleAnalysis:
             self._imports.setdefault(func.dotted, _Import(func)).calls.append(call)
             if func.dotted in DESERIALIZERS:
                 self._scan_payload(call, func)
+            inner = _forwarded_call(call, func)
+            if inner is not None:
+                self.on_call(inner)
         elif not isinstance(func, Extension) and func is not UNKNOWN:
             # Extensions and computed imports were reported where they appeared.
             self._add(
@@ -232,6 +235,26 @@ class PickleAnalysis:
         self.findings.append(
             self.ctx.finding(rule_id, self.blob, location, message, evidence, severity)
         )
+
+
+# Allowed functions that call one of their arguments with others: (callee index, args index).
+# torch._tensor._rebuild_from_type_v2(func, new_type, args, state) runs func(*args).
+_FORWARDERS = {
+    "torch._tensor._rebuild_from_type_v2": (0, 2),
+    "torch._tensor._rebuild_from_type": (0, 2),
+}
+
+
+def _forwarded_call(call: Call, func: Global) -> Call | None:
+    """The call an allowed forwarder makes on load, judged like one the pickle makes itself."""
+    slots = _FORWARDERS.get(func.dotted)
+    args = call.args if isinstance(call.args, tuple) else ()
+    if slots is None or len(args) <= max(slots):
+        return None
+    inner_args = args[slots[1]]
+    if isinstance(inner_args, SymList):
+        inner_args = tuple(inner_args.items)
+    return Call(args[slots[0]], inner_args, None, call.opcode, call.offset)
 
 
 def _globals_in(value: Any, depth: int) -> list[Global]:

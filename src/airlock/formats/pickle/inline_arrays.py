@@ -20,6 +20,7 @@ _DTYPE_STR = re.compile(r"^[<>|=]?([a-zA-Z])(\d*)")
 # Sizes of the numpy kinds whose dtype string omits the item size.
 # Structured dtypes nest; real ones are a few levels deep, a hostile one could be thousands.
 _MAX_FIELD_DEPTH = 32
+_FLEXIBLE_KINDS = frozenset("VSUa")
 _KIND_SIZE = {"?": 1, "b": 1, "B": 1, "e": 2, "f": 4, "d": 8, "g": 16, "O": 8}
 
 
@@ -73,8 +74,10 @@ def _dtype_info(value: Any, depth: int = 0) -> tuple[int, bool] | None:
         return None
     kind, digits = match.group(1), match.group(2)
     state = value.state if isinstance(value.state, tuple) else ()
+    # numpy honours the pickled item size only for flexible kinds; for fixed ones (f8, i4...)
+    # the kind decides, and so must we, or a forged size would desynchronise us from joblib.
     declared = state[5] if len(state) > 5 and isinstance(state[5], int) else -1
-    if declared >= 0:
+    if declared >= 0 and kind in _FLEXIBLE_KINDS:
         itemsize = declared
     elif digits:
         itemsize = int(digits) * (4 if kind == "U" else 1)

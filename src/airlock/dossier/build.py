@@ -1,0 +1,117 @@
+"""Build a dossier: run the scan, license, fit and provenance checks on one model.
+
+Each check answers on its own; a check that cannot answer (a model that cannot be sized, no
+signature) is recorded as such, never guessed, so the policy decides what doubt means.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from airlock import __version__
+from airlock.checks.license import assess_path
+from airlock.dossier.model import (
+    AcceleratorNeed,
+    AcceleratorOption,
+    Dossier,
+    FitSection,
+    LicenseSection,
+    ProvenanceSection,
+    ScannedFile,
+    ScanSection,
+)
+from airlock.dossier.provenance import hash_manifest, manifest_digest, verify_signature
+from airlock.formats.pickle.policy import GlobalsPolicy
+from airlock.formats.pickle_reader import PickleReader
+from airlock.formats.registry import default_readers
+from airlock.policy.model import Policy
+from airlock.scanner import Scanner
+
+SIGNATURE_NAME = "model.sig"  # where `model_signing sign` puts the signature by default
+
+
+def build_dossier(
+    path: str | Path, policy: Policy, signature: Path | None = None, jobs: int | None = None
+) -> Dossier:
+    """Raises airlock.artifact.ArtifactError for a path that does not exist."""
+    path = Path(path)
+    return Dossier(
+        source=str(path),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        tool_version=__version__,
+        scan=_scan(path, policy, jobs),
+        license=_license(path),
+        fit=_fit(path, policy),
+        provenance=_provenance(path, policy, signature),
+    )
+
+
+def _scan(path: Path, policy: Policy, jobs: int | None) -> ScanSection:
+    # The organization's extra globals replace the default pickle reader, for nested pickles too.
+    pickles = PickleReader(GlobalsPolicy.default().allowing(policy.pickle_globals))
+    report = Scanner([*default_readers(), pickles]).scan_paths([path], jobs=jobs)
+    return ScanSection(
+        tuple(ScannedFile(r.path, r.kind, r.size, r.inspected, r.findings) for r in report.files)
+    )
+
+
+def _license(path: Path) -> LicenseSection:
+    result = assess_path(path)
+    return LicenseSection(
+        id=result.license_id,
+        name=result.name,
+        commercial_use=result.commercial_use,
+        outputs_restricted=any(t.outputs_training != "free" for t in result.terms),
+        conditions=result.conditions,
+        obligations=result.obligations,
+        restrictions=result.restrictions,
+        findings=result.findings,
+    )
+
+
+def _fit(path: Path, policy: Policy) -> FitSection:
+    from airlock.checks.resources.estimate import FitRequest, estimate
+
+    request = FitRequest(devices=policy.resources.max_devices)
+    try:
+        report = estimate(path, request)
+    except (ValueError, KeyError, OSError) as exc:
+        # InputError, ConfigError, HeaderError, GgufError and PriceConfigError are ValueErrors:
+        # a model Airlock cannot size is recorded as unknown, and the policy decides.
+        detail = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+        return FitSection(sized=False, detail=detail or type(exc).__name__)
+    return FitSection(
+        sized=True,
+        detail=f"{report.arch.model_type}, {report.model.kind}",
+        parameters=report.counts.parameters,
+        total_bytes=report.total_bytes,
+        accelerators=tuple(
+            AcceleratorNeed(
+                fit.accelerator.id,
+                fit.accelerator.name,
+                tuple(
+                    AcceleratorOption(o.plan.quant, o.devices, o.required_bytes)
+                    for o in fit.options
+                ),
+            )
+            for fit in report.fits
+        ),
+    )
+
+
+def _provenance(path: Path, policy: Policy, signature: Path | None) -> ProvenanceSection:
+    files = hash_manifest(path)
+    digest = manifest_digest(files)
+    if signature is None and path.is_dir() and (path / SIGNATURE_NAME).is_file():
+        signature = path / SIGNATURE_NAME
+    keys = policy.signature.trusted_keys
+    if signature is None:
+        status = "absent" if policy.signature.required else "not_checked"
+        return ProvenanceSection(digest, files, status, "no signature file")
+    if not keys:
+        return ProvenanceSection(
+            digest, files, "not_checked", f"{signature}: no trusted key to check it against"
+        )
+    verified, detail = verify_signature(path, signature, keys)
+    return ProvenanceSection(digest, files, "verified" if verified else "invalid", detail)

@@ -1,0 +1,44 @@
+"""The dossier's view of provenance: a hash manifest and a signature check, from airlock.provenance.
+
+A narrow seam: the dossier, the registry and `airlock models verify` hash through here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from airlock.dossier.model import ManifestFile
+from airlock.provenance.manifest import build_manifest
+
+
+def hash_manifest(path: Path) -> tuple[ManifestFile, ...]:
+    """Every file under `path` (links out of it are not followed), sorted by path.
+
+    Raises airlock.provenance.errors.ProvenanceError for a file that cannot be read."""
+    manifest = build_manifest(path)
+    return tuple(ManifestFile(f.path, f.size, f.sha256) for f in manifest.files)
+
+
+def manifest_digest(files: Iterable[ManifestFile]) -> str:
+    """One digest for the whole model version: equal exactly when every path and byte is."""
+    pairs = sorted((f.path, f.sha256) for f in files)
+    return "sha256:" + hashlib.sha256(json.dumps(pairs).encode("utf-8")).hexdigest()
+
+
+def verify_signature(path: Path, signature: Path, keys: Iterable[Path]) -> tuple[bool, str]:
+    """(verified, detail): whether one of `keys` signed exactly the files under `path`."""
+    from model_signing import verifying
+
+    failures = []
+    for key in keys:
+        try:
+            config = verifying.Config().use_elliptic_key_verifier(public_key=key)
+            config.verify(path, signature)
+        except Exception as exc:  # the verifier raises many types; any failure is "not verified"
+            failures.append(f"{key.name}: {exc}")
+            continue
+        return True, f"signed with trusted key {key.name}"
+    return False, "; ".join(failures) or "no trusted key"

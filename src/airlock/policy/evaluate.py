@@ -1,0 +1,161 @@
+"""Apply a policy to a dossier: admit, admit with conditions, or refuse, each with its reasons.
+
+Every rule is checked (not only up to the first refusal) so that one report lists everything
+that must change before the model can be admitted.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from airlock.checks.resources.accelerators import GIB
+from airlock.dossier.model import Dossier
+from airlock.policy.model import PICKLE_KINDS, Policy
+
+
+class Decision(enum.Enum):
+    ADMIT = "admit"
+    ADMIT_WITH_CONDITIONS = "admit_with_conditions"
+    REFUSE = "refuse"
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule: str  # the policy setting that decided, e.g. "license.require_commercial_use"
+    message: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decision: Decision
+    reasons: tuple[Reason, ...]  # why it was refused (empty unless refused)
+    conditions: tuple[str, ...]  # what the organization must do to use it
+
+    @property
+    def admitted(self) -> bool:
+        return self.decision is not Decision.REFUSE
+
+
+def evaluate(dossier: Dossier, policy: Policy) -> Verdict:
+    reasons = [*_license(dossier, policy), *_findings(dossier, policy)]
+    reasons += [*_signature(dossier, policy), *_formats(dossier, policy)]
+    resource_reasons, resource_conditions = _resources(dossier, policy)
+    reasons += resource_reasons
+    lic = dossier.license
+    conditions = [*lic.conditions, *lic.obligations, *lic.restrictions, *resource_conditions]
+    if reasons:
+        return Verdict(Decision.REFUSE, tuple(reasons), tuple(dict.fromkeys(conditions)))
+    decision = Decision.ADMIT_WITH_CONDITIONS if conditions else Decision.ADMIT
+    return Verdict(decision, (), tuple(dict.fromkeys(conditions)))
+
+
+def _license(dossier: Dossier, policy: Policy) -> list[Reason]:
+    rules, lic = policy.license, dossier.license
+    ids = {part.strip("() ").lower() for part in lic.id.replace(" OR ", " AND ").split(" AND ")}
+    found = []
+    if lic.commercial_use == "unknown" and not rules.allow_unknown:
+        found.append(Reason("license.allow_unknown", f"The license is unknown ({lic.id}), so "
+                            "there is no known right to use the model."))
+    elif lic.commercial_use == "no" and not rules.allow_non_commercial:
+        found.append(Reason("license.allow_non_commercial", f"{lic.name} forbids commercial "
+                            "use (research or non-commercial terms)."))
+    elif rules.require_commercial_use and lic.commercial_use not in ("yes", "conditional"):
+        found.append(Reason("license.require_commercial_use", "Commercial use is required, "
+                            f"and {lic.name} does not clearly allow it."))
+    if lic.outputs_restricted and not rules.allow_output_restrictions:
+        found.append(Reason("license.allow_output_restrictions", f"{lic.name} limits what "
+                            "the model's outputs may be used for."))
+    denied = sorted(ids & set(rules.denied))
+    if denied:
+        found.append(Reason("license.denied", f"The license {', '.join(denied)} is denied."))
+    if rules.allowed and lic.commercial_use != "unknown" and not ids <= set(rules.allowed):
+        found.append(Reason("license.allowed", f"The license {lic.id} is not one of the "
+                            f"allowed licenses ({', '.join(rules.allowed)})."))
+    return found  # fmt: skip
+
+
+def _findings(dossier: Dossier, policy: Policy) -> list[Reason]:
+    over = [f for f in dossier.scan.findings if f.severity > policy.max_severity]
+    if not over:
+        return []
+    worst = max(f.severity for f in over)
+    ids = ", ".join(sorted({f.rule_id for f in over}))
+    return [
+        Reason(
+            "findings.max_severity",
+            f"{len(over)} integrity finding(s) above {policy.max_severity.label} (worst: "
+            f"{worst.label}; {ids}): loading the files may run code or could not be checked.",
+        )
+    ]
+
+
+def _signature(dossier: Dossier, policy: Policy) -> list[Reason]:
+    prov = dossier.provenance
+    if not policy.signature.required or prov.signature == "verified":
+        return []
+    what = {"absent": "there is no signature", "invalid": "the signature did not verify"}
+    problem = what.get(prov.signature, "the signature could not be checked")
+    return [
+        Reason(
+            "signature.required",
+            f"A signature by a trusted key is required, and {problem} ({prov.signature_detail}).",
+        )
+    ]
+
+
+def _formats(dossier: Dossier, policy: Policy) -> list[Reason]:
+    found = []
+    kinds = dossier.scan.kinds
+    for kind in sorted(kinds & set(policy.formats.refused)):
+        files = [f.path for f in dossier.scan.files if f.kind == kind]
+        found.append(Reason("formats.refused", f"The {kind} format is refused: {', '.join(files)}."))
+    pickled = [f.path for f in dossier.scan.files if f.kind in PICKLE_KINDS]
+    if policy.formats.refuse_pickle_beside_safetensors and pickled and "safetensors" in kinds:
+        found.append(
+            Reason(
+                "formats.refuse_pickle_beside_safetensors",
+                "Safetensors weights ship with pickle-based copies that a loader may pick "
+                f"instead (and pickles can run code): remove {', '.join(pickled)}.",
+            )
+        )
+    return found
+
+
+def _resources(dossier: Dossier, policy: Policy) -> tuple[list[Reason], list[str]]:
+    rules, fit = policy.resources, dossier.fit
+    if not rules.limited:
+        return [], []
+    if not fit.sized:
+        if rules.allow_unknown_size:
+            return [], [f"Check by hand that the model fits your hardware ({fit.detail})."]
+        return [Reason("resources.allow_unknown_size", f"The model could not be sized "
+                       f"({fit.detail}), so the resource limits cannot be checked.")], []  # fmt: skip
+    found: list[Reason] = []
+    conditions: list[str] = []
+    if rules.max_memory_gib is not None and fit.total_bytes > rules.max_memory_gib * GIB:
+        found.append(
+            Reason(
+                "resources.max_memory_gib",
+                f"It needs {fit.total_bytes / GIB:.1f} GiB at its stored precision; the limit "
+                f"is {rules.max_memory_gib:g} GiB.",
+            )
+        )
+    if rules.accelerator is not None:
+        need = next((n for n in fit.accelerators if n.id == rules.accelerator), None)
+        options = need.options if need is not None else ()
+        fitting = [o for o in options if o.devices is not None and o.devices <= rules.max_devices]
+        if not fitting:
+            found.append(
+                Reason(
+                    "resources.accelerator",
+                    f"It does not fit on {rules.max_devices} x {rules.accelerator} at any "
+                    "precision tried.",
+                )
+            )
+        elif fitting[0] is not options[0]:
+            conditions.append(
+                f"Run it at {fitting[0].precision} precision to fit on "
+                f"{rules.max_devices} x {rules.accelerator}."
+            )
+    return found, conditions

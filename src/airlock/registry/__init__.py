@@ -1,0 +1,1 @@
+"""The registry: admitted model versions with their manifests, dossiers and verdicts."""

@@ -1,0 +1,1 @@
+"""Alembic migrations for the registry, applied on first use by `airlock.registry.migrate`."""

@@ -1,0 +1,67 @@
+"""The registry's tables. Changing them means a new migration in `migrations/versions/`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_versions"
+    # One row per admitted content: a name's versions count up, and the same bytes admitted
+    # twice under one name are one version.
+    __table_args__ = (
+        UniqueConstraint("name", "version", name="uq_model_versions_name_version"),
+        UniqueConstraint("name", "manifest_digest", name="uq_model_versions_name_digest"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    version: Mapped[int]
+    source: Mapped[str] = mapped_column(Text)
+    manifest_digest: Mapped[str] = mapped_column(String(80))
+    decision: Mapped[str] = mapped_column(String(32))
+    reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    conditions: Mapped[list[str]] = mapped_column(JSON)
+    dossier: Mapped[dict[str, Any]] = mapped_column(JSON)
+    policy_name: Mapped[str] = mapped_column(String(200))
+    policy_digest: Mapped[str] = mapped_column(String(80))
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    force_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    files: Mapped[list[ModelFile]] = relationship(
+        back_populates="model_version",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="ModelFile.path",
+    )
+
+
+class ModelFile(Base):
+    __tablename__ = "model_files"
+    __table_args__ = (UniqueConstraint("model_version_id", "path", name="uq_model_files_path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), index=True
+    )
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[ModelVersion] = relationship(back_populates="files")
