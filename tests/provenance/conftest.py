@@ -1,4 +1,4 @@
-"""A small model folder, EC P-256 key pairs and a self-signed signing certificate, made on the spot."""
+"""A small model folder, EC P-256 key pairs and self-signed signing certificates, made here."""
 
 from __future__ import annotations
 

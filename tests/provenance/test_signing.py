@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.provenance.conftest import KeyPair, make_cache
 
 from airlock.provenance.errors import ProvenanceError
 from airlock.provenance.signing import default_signature_path, sign, verify
-from tests.provenance.conftest import KeyPair, make_cache
 
 
 @pytest.fixture

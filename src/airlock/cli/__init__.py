@@ -8,7 +8,7 @@ import sys
 from typing import NoReturn
 
 from airlock import __version__
-from airlock.cli import fit, license, scan
+from airlock.cli import admit, bom, fit, hash, keys, license, models, scan, serve, sign, usage, vet
 from airlock.cli.errors import USAGE_ERROR, print_error
 from airlock.home import HOME_ENV
 
@@ -18,10 +18,14 @@ examples:
   airlock scan --help         what is scanned, exit codes, output formats
   airlock fit ./some-model/   memory, accelerators, speed and cost, from headers alone
   airlock license ./some-model/  which license, and what it obliges you to do
+  airlock sign ./some-model/ --key key.pem   sign every file; `airlock verify` checks it
+  airlock vet ./some-model/   one verdict by your policy: admit, with conditions, or refuse
+  airlock admit ./some-model/ --name NAME   vet, then record it in the registry
 
 environment:
   {HOME_ENV}  where Airlock keeps its database and configuration
                 (default: your platform's per-user data folder)
+  AIRLOCK_DATABASE_URL  the registry database (default: a SQLite file in AIRLOCK_HOME)
 """
 
 
@@ -47,6 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
     scan.register(commands)
     fit.register(commands)
     license.register(commands)
+    hash.register(commands)
+    sign.register(commands)  # sign and verify
+    bom.register(commands)
+    vet.register(commands)
+    admit.register(commands)
+    models.register(commands)
+    serve.register(commands)
+    keys.register(commands)
+    usage.register(commands)
     return parser
 
 

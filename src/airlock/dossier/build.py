@@ -21,14 +21,17 @@ from airlock.dossier.model import (
     ScannedFile,
     ScanSection,
 )
-from airlock.dossier.provenance import hash_manifest, manifest_digest, verify_signature
+from airlock.dossier.provenance import (
+    find_signature,
+    hash_manifest,
+    manifest_digest,
+    verify_signature,
+)
 from airlock.formats.pickle.policy import GlobalsPolicy
 from airlock.formats.pickle_reader import PickleReader
 from airlock.formats.registry import default_readers
 from airlock.policy.model import Policy
 from airlock.scanner import Scanner
-
-SIGNATURE_NAME = "model.sig"  # where `model_signing sign` puts the signature by default
 
 
 def build_dossier(
@@ -103,8 +106,7 @@ def _fit(path: Path, policy: Policy) -> FitSection:
 def _provenance(path: Path, policy: Policy, signature: Path | None) -> ProvenanceSection:
     files = hash_manifest(path)
     digest = manifest_digest(files)
-    if signature is None and path.is_dir() and (path / SIGNATURE_NAME).is_file():
-        signature = path / SIGNATURE_NAME
+    signature = signature or find_signature(path)
     keys = policy.signature.trusted_keys
     if signature is None:
         status = "absent" if policy.signature.required else "not_checked"

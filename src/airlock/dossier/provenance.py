@@ -1,4 +1,4 @@
-"""The dossier's view of provenance: a hash manifest and a signature check, from airlock.provenance.
+"""The dossier's view of provenance: a hash manifest and a signature check (airlock.provenance).
 
 A narrow seam: the dossier, the registry and `airlock models verify` hash through here.
 """
@@ -11,7 +11,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from airlock.dossier.model import ManifestFile
+from airlock.provenance.errors import ProvenanceError
 from airlock.provenance.manifest import build_manifest
+from airlock.provenance.signing import default_signature_path, verify
+
+INSIDE_NAME = "model.sig"
 
 
 def hash_manifest(path: Path) -> tuple[ManifestFile, ...]:
@@ -28,17 +32,26 @@ def manifest_digest(files: Iterable[ManifestFile]) -> str:
     return "sha256:" + hashlib.sha256(json.dumps(pairs).encode("utf-8")).hexdigest()
 
 
+def find_signature(path: Path) -> Path | None:
+    """Where a signature usually lies: `<folder>.sig` beside the folder (`airlock sign`'s default),
+    or `model.sig` inside it (the `model_signing` command's default)."""
+    for candidate in (default_signature_path(path), path / INSIDE_NAME):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def verify_signature(path: Path, signature: Path, keys: Iterable[Path]) -> tuple[bool, str]:
     """(verified, detail): whether one of `keys` signed exactly the files under `path`."""
-    from model_signing import verifying
-
     failures = []
     for key in keys:
         try:
-            config = verifying.Config().use_elliptic_key_verifier(public_key=key)
-            config.verify(path, signature)
-        except Exception as exc:  # the verifier raises many types; any failure is "not verified"
+            result = verify(path, signature, public_key=key)
+        except ProvenanceError as exc:
             failures.append(f"{key.name}: {exc}")
             continue
-        return True, f"signed with trusted key {key.name}"
+        if result.verified:
+            return True, f"{signature.name} signed with trusted key {key.name}"
+        changes = "; ".join(result.changes.describe())
+        failures.append(f"{key.name}: {result.reason}" + (f" ({changes})" if changes else ""))
     return False, "; ".join(failures) or "no trusted key"

@@ -55,23 +55,44 @@ def _license(dossier: Dossier, policy: Policy) -> list[Reason]:
     ids = {part.strip("() ").lower() for part in lic.id.replace(" OR ", " AND ").split(" AND ")}
     found = []
     if lic.commercial_use == "unknown" and not rules.allow_unknown:
-        found.append(Reason("license.allow_unknown", f"The license is unknown ({lic.id}), so "
-                            "there is no known right to use the model."))
+        found.append(
+            Reason(
+                "license.allow_unknown",
+                f"The license is unknown ({lic.id}), so there is no known right to use the model.",
+            )
+        )
     elif lic.commercial_use == "no" and not rules.allow_non_commercial:
-        found.append(Reason("license.allow_non_commercial", f"{lic.name} forbids commercial "
-                            "use (research or non-commercial terms)."))
+        found.append(
+            Reason(
+                "license.allow_non_commercial",
+                f"{lic.name} forbids commercial use (research or non-commercial terms).",
+            )
+        )
     elif rules.require_commercial_use and lic.commercial_use not in ("yes", "conditional"):
-        found.append(Reason("license.require_commercial_use", "Commercial use is required, "
-                            f"and {lic.name} does not clearly allow it."))
+        found.append(
+            Reason(
+                "license.require_commercial_use",
+                f"Commercial use is required, and {lic.name} does not clearly allow it.",
+            )
+        )
     if lic.outputs_restricted and not rules.allow_output_restrictions:
-        found.append(Reason("license.allow_output_restrictions", f"{lic.name} limits what "
-                            "the model's outputs may be used for."))
+        found.append(
+            Reason(
+                "license.allow_output_restrictions",
+                f"{lic.name} limits what the model's outputs may be used for.",
+            )
+        )
     denied = sorted(ids & set(rules.denied))
     if denied:
         found.append(Reason("license.denied", f"The license {', '.join(denied)} is denied."))
     if rules.allowed and lic.commercial_use != "unknown" and not ids <= set(rules.allowed):
-        found.append(Reason("license.allowed", f"The license {lic.id} is not one of the "
-                            f"allowed licenses ({', '.join(rules.allowed)})."))
+        found.append(
+            Reason(
+                "license.allowed",
+                f"The license {lic.id} is not one of the "
+                f"allowed licenses ({', '.join(rules.allowed)}).",
+            )
+        )
     return found  # fmt: skip
 
 
@@ -109,7 +130,9 @@ def _formats(dossier: Dossier, policy: Policy) -> list[Reason]:
     kinds = dossier.scan.kinds
     for kind in sorted(kinds & set(policy.formats.refused)):
         files = [f.path for f in dossier.scan.files if f.kind == kind]
-        found.append(Reason("formats.refused", f"The {kind} format is refused: {', '.join(files)}."))
+        found.append(
+            Reason("formats.refused", f"The {kind} format is refused: {', '.join(files)}.")
+        )
     pickled = [f.path for f in dossier.scan.files if f.kind in PICKLE_KINDS]
     if policy.formats.refuse_pickle_beside_safetensors and pickled and "safetensors" in kinds:
         found.append(
@@ -129,8 +152,8 @@ def _resources(dossier: Dossier, policy: Policy) -> tuple[list[Reason], list[str
     if not fit.sized:
         if rules.allow_unknown_size:
             return [], [f"Check by hand that the model fits your hardware ({fit.detail})."]
-        return [Reason("resources.allow_unknown_size", f"The model could not be sized "
-                       f"({fit.detail}), so the resource limits cannot be checked.")], []  # fmt: skip
+        why = f"The model could not be sized ({fit.detail}), so its limits cannot be checked."
+        return [Reason("resources.allow_unknown_size", why)], []
     found: list[Reason] = []
     conditions: list[str] = []
     if rules.max_memory_gib is not None and fit.total_bytes > rules.max_memory_gib * GIB:

@@ -9,17 +9,31 @@ import hashlib
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import yaml
 
 from airlock.findings import Severity
-from airlock.formats.interface import Kind
+from airlock.policy.fields import (
+    ItemError,
+    accelerator,
+    boolean,
+    dotted,
+    items,
+    kind,
+    number,
+    optional,
+    positive,
+    severity,
+    text,
+    whole,
+)
 from airlock.policy.model import FormatRules, LicenseRules, Policy, ResourceRules, SignatureRules
 
 POLICY_VERSION = 1
 DEFAULT_NAME = "default.yaml"
 T = TypeVar("T")
+_NONE: tuple[str, ...] = ()
 
 
 class PolicyError(ValueError):
@@ -27,8 +41,8 @@ class PolicyError(ValueError):
 
 
 def default_policy() -> Policy:
-    text = resources.files("airlock.data").joinpath("policy", DEFAULT_NAME).read_bytes()
-    return parse_policy(text, "default")
+    data = resources.files("airlock.data").joinpath("policy", DEFAULT_NAME).read_bytes()
+    return parse_policy(data, "default")
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -51,45 +65,45 @@ def parse_policy(data: bytes, source: str, base: Path | None = None) -> Policy:
     if root is None:
         raise PolicyError(f"{source}:1: the policy is empty")
     top = _Section(root, source, "policy")
-    version = top.get("version", _int, None)
+    version = top.get("version", whole, None)
     if version != POLICY_VERSION:
         raise PolicyError(f"{top.where('version')}: `version: {POLICY_VERSION}` is required")
-    name = top.get("name", _str, Path(source).stem)
+    name = top.get("name", text, Path(source).stem)
     lic = top.section("license")
     sig = top.section("signature")
     fmt = top.section("formats")
     res = top.section("resources")
-    keys = sig.get("trusted_keys", _list(_str), [])
+    keys = sig.get("trusted_keys", items(text), _NONE)
     return Policy(
         name=name,
         source=source,
         digest="sha256:" + hashlib.sha256(data).hexdigest(),
         license=LicenseRules(
-            allow_unknown=lic.get("allow_unknown", _bool, False),
-            require_commercial_use=lic.get("require_commercial_use", _bool, True),
-            allow_non_commercial=lic.get("allow_non_commercial", _bool, False),
-            allow_output_restrictions=lic.get("allow_output_restrictions", _bool, True),
-            allowed=tuple(x.lower() for x in lic.get("allowed", _list(_str), [])),
-            denied=tuple(x.lower() for x in lic.get("denied", _list(_str), [])),
+            allow_unknown=lic.get("allow_unknown", boolean, False),
+            require_commercial_use=lic.get("require_commercial_use", boolean, True),
+            allow_non_commercial=lic.get("allow_non_commercial", boolean, False),
+            allow_output_restrictions=lic.get("allow_output_restrictions", boolean, True),
+            allowed=tuple(x.lower() for x in lic.get("allowed", items(text), _NONE)),
+            denied=tuple(x.lower() for x in lic.get("denied", items(text), _NONE)),
         ),
-        max_severity=top.section("findings").get("max_severity", _severity, Severity.LOW),
+        max_severity=top.section("findings").get("max_severity", severity, Severity.LOW),
         signature=SignatureRules(
-            required=sig.get("required", _bool, False),
+            required=sig.get("required", boolean, False),
             trusted_keys=tuple(_key_path(k, base, sig) for k in keys),
         ),
         formats=FormatRules(
-            refused=tuple(fmt.get("refused", _list(_kind), [])),
+            refused=fmt.get("refused", items(kind), _NONE),
             refuse_pickle_beside_safetensors=fmt.get(
-                "refuse_pickle_beside_safetensors", _bool, True
+                "refuse_pickle_beside_safetensors", boolean, True
             ),
         ),
         resources=ResourceRules(
-            max_memory_gib=res.get("max_memory_gib", _optional(_number), None),
-            accelerator=res.get("accelerator", _optional(_accelerator), None),
-            max_devices=res.get("max_devices", _positive, 1),
-            allow_unknown_size=res.get("allow_unknown_size", _bool, False),
+            max_memory_gib=res.get("max_memory_gib", optional(number), None),
+            accelerator=res.get("accelerator", optional(accelerator), None),
+            max_devices=res.get("max_devices", positive, 1),
+            allow_unknown_size=res.get("allow_unknown_size", boolean, False),
         ),
-        pickle_globals=tuple(top.section("pickle").get("allowed_globals", _list(_dotted), [])),
+        pickle_globals=top.section("pickle").get("allowed_globals", items(dotted), _NONE),
     )
 
 
@@ -141,109 +155,10 @@ class _Section:
             return default
         try:
             return convert(node)
-        except _ItemError as exc:
+        except ItemError as exc:
             raise PolicyError(f"{self.source}:{exc.line}: `{self.name}.{key}` {exc}") from None
         except ValueError as exc:
             raise PolicyError(f"{self.where(key)}: `{self.name}.{key}` {exc}") from None
-
-
-class _ItemError(ValueError):
-    """A list item that breaks the schema; the error points at the item, not the list."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-
-
-def _scalar(node: yaml.Node) -> Any:
-    if not isinstance(node, yaml.ScalarNode):
-        raise ValueError("must be a single value")
-    return yaml.safe_load(yaml.serialize(node))
-
-
-def _bool(node: yaml.Node) -> bool:
-    value = _scalar(node)
-    if not isinstance(value, bool):
-        raise ValueError(f"must be true or false, not {node.value!r}")
-    return value
-
-
-def _int(node: yaml.Node) -> int:
-    value = _scalar(node)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f"must be a whole number, not {node.value!r}")
-    return value
-
-
-def _positive(node: yaml.Node) -> int:
-    value = _int(node)
-    if value < 1:
-        raise ValueError(f"must be at least 1, not {value}")
-    return value
-
-
-def _number(node: yaml.Node) -> float:
-    value = _scalar(node)
-    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"must be a positive number, not {node.value!r}")
-    return float(value)
-
-
-def _str(node: yaml.Node) -> str:
-    value = _scalar(node)
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"must be text, not {node.value!r}")
-    return value.strip()
-
-
-def _severity(node: yaml.Node) -> Severity:
-    return Severity.parse(_str(node))
-
-
-def _accelerator(node: yaml.Node) -> str:
-    from airlock.checks.resources.accelerators import find
-
-    try:
-        return find(_str(node)).id
-    except KeyError as exc:
-        raise ValueError(str(exc.args[0])) from None
-
-
-def _kind(node: yaml.Node) -> str:
-    value = _str(node).lower()
-    known = [k.value for k in Kind if k not in (Kind.TEXT, Kind.UNKNOWN)]
-    if value not in known:
-        raise ValueError(f"names an unknown format {value!r} (choose from {', '.join(known)})")
-    return value
-
-
-def _dotted(node: yaml.Node) -> str:
-    value = _str(node)
-    if "." not in value or " " in value:
-        raise ValueError(f"must be a dotted name such as `collections.OrderedDict`: {value!r}")
-    return value
-
-
-def _optional(convert: Callable[[yaml.Node], T]) -> Callable[[yaml.Node], T | None]:
-    def read(node: yaml.Node) -> T | None:
-        return None if node.tag == "tag:yaml.org,2002:null" else convert(node)
-
-    return read
-
-
-def _list(convert: Callable[[yaml.Node], T]) -> Callable[[yaml.Node], list[T]]:
-    def read(node: yaml.Node) -> list[T]:
-        if not isinstance(node, yaml.SequenceNode):
-            raise ValueError("must be a list")
-        items = []
-        for item in node.value:
-            try:
-                items.append(convert(item))
-            except ValueError as exc:
-                raise _ItemError(item.start_mark.line + 1, f"item {exc}") from None
-        return items
-
-    return read
 
 
 def _key_path(text: str, base: Path | None, section: _Section) -> Path:

@@ -8,15 +8,18 @@ only after airlock.artifact has checked that none leaves the folder.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from airlock.artifact import ArtifactError, collect
 from airlock.provenance.changes import Changes, compare, read_signed_files
 from airlock.provenance.errors import ProvenanceError
 from airlock.provenance.keys import check_certificates, check_private_key, check_public_key
 from airlock.provenance.manifest import build_manifest
+
+if TYPE_CHECKING:
+    from model_signing import hashing
 
 # model-signing's message when the signature is genuine but the files differ from it.
 _MISMATCH = "Signature mismatch"
@@ -33,7 +36,7 @@ class Verification:
     verified: bool
     files: int = 0  # files the signature covers (known when the signature itself verified)
     reason: str = ""  # one line, when not verified
-    changes: Changes = Changes()
+    changes: Changes = field(default_factory=Changes)
     links_out: tuple[str, ...] = ()
 
 
@@ -59,7 +62,8 @@ def sign(
     links_out = _links_out(model)
     if links_out:
         raise ProvenanceError(f"{model}: refusing to sign a link that leaves it: {links_out[0]}")
-    config = signing.Config().set_hashing_config(_hashing(model, signature))
+    config = signing.Config()  # type: ignore[no-untyped-call]
+    config.set_hashing_config(_hashing(model, signature))
     try:
         if certificate is None:
             config.use_elliptic_key_signer(private_key=key)
@@ -105,7 +109,8 @@ def verify(
         return Verification(False, reason=reason, links_out=links_out)
 
     # The signed manifest's own ignore list (the signature, if inside) is applied by the library.
-    config = verifying.Config().set_hashing_config(_hashing(model, None))
+    config = verifying.Config()  # type: ignore[no-untyped-call]
+    config.set_hashing_config(_hashing(model, None))
     if public_key is not None:
         config.use_elliptic_key_verifier(public_key=public_key)
     else:
@@ -138,14 +143,15 @@ def _signature_failure(signature: Path, exc: Exception) -> str:
     return f"the signature {signature} does not verify: {detail}"
 
 
-def _hashing(model: Path, signature: Path | None) -> Any:
+def _hashing(model: Path, signature: Path | None) -> hashing.Config:
     """sha256 per file, links followed (checked first), the signature left out if inside.
     Set explicitly: model-signing 1.1 forgets `allow_symlinks` when it guesses the config."""
     from model_signing import hashing
 
-    config = hashing.Config().set_allow_symlinks(True)
-    if signature is not None and model.is_dir() and model.absolute() in signature.absolute().parents:
-        config.set_ignored_paths(paths=[signature.absolute().relative_to(model.absolute())])
+    config = hashing.Config().set_allow_symlinks(True)  # type: ignore[no-untyped-call]
+    folder, file = model.absolute(), signature.absolute() if signature else None
+    if file is not None and model.is_dir() and folder in file.parents:
+        config.set_ignored_paths(paths=[file.relative_to(folder)])
     return config
 
 

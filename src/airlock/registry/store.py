@@ -125,15 +125,11 @@ class Registry:
 
     def remove(self, name: str, version: int | None = None) -> int:
         """Delete a name's versions (or one of them); returns how many were deleted."""
-        query = delete(ModelVersion).where(ModelVersion.name == name)
+        query = select(ModelVersion.id).where(ModelVersion.name == name)
         if version is not None:
             query = query.where(ModelVersion.version == version)
         with Session(self.engine) as session, session.begin():
-            ids = session.scalars(
-                select(ModelVersion.id).where(*query.whereclause.clauses)  # type: ignore[union-attr]
-                if version is not None
-                else select(ModelVersion.id).where(ModelVersion.name == name)
-            ).all()
+            ids = list(session.scalars(query))
             session.execute(delete(ModelFile).where(ModelFile.model_version_id.in_(ids)))
             session.execute(delete(ModelVersion).where(ModelVersion.id.in_(ids)))
         return len(ids)
@@ -166,8 +162,7 @@ def _row(
 
 def _add_files(session: Session, row: ModelVersion, files: tuple[ManifestFile, ...]) -> None:
     session.add_all(
-        ModelFile(model_version_id=row.id, path=f.path, size=f.size, sha256=f.sha256)
-        for f in files
+        ModelFile(model_version_id=row.id, path=f.path, size=f.size, sha256=f.sha256) for f in files
     )
     session.flush()
 

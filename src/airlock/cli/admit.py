@@ -1,0 +1,85 @@
+"""`airlock admit`: vet a model, then record the admitted version in the registry."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from airlock.cli.errors import USAGE_ERROR, print_error
+from airlock.cli.vet import REFUSED, VetError, add_vet_arguments, emit, vet
+
+_DESCRIPTION = """\
+Vet a model (as `airlock vet` does) and record it in the registry: name, source path, the
+hash of every file, the dossier, the verdict, the policy's digest and the time. A refused
+model is not recorded unless --force and --reason say who overrode the policy and why."""
+
+_EPILOG = """\
+exit codes:
+  0  admitted (recorded, or these exact files were already recorded under NAME)
+  1  refused, and not recorded
+  2  usage error, or the registry cannot be opened
+
+examples:
+  airlock admit ./minilm --name minilm
+  airlock admit ./model --name chat --policy our-policy.yaml
+  airlock admit ./model --name chat --force --reason "approved by security, ticket SEC-12"
+"""
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "admit",
+        help="vet a model and record the admitted version in the registry",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_vet_arguments(parser)
+    parser.add_argument("--name", required=True, help="the name apps will use for the model")
+    parser.add_argument(
+        "--force", action="store_true", help="record a refused model anyway (needs --reason)"
+    )
+    parser.add_argument("--reason", metavar="TEXT", help="why the policy is overridden (recorded)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.force and not (args.reason and args.reason.strip()):
+        print_error("--force needs --reason TEXT: overriding the policy is recorded with why")
+        return USAGE_ERROR
+    if args.reason and not args.force:
+        print_error("--reason goes with --force")
+        return USAGE_ERROR
+    if not args.name.strip():
+        print_error("--name must not be empty")
+        return USAGE_ERROR
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from airlock.registry.store import Registry, RegistryError
+
+    try:
+        vetted = vet(args)
+        emit(vetted, args.format, args.output)
+    except VetError as exc:
+        print_error(str(exc))
+        return USAGE_ERROR
+    if not vetted.verdict.admitted and not args.force:
+        print("Not admitted: the policy refuses this model.", file=sys.stderr)
+        return REFUSED
+    reason = args.reason.strip() if args.force and not vetted.verdict.admitted else None
+    try:
+        registry = Registry()
+        try:
+            record, created = registry.admit(
+                args.name.strip(), vetted.dossier, vetted.verdict, vetted.policy, reason
+            )
+        finally:
+            registry.close()
+    except (SQLAlchemyError, RegistryError, ImportError) as exc:
+        print_error(f"registry: {str(exc).splitlines()[0]}")
+        return USAGE_ERROR
+    forced = " (forced: the policy refused it)" if record.forced else ""
+    what = "Admitted" if created else "Already admitted"
+    print(f"{what} {record.name} version {record.version}{forced}.", file=sys.stderr)
+    return 0

@@ -1,0 +1,123 @@
+"""`airlock keys create|list|revoke`: API keys for the gateway (stored hashed)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from airlock.cli.errors import USAGE_ERROR, print_error
+
+if TYPE_CHECKING:
+    from airlock.registry.store import Registry
+
+_EPILOG = """\
+examples:
+  airlock keys create --name search-app --models minilm --rpm 600
+  airlock keys list
+  airlock keys revoke search-app
+
+The key is printed once, by `create`; only its sha256 hash is stored."""
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "keys",
+        help="create, list and revoke API keys for `airlock serve`",
+        description="API keys for the gateway: per-key allowed models and rate limits.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    create = actions.add_parser("create", help="create a key and print it (once)")
+    create.add_argument("--name", required=True, help="who or what uses the key")
+    create.add_argument(
+        "--models",
+        nargs="+",
+        metavar="MODEL",
+        help="models the key may use (default: every admitted model)",
+    )
+    create.add_argument(
+        "--rpm", type=int, metavar="N", help="requests per minute (default: no limit)"
+    )
+    create.set_defaults(run=_create)
+    listing = actions.add_parser("list", help="list keys (never the keys themselves)")
+    listing.set_defaults(run=_list)
+    revoke = actions.add_parser("revoke", help="revoke a key by name")
+    revoke.add_argument("name")
+    revoke.set_defaults(run=_revoke)
+
+
+def open_registry() -> Registry | None:
+    """The registry, or None after printing why it cannot be opened."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from airlock.registry.store import Registry
+
+    try:
+        return Registry()
+    except (SQLAlchemyError, OSError) as exc:
+        print_error(f"cannot open the registry: {exc}")
+        return None
+
+
+def _create(args: argparse.Namespace) -> int:
+    if not args.name.strip() or (args.rpm is not None and args.rpm < 1):
+        print_error("--name must not be empty and --rpm must be positive")
+        return USAGE_ERROR
+    from airlock.gateway.auth import KeyError_, KeyStore
+
+    registry = open_registry()
+    if registry is None:
+        return USAGE_ERROR
+    try:
+        token, info = KeyStore(registry.engine).create(args.name, args.models, args.rpm)
+    except KeyError_ as exc:
+        print_error(str(exc))
+        return USAGE_ERROR
+    finally:
+        registry.close()
+    print(token)
+    scope = ", ".join(info.models) if info.models else "all admitted models"
+    rate = f"{info.rpm} requests/min" if info.rpm else "no rate limit"
+    print(f"key {info.name!r} ({scope}; {rate}). It is shown only now: store it safely.")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from airlock.gateway.auth import KeyStore
+
+    registry = open_registry()
+    if registry is None:
+        return USAGE_ERROR
+    try:
+        keys = KeyStore(registry.engine).list()
+    finally:
+        registry.close()
+    if not keys:
+        print("no keys yet: airlock keys create --name NAME")
+    for key in keys:
+        models = ",".join(key.models) if key.models else "*"
+        state = "revoked" if key.revoked else "active"
+        rpm = key.rpm or "-"
+        print(
+            f"{key.name}\t{key.prefix}...\t{state}\tmodels={models}\trpm={rpm}\t"
+            f"created={key.created_at.isoformat(timespec='seconds')}"
+        )
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    from airlock.gateway.auth import KeyError_, KeyStore
+
+    registry = open_registry()
+    if registry is None:
+        return USAGE_ERROR
+    try:
+        KeyStore(registry.engine).revoke(args.name)
+    except KeyError_ as exc:
+        print_error(str(exc))
+        return USAGE_ERROR
+    finally:
+        registry.close()
+    print(f"revoked {args.name!r}")
+    return 0

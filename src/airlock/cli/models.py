@@ -1,0 +1,156 @@
+"""`airlock models`: list, show, remove and verify the model versions in the registry."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airlock.cli.errors import USAGE_ERROR, print_error
+
+if TYPE_CHECKING:
+    from airlock.registry.store import Record, Registry
+
+DRIFT = 1
+
+_EPILOG = """\
+exit codes:
+  0  done; for verify: every file matches what was admitted
+  1  verify: a file changed, appeared or went missing; show/remove: no such model
+  2  usage error, or the registry cannot be opened
+
+registry: a SQLite file in $AIRLOCK_HOME, or the database in $AIRLOCK_DATABASE_URL
+  (e.g. postgresql+psycopg://user@host/db).
+"""
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "models",
+        help="list, show, remove or verify admitted models",
+        description="The models admitted into the registry.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="every admitted version")
+    listing.add_argument("-f", "--format", choices=("text", "json"), default="text")
+    listing.set_defaults(run=_wrap(_list))
+    show = actions.add_parser("show", help="one version: verdict, conditions, files, dossier")
+    show.add_argument("name")
+    show.add_argument("--version", type=int, help="default: the newest")
+    show.add_argument("-f", "--format", choices=("text", "json"), default="text")
+    show.set_defaults(run=_wrap(_show))
+    remove = actions.add_parser("remove", help="delete a name's versions (or one)")
+    remove.add_argument("name")
+    remove.add_argument("--version", type=int, help="default: every version")
+    remove.set_defaults(run=_wrap(_remove))
+    verify = actions.add_parser("verify", help="re-hash admitted files and report drift")
+    verify.add_argument("name", nargs="?", help="default: the newest version of every model")
+    verify.set_defaults(run=_wrap(_verify))
+
+
+def _wrap(action: Callable[[Registry, argparse.Namespace], int]) -> Callable[..., int]:
+    def run(args: argparse.Namespace) -> int:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from airlock.registry.store import Registry
+
+        try:
+            registry = Registry()
+        except (SQLAlchemyError, ImportError) as exc:  # ImportError: no driver for the URL
+            print_error(f"registry: {str(exc).splitlines()[0]}")
+            return USAGE_ERROR
+        try:
+            return action(registry, args)
+        finally:
+            registry.close()
+
+    return run
+
+
+def _list(registry: Registry, args: argparse.Namespace) -> int:
+    records = registry.versions()
+    if args.format == "json":
+        rows = [{k: v for k, v in r.to_dict().items() if k != "dossier"} for r in records]
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not records:
+        print("No models admitted yet.")
+    for r in records:
+        forced = "  FORCED" if r.forced else ""
+        when = r.created_at.strftime("%Y-%m-%d %H:%M")
+        print(f"{r.name}  v{r.version}  {r.decision}{forced}  {when}  {len(r.files)} files")
+    return 0
+
+
+def _show(registry: Registry, args: argparse.Namespace) -> int:
+    record = registry.get(args.name, args.version)
+    if record is None:
+        print_error(
+            f"no model {args.name!r}" + (f" version {args.version}" if args.version else "")
+        )
+        return DRIFT
+    if args.format == "json":
+        print(json.dumps(record.to_dict(), indent=2))
+        return 0
+    print(f"{record.name} version {record.version}: {record.decision}")
+    print(f"  source      {record.source}")
+    print(f"  admitted    {record.created_at.isoformat(timespec='seconds')}")
+    print(f"  policy      {record.policy_name} ({record.policy_digest})")
+    print(f"  manifest    {record.manifest_digest}")
+    if record.forced:
+        print(f"  FORCED      {record.force_reason}")
+    for reason in record.reasons:
+        print(f"  reason      {reason['message']}")
+    for condition in record.conditions:
+        print(f"  condition   {condition}")
+    for f in record.files:
+        print(f"  file        {f.sha256[:16]}  {f.size:>12,}  {f.path}")
+    return 0
+
+
+def _remove(registry: Registry, args: argparse.Namespace) -> int:
+    removed = registry.remove(args.name, args.version)
+    if not removed:
+        print_error(
+            f"no model {args.name!r}" + (f" version {args.version}" if args.version else "")
+        )
+        return DRIFT
+    print(f"Removed {removed} version(s) of {args.name}.")
+    return 0
+
+
+def _verify(registry: Registry, args: argparse.Namespace) -> int:
+    records = registry.latest(args.name)
+    if args.name is not None and not records:
+        print_error(f"no model {args.name!r}")
+        return DRIFT
+    drifted = False
+    for record in records:
+        problems = drift(record)
+        drifted = drifted or bool(problems)
+        state = "DRIFTED" if problems else "ok"
+        print(f"{record.name} v{record.version}: {state}  ({record.source})")
+        for problem in problems:
+            print(f"  {problem}")
+    return DRIFT if drifted else 0
+
+
+def drift(record: Record) -> list[str]:
+    """What differs between the admitted files and those at the source now."""
+    from airlock.dossier.provenance import hash_manifest
+    from airlock.provenance.changes import diff
+    from airlock.provenance.errors import ProvenanceError
+
+    source = Path(record.source)
+    if not source.exists():
+        return [f"missing: {record.source} (the whole model)"]
+    try:
+        current = hash_manifest(source)
+    except ProvenanceError as exc:
+        return [f"unreadable: {exc}"]
+    changes = diff({f.path: f.sha256 for f in record.files}, {f.path: f.sha256 for f in current})
+    return [line.replace("removed:", "missing:") for line in changes.describe()]

@@ -1,0 +1,134 @@
+"""`airlock serve`: the OpenAI-compatible gateway over the registry's admitted models."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from airlock.cli.errors import USAGE_ERROR, print_error
+
+_DESCRIPTION = """\
+Serve admitted models through the OpenAI API (/v1/models, /v1/chat/completions,
+/v1/completions, /v1/embeddings, /v1/rerank, /v1/audio/transcriptions, /health, /metrics).
+Only models recorded by `airlock admit` are served, and each is re-hashed against its admitted
+manifest as it is loaded: a file that changed since admission refuses the load."""
+
+_EPILOG = """\
+auth:
+  On by default: create keys with `airlock keys create --name NAME`, send them as
+  `Authorization: Bearer ak-...` (the openai client's api_key).
+
+examples:
+  airlock serve                                  # 127.0.0.1:8000
+  airlock serve --host 0.0.0.0 --port 9000 --memory-budget 16
+  airlock serve --upstream llama-70b=http://gpu-node:8000/v1   # a vLLM server behind Airlock
+  (the upstream's API key, if it needs one, comes from AIRLOCK_UPSTREAM_API_KEY)
+
+install: pip install 'model-airlock[serve]'"""
+
+UPSTREAM_KEY_ENV = "AIRLOCK_UPSTREAM_API_KEY"
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "serve",
+        help="serve admitted models through an OpenAI-compatible API",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument(
+        "--memory-budget",
+        type=float,
+        default=8.0,
+        metavar="GB",
+        help="weights kept in memory; least recently used models are unloaded beyond it",
+    )
+    parser.add_argument("--torch-threads", type=int, default=1, metavar="N")
+    parser.add_argument(
+        "--queue-size",
+        type=int,
+        default=64,
+        metavar="N",
+        help="requests waiting per model before 429 (default 64)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="per-request time limit (default 120)",
+    )
+    parser.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="serve NAME from an OpenAI-compatible server at URL (repeatable)",
+    )
+    parser.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="accept requests without an API key (local experiments only)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from airlock.gateway.app import create_app
+    except ImportError as exc:
+        print_error(
+            f"`airlock serve` needs the [serve] extra ({exc.name} is missing): "
+            "pip install 'model-airlock[serve]'"
+        )
+        return USAGE_ERROR
+    from airlock.gateway.config import GIB, GatewayConfig, Upstream
+
+    upstreams = []
+    for spec in args.upstream:
+        name, sep, url = spec.partition("=")
+        if not sep or not name or not url.startswith(("http://", "https://")):
+            print_error(f"--upstream {spec!r}: expected NAME=http(s)://host:port/v1")
+            return USAGE_ERROR
+        upstreams.append(Upstream(name, url, os.environ.get(UPSTREAM_KEY_ENV)))
+    if args.memory_budget <= 0 or args.torch_threads < 1 or args.queue_size < 1:
+        print_error("--memory-budget, --torch-threads and --queue-size must be positive")
+        return USAGE_ERROR
+    # No hub at run time: models come from the registry's verified copies only.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    config = GatewayConfig(
+        host=args.host,
+        port=args.port,
+        auth_required=not args.no_auth,
+        memory_budget_bytes=int(args.memory_budget * GIB),
+        torch_threads=args.torch_threads,
+        queue_size=args.queue_size,
+        request_timeout_s=args.timeout,
+        upstreams=tuple(upstreams),
+    )
+    from airlock.cli.keys import open_registry
+
+    registry = open_registry()
+    if registry is None:
+        return USAGE_ERROR
+    from airlock.gateway.auth import KeyStore
+    from airlock.gateway.registry_catalog import RegistryCatalog
+    from airlock.gateway.usage import UsageRecorder
+
+    catalog = RegistryCatalog(registry)
+    app = create_app(config, catalog, KeyStore(registry.engine), UsageRecorder(registry.engine))
+    names = catalog.names()
+    print(
+        f"airlock: serving {len(names)} admitted model(s) on http://{args.host}:{args.port}/v1"
+        + (f": {', '.join(names)}" if names else ""),
+        flush=True,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0

@@ -1,0 +1,147 @@
+"""`airlock vet`: one verdict per model, by the organization's own policy."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from airlock.artifact import ArtifactError
+from airlock.cli.errors import USAGE_ERROR, print_error
+from airlock.dossier.model import Dossier
+from airlock.policy.evaluate import Verdict
+from airlock.policy.model import Policy
+from airlock.provenance.errors import ProvenanceError
+
+REFUSED = 1
+FORMATS = ("text", "json", "markdown", "html", "sarif")
+
+_DESCRIPTION = """\
+Vet a model for use: scan its files for code that would run on loading, identify its license
+and duties, size it, hash it (and check its signature), then apply your policy. The answer is
+admit, admit with conditions, or refuse, each with its reasons."""
+
+_EPILOG = """\
+policy:
+  --policy FILE is a YAML file (see docs/vet.md); without it the default policy applies:
+  a known license that allows commercial use, no integrity finding above low, no pickle
+  copies beside safetensors weights.
+
+exit codes:
+  0  admit, or admit with conditions (the conditions are in the report)
+  1  refuse
+  2  usage error: a PATH that does not exist, an invalid policy file
+
+examples:
+  airlock vet ./downloads/some-model/
+  airlock vet ./model --policy our-policy.yaml --format html -o verdict.html
+  airlock vet ./model --format json | jq .verdict.decision
+"""
+
+
+@dataclass(frozen=True)
+class Vetted:
+    dossier: Dossier
+    verdict: Verdict
+    policy: Policy
+
+
+class VetError(Exception):
+    """What the user handed in cannot be vetted; the message is the one error line."""
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "vet",
+        help="one verdict per model by your policy: admit, admit with conditions, or refuse",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_vet_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def add_vet_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", metavar="PATH", help="a model folder or file")
+    parser.add_argument("--policy", metavar="FILE", help="policy YAML (default: the shipped one)")
+    parser.add_argument(
+        "--signature",
+        metavar="FILE",
+        help="signature bundle (default: PATH.sig beside it, or PATH/model.sig)",
+    )
+    parser.add_argument(
+        "-f", "--format", choices=FORMATS, default="text", help="report format (default: text)"
+    )
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
+
+
+def vet(args: argparse.Namespace) -> Vetted:
+    """Raises VetError for a bad path, signature or policy."""
+    from airlock.dossier.build import build_dossier
+    from airlock.policy.evaluate import evaluate
+    from airlock.policy.schema import PolicyError, default_policy, load_policy
+
+    try:
+        policy = load_policy(args.policy) if args.policy else default_policy()
+    except PolicyError as exc:
+        raise VetError(str(exc)) from None
+    signature = Path(args.signature) if args.signature else None
+    if signature is not None and not signature.is_file():
+        raise VetError(f"{signature}: no such signature file")
+    try:
+        dossier = build_dossier(args.path, policy, signature)
+    except (ArtifactError, ProvenanceError) as exc:
+        raise VetError(str(exc)) from None
+    return Vetted(dossier, evaluate(dossier, policy), policy)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        vetted = vet(args)
+        emit(vetted, args.format, args.output)
+    except VetError as exc:
+        print_error(str(exc))
+        return USAGE_ERROR
+    return 0 if vetted.verdict.admitted else REFUSED
+
+
+def emit(vetted: Vetted, fmt: str, output: str | None) -> None:
+    """Raises VetError when the report cannot be written."""
+    rendered = render(vetted, fmt)
+    try:
+        if output is None:
+            sys.stdout.write(rendered)
+            sys.stdout.flush()
+        else:
+            Path(output).write_text(rendered, encoding="utf-8")
+    except OSError as exc:
+        raise VetError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+def render(vetted: Vetted, fmt: str) -> str:
+    dossier, verdict, policy = vetted.dossier, vetted.verdict, vetted.policy
+    if fmt == "json":
+        from airlock.report.vet_json import render_vet_json
+
+        return render_vet_json(dossier, verdict, policy)
+    if fmt == "sarif":
+        from airlock.report.vet_sarif import render_vet_sarif
+
+        return render_vet_sarif(dossier, verdict, policy, root=Path.cwd())
+    from airlock.report.vet_summary import summarize_vet
+
+    summary = summarize_vet(dossier, verdict, policy)
+    if fmt == "markdown":
+        from airlock.report.vet_markdown import render_vet_markdown
+
+        return render_vet_markdown(summary)
+    if fmt == "html":
+        from airlock.report.vet_html import render_vet_html
+
+        return render_vet_html(summary)
+    from airlock.report.vet_text import render_vet_text
+
+    return render_vet_text(summary)

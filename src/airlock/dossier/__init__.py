@@ -1,0 +1,1 @@
+"""The dossier: everything known about one model version, built from every check."""

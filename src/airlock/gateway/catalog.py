@@ -1,0 +1,50 @@
+"""Which models may be served: the admitted versions, each with the hash manifest it was admitted
+with. A narrow seam so the gateway depends on a lookup, not on how the registry stores it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+# Weight files count toward the memory budget; configs and tokenizers are negligible.
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".onnx", ".h5", ".ckpt")
+
+
+@dataclass(frozen=True)
+class AdmittedFile:
+    path: str  # relative, forward slashes
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class AdmittedModel:
+    name: str
+    source: Path
+    files: tuple[AdmittedFile, ...]
+
+    @property
+    def weight_bytes(self) -> int:
+        weights = sum(f.size for f in self.files if f.path.endswith(WEIGHT_SUFFIXES))
+        return weights or sum(f.size for f in self.files)
+
+
+class ModelCatalog(Protocol):
+    def get(self, name: str) -> AdmittedModel | None: ...
+
+    def names(self) -> list[str]: ...
+
+
+class StaticCatalog:
+    """A fixed set of admitted models (tests, and a registry snapshot taken at startup)."""
+
+    def __init__(self, models: Iterable[AdmittedModel]) -> None:
+        self._models: Mapping[str, AdmittedModel] = {m.name: m for m in models}
+
+    def get(self, name: str) -> AdmittedModel | None:
+        return self._models.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._models)

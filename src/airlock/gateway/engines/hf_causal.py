@@ -1,0 +1,125 @@
+"""Causal language models with transformers: the tokenizer's chat template, token streaming.
+
+generate() runs in the model's worker thread and feeds a TextIteratorStreamer; the caller
+iterates the pieces. A StoppingCriteria watching `cancel` ends generation early when the client
+goes away, a stop sequence is seen, or the request times out.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    StoppingCriteria,
+    StoppingCriteriaList,
+    TextIteratorStreamer,
+)
+
+from airlock.gateway.engines.interface import (
+    Capability,
+    Engine,
+    EngineError,
+    Generation,
+    GenerationStream,
+)
+
+
+class _Cancelled(StoppingCriteria):
+    def __init__(self, event: threading.Event) -> None:
+        self._event = event
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **_: Any) -> bool:
+        return self._event.is_set()
+
+
+class CausalLM(Engine):
+    capabilities = frozenset({Capability.CHAT, Capability.COMPLETIONS})
+
+    def __init__(self, folder: Path) -> None:
+        # transformers' types are too loose for strict mypy: treat both as Any.
+        self._tokenizer: Any = AutoTokenizer.from_pretrained(
+            str(folder), trust_remote_code=False, local_files_only=True
+        )
+        self._model: Any = AutoModelForCausalLM.from_pretrained(
+            str(folder), trust_remote_code=False, local_files_only=True
+        )
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer(text)["input_ids"])
+
+    def generate(self, request: Generation) -> GenerationStream:
+        input_ids = self._encode(request)
+        streamer = TextIteratorStreamer(
+            self._tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=None
+        )
+        stream = GenerationStream(iter(()), prompt_tokens=int(input_ids.shape[1]))
+        kwargs: dict[str, Any] = {
+            "input_ids": input_ids,
+            "attention_mask": torch.ones_like(input_ids),
+            "max_new_tokens": request.max_tokens,
+            "streamer": streamer,
+            "stopping_criteria": StoppingCriteriaList([_Cancelled(request.cancel)]),
+            "pad_token_id": self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
+        }
+        if request.temperature > 0:
+            kwargs.update(do_sample=True, temperature=request.temperature, top_p=request.top_p)
+        else:
+            kwargs.update(do_sample=False)
+        stream.pieces = self._run(kwargs, request.seed, streamer, stream)
+        return stream
+
+    def _run(
+        self,
+        kwargs: dict[str, Any],
+        seed: int | None,
+        streamer: TextIteratorStreamer,
+        stream: GenerationStream,
+    ) -> Iterator[str]:
+        """Generate in a helper thread while this (worker) thread hands out the pieces."""
+        result: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                with torch.inference_mode():
+                    if seed is not None:
+                        torch.manual_seed(seed)
+                    result["ids"] = self._model.generate(**kwargs)
+            except BaseException as exc:  # re-raised in the consuming thread below
+                result["error"] = exc
+                streamer.end()  # type: ignore[no-untyped-call]
+
+        thread = threading.Thread(target=work, daemon=True)
+        thread.start()
+        yield from streamer
+        thread.join()
+        if "error" in result:
+            raise EngineError(f"generation failed: {result['error']}")
+        generated = int(result["ids"].shape[1]) - stream.prompt_tokens
+        stream.completion_tokens = generated
+        eos = self._model.generation_config.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos])
+        last = int(result["ids"][0, -1])
+        hit_limit = generated >= kwargs["max_new_tokens"] and last not in eos_ids
+        stream.finish_reason = "length" if hit_limit else "stop"
+
+    def _encode(self, request: Generation) -> Any:
+        if request.messages is not None:
+            if not getattr(self._tokenizer, "chat_template", None):
+                raise EngineError("this model has no chat template; use /v1/completions")
+            ids = self._tokenizer.apply_chat_template(
+                request.messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            )["input_ids"]
+        else:
+            ids = self._tokenizer(request.prompt or "", return_tensors="pt")["input_ids"]
+        if ids.shape[1] == 0:
+            raise EngineError("the prompt is empty")
+        return ids
+
+    def close(self) -> None:
+        del self._model

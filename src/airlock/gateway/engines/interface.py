@@ -1,0 +1,85 @@
+"""The one interface every embedded engine implements; a route asks for a capability."""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+
+
+class Capability(StrEnum):
+    EMBEDDINGS = "embeddings"
+    RERANK = "rerank"
+    CHAT = "chat"
+    COMPLETIONS = "completions"
+    TRANSCRIPTION = "transcription"
+
+
+class EngineError(Exception):
+    """A request the engine cannot serve (bad input for this model)."""
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    vectors: npt.NDArray[np.float32]  # one row per input
+    tokens: list[int]  # input tokens per input
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What to generate: a chat (`messages`) or a raw `prompt`, and the sampling settings."""
+
+    messages: list[dict[str, str]] | None = None
+    prompt: str | None = None
+    max_tokens: int = 256
+    temperature: float = 1.0
+    top_p: float = 1.0
+    seed: int | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class GenerationStream:
+    """Text pieces as they are produced; `prompt_tokens`/`completion_tokens` are final once the
+    iterator is exhausted; `finish_reason` is "length" when max_tokens stopped it."""
+
+    pieces: Iterator[str]
+    prompt_tokens: int
+    completion_tokens: int = 0
+    finish_reason: str = "stop"
+
+
+@dataclass(frozen=True)
+class Transcription:
+    text: str
+    language: str
+    duration_s: float
+
+
+class Engine(ABC):
+    capabilities: frozenset[Capability] = frozenset()
+
+    def embed(self, texts: list[str]) -> Embeddings:
+        raise EngineError("this model does not produce embeddings")
+
+    def rerank(self, pairs: list[tuple[str, str]]) -> tuple[list[float], list[int]]:
+        """Relevance score per (query, document) pair, and the tokens read per pair."""
+        raise EngineError("this model does not rerank")
+
+    def generate(self, request: Generation) -> GenerationStream:
+        raise EngineError("this model does not generate text")
+
+    def count_tokens(self, text: str) -> int:
+        raise EngineError("this model has no tokenizer")
+
+    def transcribe(self, audio: npt.NDArray[np.float32], sample_rate: int) -> Transcription:
+        raise EngineError("this model does not transcribe audio")
+
+    @abstractmethod
+    def close(self) -> None:
+        """Drop the weights (called when the model is unloaded)."""

@@ -1,0 +1,46 @@
+"""Embeddings with sentence-transformers (pooling and normalization as the model defines them)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from sentence_transformers import SentenceTransformer
+
+from airlock.gateway.engines.interface import Capability, Embeddings, Engine, EngineError
+
+
+class SentenceEmbeddings(Engine):
+    capabilities = frozenset({Capability.EMBEDDINGS})
+
+    def __init__(self, folder: Path) -> None:
+        _check_modules(folder)
+        self._model = SentenceTransformer(
+            str(folder), device="cpu", trust_remote_code=False, local_files_only=True
+        )
+
+    def embed(self, texts: list[str]) -> Embeddings:
+        vectors = self._model.encode(
+            texts, batch_size=64, convert_to_numpy=True, show_progress_bar=False
+        )
+        features = self._model.preprocess(texts)
+        tokens = [int(n) for n in features["attention_mask"].sum(dim=1).tolist()]
+        return Embeddings(np.asarray(vectors, dtype=np.float32), tokens)
+
+    def count_tokens(self, text: str) -> int:
+        return int(self._model.preprocess([text])["attention_mask"].sum())
+
+    def close(self) -> None:
+        del self._model
+
+
+def _check_modules(folder: Path) -> None:
+    """modules.json names classes that sentence-transformers imports: allow only its own."""
+    path = folder / "modules.json"
+    if not path.is_file():
+        return
+    for module in json.loads(path.read_text(encoding="utf-8")):
+        kind = str(module.get("type", ""))
+        if not kind.startswith("sentence_transformers."):
+            raise EngineError(f"modules.json names a class outside sentence-transformers: {kind}")

@@ -1,0 +1,70 @@
+"""Errors the gateway turns into OpenAI-style bodies: {"error": {message, type, param, code}}."""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    status = 400
+    type = "invalid_request_error"
+    code: str | None = None
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.headers: dict[str, str] = {}
+
+
+class BadRequest(GatewayError):
+    pass
+
+
+class Unauthorized(GatewayError):
+    status = 401
+    code = "invalid_api_key"
+
+
+class Forbidden(GatewayError):
+    status = 403
+    type = "permission_error"
+    code = "model_not_allowed"
+
+
+class ModelNotFound(GatewayError):
+    status = 404
+    code = "model_not_found"
+
+
+class TooLarge(GatewayError):
+    status = 413
+    code = "request_too_large"
+
+
+class TooManyRequests(GatewayError):
+    status = 429
+    type = "rate_limit_error"
+
+    def __init__(self, message: str, *, retry_after: float, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.headers = {"Retry-After": str(max(1, round(retry_after + 0.499)))}
+
+
+class Timeout(GatewayError):
+    status = 504
+    type = "timeout_error"
+    code = "request_timeout"
+
+
+class ModelLoadRefused(GatewayError):
+    """The model's bytes no longer match its admitted manifest, or it cannot be loaded."""
+
+    status = 503
+    type = "model_load_error"
+    code = "model_integrity_mismatch"
+
+
+class UpstreamError(GatewayError):
+    status = 502
+    type = "upstream_error"
+    code = "upstream_unavailable"

@@ -1,0 +1,158 @@
+"""Model lifecycle: lazy load (hash-then-load), least-recently-used unload under a memory budget
+estimated from the manifest's weight bytes, a bounded queue per model (429 + Retry-After when
+full), request timeouts, and one worker thread per model so that torch calls never block the
+event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from airlock.gateway.batching import Batcher
+from airlock.gateway.catalog import AdmittedModel, ModelCatalog
+from airlock.gateway.config import GatewayConfig
+from airlock.gateway.engines.detect import load_engine
+from airlock.gateway.engines.interface import Engine, EngineError
+from airlock.gateway.errors import ModelLoadRefused, ModelNotFound, Timeout, TooManyRequests
+from airlock.gateway.loading import IntegrityError, VerifiedCopy, verified_copy
+
+T = TypeVar("T")
+EngineLoader = Callable[[Path], Engine]
+
+
+@dataclass
+class Loaded:
+    """A loaded model: its engine, its worker thread, its batchers, its private verified copy."""
+
+    model: AdmittedModel
+    engine: Engine
+    copy: VerifiedCopy
+    timeout_s: float
+    batch_config: tuple[int, float]  # (max items, max wait in seconds)
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+    )
+    exclusive: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
+    batchers: dict[str, Batcher[Any, Any]] = field(default_factory=dict)
+    last_used: float = field(default_factory=time.monotonic)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(*args)` on the model's worker thread, within the request timeout."""
+        future = asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        try:
+            return await asyncio.wait_for(future, self.timeout_s)
+        except TimeoutError:
+            raise Timeout(f"the request took longer than {self.timeout_s:g} s") from None
+
+    def close(self) -> None:
+        for batcher in self.batchers.values():
+            batcher.close()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.engine.close()
+        self.copy.remove()
+
+
+class ModelManager:
+    def __init__(
+        self, catalog: ModelCatalog, config: GatewayConfig, loader: EngineLoader = load_engine
+    ) -> None:
+        self._catalog = catalog
+        self._config = config
+        self._loader = loader
+        self._loaded: dict[str, Loaded] = {}
+        self._in_flight: dict[str, int] = {}
+        self._load_locks: dict[str, asyncio.Lock] = {}
+
+    @property
+    def loaded(self) -> list[str]:
+        return sorted(self._loaded)
+
+    def catalog_names(self) -> list[str]:
+        return self._catalog.names()
+
+    def admitted(self, name: str) -> AdmittedModel:
+        model = self._catalog.get(name)
+        if model is None:
+            raise ModelNotFound(
+                f"The model '{name}' does not exist or is not admitted", param="model"
+            )
+        return model
+
+    @asynccontextmanager
+    async def use(self, name: str) -> AsyncIterator[Loaded]:
+        """The loaded model for one request; counts toward the model's bounded queue."""
+        model = self.admitted(name)
+        waiting = self._in_flight.get(name, 0)
+        if waiting >= self._config.queue_size:
+            raise TooManyRequests(
+                f"The queue for model '{name}' is full ({waiting} requests); retry shortly",
+                retry_after=1.0,
+                code="model_queue_full",
+            )
+        self._in_flight[name] = waiting + 1
+        try:
+            loaded = await self._ensure_loaded(model)
+            loaded.last_used = time.monotonic()
+            yield loaded
+        finally:
+            self._in_flight[name] -= 1
+
+    async def _ensure_loaded(self, model: AdmittedModel) -> Loaded:
+        lock = self._load_locks.setdefault(model.name, asyncio.Lock())
+        async with lock:
+            if model.name in self._loaded:
+                return self._loaded[model.name]
+            self._make_room(model)
+            loaded = await asyncio.to_thread(self._load, model)
+            self._loaded[model.name] = loaded
+            return loaded
+
+    def _load(self, model: AdmittedModel) -> Loaded:
+        try:
+            copy = verified_copy(model)
+        except IntegrityError as exc:
+            raise ModelLoadRefused(str(exc)) from None
+        try:
+            engine = self._loader(copy.path)
+        except (EngineError, OSError, ValueError) as exc:
+            copy.remove()
+            error = ModelLoadRefused(f"model '{model.name}' cannot be loaded: {exc}")
+            error.code = "model_load_failed"
+            raise error from None
+        batching = (self._config.batch_max_size, self._config.batch_max_wait_s)
+        return Loaded(model, engine, copy, self._config.request_timeout_s, batching)
+
+    def _make_room(self, model: AdmittedModel) -> None:
+        budget = self._config.memory_budget_bytes
+        if model.weight_bytes > budget:
+            error = ModelLoadRefused(
+                f"model '{model.name}' needs {model.weight_bytes / 1e9:.2f} GB of weights, "
+                f"more than the memory budget ({budget / 1e9:.2f} GB)"
+            )
+            error.code = "memory_budget_exceeded"
+            raise error
+        used = sum(item.model.weight_bytes for item in self._loaded.values())
+        for name in sorted(self._loaded, key=lambda n: self._loaded[n].last_used):
+            if used + model.weight_bytes <= budget:
+                return
+            if self._in_flight.get(name, 0) == 0:
+                used -= self._loaded[name].model.weight_bytes
+                self._loaded.pop(name).close()
+        if used + model.weight_bytes > budget:
+            raise TooManyRequests(
+                "the memory budget is taken by models that are serving requests; retry shortly",
+                retry_after=1.0,
+                code="memory_budget_busy",
+            )
+
+    def close(self) -> None:
+        for loaded in self._loaded.values():
+            loaded.close()
+        self._loaded.clear()

@@ -1,0 +1,80 @@
+"""Hash the very bytes that get loaded: copy each admitted file into a private folder while
+hashing it, compare with the admitted manifest, and load the model from that folder only.
+
+Why a private copy rather than hash-then-open: a file re-opened after its check can be swapped
+in between. Bytes read once are both hashed and written to a 0700 folder that only this process
+(and root) can touch, so the loader sees exactly what was checked. Why not load from memory:
+sentence-transformers, transformers and tokenizers all take a folder, not bytes. Files not in
+the manifest are never copied, so a file added after admission (say, Python a config points
+to) is invisible to the loader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from airlock.gateway.catalog import AdmittedModel
+
+CHUNK_SIZE = 1024 * 1024
+
+
+class IntegrityError(Exception):
+    """The bytes on disk are not the admitted bytes; the message names the file."""
+
+
+@dataclass
+class VerifiedCopy:
+    """A private folder holding the verified bytes; remove() when the model is unloaded."""
+
+    model: AdmittedModel
+    path: Path
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def verified_copy(model: AdmittedModel, scratch: Path | None = None) -> VerifiedCopy:
+    """Copy and hash every admitted file; raises IntegrityError on any difference."""
+    folder = Path(tempfile.mkdtemp(prefix="airlock-model-", dir=scratch))  # mkdtemp: mode 0700
+    try:
+        for entry in model.files:
+            _copy_checked(model, entry.path, entry.sha256, entry.size, folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return VerifiedCopy(model, folder)
+
+
+def _copy_checked(model: AdmittedModel, relative: str, sha256: str, size: int, dest: Path) -> None:
+    source = model.source / relative if model.source.is_dir() else model.source
+    target = dest / relative
+    if target.resolve().parent != dest.resolve() and dest.resolve() not in target.resolve().parents:
+        raise IntegrityError(f"{model.name}: manifest path {relative!r} leaves the model folder")
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    digest = hashlib.sha256()
+    copied = 0
+    try:
+        # O_NOFOLLOW: a file replaced by a link after admission is refused, not followed.
+        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise IntegrityError(
+            f"model {model.name!r}: {relative}: cannot read the admitted file: "
+            f"{exc.strerror or exc}"
+        ) from None
+    with os.fdopen(fd, "rb") as reader, open(target, "xb") as writer:
+        while chunk := reader.read(CHUNK_SIZE):
+            digest.update(chunk)
+            writer.write(chunk)
+            copied += len(chunk)
+    if copied != size or digest.hexdigest() != sha256:
+        raise IntegrityError(
+            f"model {model.name!r}: {relative} does not match its admitted hash "
+            f"(admitted sha256 {sha256[:16]}..., {size} bytes; now {digest.hexdigest()[:16]}..., "
+            f"{copied} bytes); refusing to load it. Re-vet and re-admit the model if the change "
+            "is intended."
+        )

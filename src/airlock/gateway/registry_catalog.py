@@ -1,0 +1,36 @@
+"""The registry as the gateway's catalog: the newest admitted version of each name."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from airlock.gateway.catalog import AdmittedFile, AdmittedModel
+from airlock.registry.store import Record, Registry
+
+# A short cache: a request needs no database round trip, and a new admit shows within seconds.
+CACHE_S = 2.0
+
+
+class RegistryCatalog:
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+        self._cached: dict[str, AdmittedModel] = {}
+        self._fetched = float("-inf")
+
+    def get(self, name: str) -> AdmittedModel | None:
+        return self._models().get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._models())
+
+    def _models(self) -> dict[str, AdmittedModel]:
+        if time.monotonic() - self._fetched > CACHE_S:
+            self._cached = {r.name: _admitted(r) for r in self._registry.latest()}
+            self._fetched = time.monotonic()
+        return self._cached
+
+
+def _admitted(record: Record) -> AdmittedModel:
+    files = tuple(AdmittedFile(f.path, f.size, f.sha256) for f in record.files)
+    return AdmittedModel(record.name, Path(record.source), files)

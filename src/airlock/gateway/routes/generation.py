@@ -1,0 +1,118 @@
+"""Text generation shared by chat and completions: stop sequences, timeouts, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from airlock.gateway.engines.interface import Capability, Generation, GenerationStream
+from airlock.gateway.errors import BadRequest, Timeout
+from airlock.gateway.lifecycle import Loaded
+from airlock.gateway.protocol import _Sampling
+
+_END = object()
+
+
+def sampling(body: _Sampling, limit: int) -> dict[str, Any]:
+    """The Generation settings of a request; 400 for a max_tokens above the gateway's limit."""
+    max_tokens = body.max_completion_tokens or body.max_tokens or min(256, limit)
+    if max_tokens > limit:
+        raise BadRequest(f"max_tokens is {max_tokens}; at most {limit}", param="max_tokens")
+    return {
+        "max_tokens": max_tokens,
+        "temperature": body.temperature,
+        "top_p": body.top_p,
+        "seed": body.seed,
+    }
+
+
+class StopScanner:
+    """Cuts the output at the first stop sequence, holding back text that could start one."""
+
+    def __init__(self, stops: list[str]) -> None:
+        self._stops = stops
+        self._hold = max((len(s) for s in stops), default=1) - 1
+        self._buffer = ""
+        self.stopped = False
+
+    def feed(self, piece: str) -> str:
+        self._buffer += piece
+        hits = [i for i in (self._buffer.find(s) for s in self._stops) if i >= 0]
+        if hits:
+            self.stopped = True
+            out, self._buffer = self._buffer[: min(hits)], ""
+            return out
+        cut = max(0, len(self._buffer) - self._hold)
+        out, self._buffer = self._buffer[:cut], self._buffer[cut:]
+        return out
+
+    def flush(self) -> str:
+        out, self._buffer = self._buffer, ""
+        return out
+
+
+@dataclass
+class Outcome:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = "stop"
+
+
+async def generate(
+    loaded: Loaded, request: Generation, stops: list[str], outcome: Outcome
+) -> AsyncIterator[str]:
+    """Text pieces, stop sequences applied; `outcome` is complete once the iterator ends.
+
+    One generation per model at a time (they would only compete for the same cores); the whole
+    request, queueing included, is bounded by the request timeout.
+    """
+    if Capability.CHAT not in loaded.engine.capabilities:
+        raise BadRequest(f"model '{loaded.model.name}' does not generate text", param="model")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + loaded.timeout_s
+    scanner = StopScanner(stops)
+    try:
+        async with asyncio.timeout(loaded.timeout_s):
+            await loaded.exclusive.acquire()
+    except TimeoutError:
+        raise Timeout(f"the request waited longer than {loaded.timeout_s:g} s") from None
+    try:
+        stream: GenerationStream = await loaded.run(loaded.engine.generate, request)
+        outcome.prompt_tokens = stream.prompt_tokens
+        while not scanner.stopped:
+            remaining = deadline - loop.time()
+            try:
+                async with asyncio.timeout(max(remaining, 0.001)):
+                    piece = await asyncio.to_thread(next, stream.pieces, _END)
+            except TimeoutError:
+                raise Timeout(f"the request took longer than {loaded.timeout_s:g} s") from None
+            if piece is _END:
+                break
+            if text := scanner.feed(str(piece)):
+                yield text
+        if not scanner.stopped and (rest := scanner.flush()):
+            yield rest
+        if scanner.stopped:
+            # The generator thread stops at its next token; count what it had produced.
+            request.cancel.set()
+            await asyncio.to_thread(_drain, stream)
+        outcome.completion_tokens = stream.completion_tokens
+        outcome.finish_reason = "stop" if scanner.stopped else stream.finish_reason
+    finally:
+        request.cancel.set()  # stop sequence, timeout, or a client that went away
+        loaded.exclusive.release()
+
+
+def _drain(stream: GenerationStream) -> None:
+    for _ in stream.pieces:
+        pass
+
+
+def sse(payload: dict[str, Any]) -> bytes:
+    return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
+
+
+DONE = b"data: [DONE]\n\n"

@@ -1,0 +1,88 @@
+"""Everything a request handler needs, built once per app (no module-level globals)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from airlock.gateway.auth import Authenticator, KeyInfo
+from airlock.gateway.config import GatewayConfig
+from airlock.gateway.lifecycle import ModelManager
+from airlock.gateway.metrics import Metrics
+from airlock.gateway.upstream import UpstreamClient
+from airlock.gateway.usage import Usage, UsageRecorder
+
+
+@dataclass
+class Gateway:
+    config: GatewayConfig
+    manager: ModelManager
+    auth: Authenticator
+    usage: UsageRecorder | None
+    upstream: UpstreamClient
+    metrics: Metrics = field(default_factory=Metrics)
+
+
+@dataclass
+class Call:
+    """One authorized request to one model: records usage and metrics when it finishes."""
+
+    gateway: Gateway
+    key: KeyInfo | None
+    model: str
+    endpoint: str
+    started: float = field(default_factory=time.perf_counter)
+    done: bool = False
+
+    def finish(self, status: int = 200, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
+        if self.done:
+            return
+        self.done = True
+        elapsed = time.perf_counter() - self.started
+        metrics = self.gateway.metrics
+        metrics.requests.labels(self.endpoint, self.model, str(status)).inc()
+        metrics.latency.labels(self.endpoint).observe(elapsed)
+        metrics.tokens.labels(self.model, "prompt").inc(prompt_tokens)
+        metrics.tokens.labels(self.model, "completion").inc(completion_tokens)
+        metrics.loaded.set(len(self.gateway.manager.loaded))
+        if self.gateway.usage is not None:
+            key_id = None if self.key is None else self.key.id
+            self.gateway.usage.record(
+                Usage(
+                    key_id,
+                    self.model,
+                    self.endpoint,
+                    status,
+                    prompt_tokens,
+                    completion_tokens,
+                    elapsed * 1000.0,
+                )
+            )
+
+
+def gateway_of(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+def authenticate(request: Request) -> KeyInfo | None:
+    """FastAPI dependency: runs before the body is validated, so a bad key answers 401 first."""
+    key = gateway_of(request).auth.authenticate(request.headers.get("authorization"))
+    request.state.key = key
+    return key
+
+
+def begin(request: Request, model: str, endpoint: str) -> Call:
+    """Authorize the caller's key for `model` (403, 429) and start timing."""
+    gateway = gateway_of(request)
+    key: KeyInfo | None = request.state.key
+    if gateway.upstream.serves(model):
+        gateway.auth.authorize(key, model)
+    else:
+        gateway.manager.admitted(model)  # 404 before 403: the model must exist to be refused
+        gateway.auth.authorize(key, model)
+    call = Call(gateway, key, model, endpoint)
+    request.state.call = call  # the error handlers finish it with the error's status
+    return call

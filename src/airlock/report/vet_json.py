@@ -1,0 +1,48 @@
+"""The `airlock vet` JSON document: the verdict, the policy it was made under, and the dossier.
+
+Shape (schema_version 1; fields are only ever added):
+
+    {
+      "schema_version": 1,
+      "tool": {"name": "airlock", "version": "0.1.0"},
+      "verdict": {"decision": "admit | admit_with_conditions | refuse",
+                  "reasons": [{"rule": "license.allow_unknown", "message": "..."}],
+                  "conditions": ["..."]},
+      "policy": {"name": "default", "source": "default", "digest": "sha256:..."},
+      "dossier": {...}          # airlock/data/dossier.schema.json
+    }
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from airlock import __version__
+from airlock.dossier.model import Dossier
+from airlock.policy.evaluate import Verdict
+from airlock.policy.model import Policy
+
+SCHEMA_VERSION = 1
+
+
+def vet_document(dossier: Dossier, verdict: Verdict, policy: Policy) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "airlock", "version": __version__},
+        "verdict": verdict_dict(verdict),
+        "policy": {"name": policy.name, "source": policy.source, "digest": policy.digest},
+        "dossier": dossier.to_dict(),
+    }
+
+
+def verdict_dict(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "decision": verdict.decision.value,
+        "reasons": [{"rule": r.rule, "message": r.message} for r in verdict.reasons],
+        "conditions": list(verdict.conditions),
+    }
+
+
+def render_vet_json(dossier: Dossier, verdict: Verdict, policy: Policy) -> str:
+    return json.dumps(vet_document(dossier, verdict, policy), indent=2) + "\n"

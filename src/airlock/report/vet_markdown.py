@@ -1,0 +1,34 @@
+"""The `airlock vet` report as Markdown, for pull requests, tickets and wikis."""
+
+from __future__ import annotations
+
+from airlock.report.vet_summary import VetSummary
+
+
+def render_vet_markdown(summary: VetSummary) -> str:
+    lines = [f"# Airlock verdict: {summary.headline}", "", f"`{_code(summary.source)}`", ""]
+    lines += [f"**{summary.meaning}**", ""]
+    if summary.reasons:
+        lines += ["## Why it was refused", "", *(f"- {_text(r)}" for r in summary.reasons), ""]
+    if summary.conditions:
+        lines += ["## Conditions", "", *(f"- {_text(c)}" for c in summary.conditions), ""]
+    lines += ["## What was checked", "", "| | |", "|---|---|"]
+    lines += [f"| {topic} | {_text(fact)} |" for topic, fact in summary.facts]
+    if summary.findings:
+        lines += ["", "## Findings", "", "| severity | rule | file | what |", "|---|---|---|---|"]
+        lines += [
+            f"| {f.severity.label} | {f.rule_id} | `{_code(f.file)}` | {_text(f.message)} |"
+            for f in summary.findings
+        ]
+    lines += ["", f"Policy: {_text(summary.policy)}"]
+    return "\n".join(lines) + "\n"
+
+
+def _text(text: str) -> str:
+    """Table- and markup-safe: file names and messages come from the model's publisher."""
+    escaped = text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+    return " ".join(escaped.split())
+
+
+def _code(text: str) -> str:
+    return " ".join(text.replace("`", "'").replace("|", "\\|").split())

@@ -1,0 +1,31 @@
+"""`airlock vet` as SARIF: the integrity and license findings through the scan's SARIF builder,
+with the verdict in the run's properties."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from airlock.dossier.model import Dossier
+from airlock.policy.evaluate import Verdict
+from airlock.policy.model import Policy
+from airlock.report.sarif import render_sarif
+from airlock.report.vet_json import verdict_dict
+from airlock.scanner import FileResult, ScanReport
+
+
+def render_vet_sarif(dossier: Dossier, verdict: Verdict, policy: Policy, root: Path) -> str:
+    files = [
+        FileResult(f.path, f.kind, f.size, f.inspected, f.findings) for f in dossier.scan.files
+    ]
+    if dossier.license.findings:
+        files.append(FileResult(dossier.source, "license", 0, True, dossier.license.findings))
+    log = json.loads(render_sarif(ScanReport(tuple(files)), policy.max_severity, root=root))
+    run = log["runs"][0]["properties"]
+    run["verdict"] = verdict_dict(verdict)
+    run["policy"] = {"name": policy.name, "digest": policy.digest}
+    # The scan's `failOn` is the first severity that fails; the policy names the last that passes.
+    run.pop("failOn")
+    run.pop("failed")
+    run["maxSeverity"] = policy.max_severity.label
+    return json.dumps(log, indent=2) + "\n"

@@ -1,0 +1,115 @@
+"""Lifecycle (LRU under a memory budget, bounded queue), batching, hash-then-load, keys CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from airlock.cli import main
+from airlock.gateway.batching import Batcher
+from airlock.gateway.catalog import AdmittedFile, AdmittedModel, StaticCatalog
+from airlock.gateway.config import GatewayConfig
+from airlock.gateway.engines.interface import Engine
+from airlock.gateway.errors import TooManyRequests
+from airlock.gateway.lifecycle import ModelManager
+from airlock.gateway.loading import IntegrityError, verified_copy
+
+
+class _Fake(Engine):
+    closed = 0
+
+    def close(self) -> None:
+        _Fake.closed += 1
+
+
+def _model(tmp_path: Path, name: str, size: int) -> AdmittedModel:
+    folder = tmp_path / name
+    folder.mkdir()
+    data = b"w" * size
+    (folder / "model.safetensors").write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    return AdmittedModel(name, folder, (AdmittedFile("model.safetensors", size, digest),))
+
+
+def test_lru_unload_under_budget(tmp_path: Path) -> None:
+    models = [_model(tmp_path, n, 400) for n in ("a", "b", "c")]
+    manager = ModelManager(
+        StaticCatalog(models), GatewayConfig(memory_budget_bytes=1000), lambda _: _Fake()
+    )
+
+    async def scenario() -> list[list[str]]:
+        seen = []
+        for name in ("a", "b", "a", "c"):
+            async with manager.use(name):
+                pass
+            seen.append(manager.loaded)
+        return seen
+
+    assert asyncio.run(scenario()) == [["a"], ["a", "b"], ["a", "b"], ["a", "c"]]
+    manager.close()
+
+
+def test_bounded_queue(tmp_path: Path) -> None:
+    catalog = StaticCatalog([_model(tmp_path, "a", 10)])
+    manager = ModelManager(catalog, GatewayConfig(queue_size=2), lambda _: _Fake())
+
+    async def scenario() -> None:
+        async with manager.use("a"), manager.use("a"):
+            with pytest.raises(TooManyRequests) as error:
+                async with manager.use("a"):
+                    pass
+            assert error.value.headers == {"Retry-After": "1"}
+        async with manager.use("a"):  # the queue drained
+            pass
+
+    asyncio.run(scenario())
+    manager.close()
+
+
+def test_batcher_merges_concurrent_requests() -> None:
+    calls: list[int] = []
+
+    async def run(items: list[int]) -> list[int]:
+        calls.append(len(items))
+        return [i * 2 for i in items]
+
+    async def scenario() -> list[list[int]]:
+        batcher: Batcher[int, int] = Batcher(run, max_size=100, max_wait_s=0.05)
+        results = await asyncio.gather(*(batcher.submit([i, i + 1]) for i in range(0, 10, 2)))
+        batcher.close()
+        return list(results)
+
+    assert asyncio.run(scenario()) == [[0, 2], [4, 6], [8, 10], [12, 14], [16, 18]]
+    assert calls == [10]
+
+
+def test_verified_copy_is_private_and_refuses_changes(tmp_path: Path) -> None:
+    model = _model(tmp_path, "m", 100)
+    copy = verified_copy(model)
+    assert (copy.path.stat().st_mode & 0o777) == 0o700
+    assert (copy.path / "model.safetensors").read_bytes() == b"w" * 100
+    copy.remove()
+    (model.source / "model.safetensors").write_bytes(b"x" * 100)
+    with pytest.raises(IntegrityError, match=r"model.safetensors does not match"):
+        verified_copy(model)
+    (model.source / "model.safetensors").unlink()
+    (model.source / "model.safetensors").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(IntegrityError, match="cannot read"):
+        verified_copy(model)
+
+
+def test_keys_cli(airlock_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["keys", "create", "--name", "cli-key", "--models", "minilm", "--rpm", "5"]) == 0
+    token = capsys.readouterr().out.splitlines()[0]
+    assert token.startswith("ak-") and len(token) > 40
+    assert main(["keys", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "cli-key" in listing and token not in listing and "rpm=5" in listing
+    assert main(["keys", "create", "--name", "cli-key"]) == 2
+    assert "exists already" in capsys.readouterr().err
+    assert main(["keys", "revoke", "cli-key"]) == 0
+    assert main(["keys", "revoke", "nope"]) == 2
+    assert main(["usage", "--format", "json"]) == 0
