@@ -74,12 +74,13 @@ def airlock_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def models(airlock_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Admitted under their dict keys: minilm (real), llama, rerank (tiny, random weights)."""
+    """Admitted under their dict keys: minilm (real); llama, rerank, whisper (tiny, random)."""
     root = tmp_path_factory.mktemp("models")
     made = {
         "minilm": minilm_folder(),
         "llama": tiny_models.make_llama(root / "llama"),
         "rerank": tiny_models.make_cross_encoder(root / "rerank"),
+        "whisper": tiny_models.make_whisper(root / "whisper", root / "whisper-work"),
     }
     for name, folder in made.items():
         admit(folder, name)

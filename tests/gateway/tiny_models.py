@@ -134,7 +134,6 @@ def make_whisper(folder: Path, work: Path) -> Path:
         is_multilingual=False,
         forced_decoder_ids=None,
         begin_suppress_tokens=[ids["<|endoftext|>"]],
-        max_length=16,
     )
     model.save_pretrained(folder)
     return folder

@@ -14,6 +14,7 @@ from airlock.gateway.engines.interface import Capability, Engine, Transcription
 
 # Whisper reads 30-second windows; longer audio is transcribed window by window.
 _WINDOW_S = 30
+_MAX_NEW_TOKENS = 224  # half of Whisper's 448 positions, leaving room for the start tokens
 
 
 class WhisperEngine(Engine):
@@ -29,6 +30,7 @@ class WhisperEngine(Engine):
 
     def transcribe(self, audio: npt.NDArray[np.float32], sample_rate: int) -> Transcription:
         window = _WINDOW_S * sample_rate
+        limit = min(_MAX_NEW_TOKENS, self._model.config.max_target_positions // 2)
         texts: list[str] = []
         for start in range(0, max(len(audio), 1), window):
             chunk = audio[start : start + window]
@@ -36,7 +38,7 @@ class WhisperEngine(Engine):
                 chunk, sampling_rate=sample_rate, return_tensors="pt"
             ).input_features
             with torch.inference_mode():
-                ids = self._model.generate(features, max_new_tokens=128)
+                ids = self._model.generate(features, max_new_tokens=limit)
             texts.append(self._processor.batch_decode(ids, skip_special_tokens=True)[0].strip())
         language = str(getattr(self._model.generation_config, "language", None) or "en")
         return Transcription(" ".join(t for t in texts if t), language, len(audio) / sample_rate)
