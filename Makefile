@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-vet test install lint typecheck unit clean
+.PHONY: demo demo-vet demo-serve test install lint typecheck unit clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,7 @@ $(BIN)/python:
 # torch is pinned first: a bare `torch` requirement would pull a multi-GB GPU build.
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install "torch==2.13.0"
-	$(BIN)/pip install -e ".[dev]"
+	$(BIN)/pip install -e ".[dev,serve]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -44,6 +44,12 @@ demo-vet: $(STAMP)
 	@echo; echo "== airlock models list / verify (registry in .demo-home) =="
 	@$(DEMO_ENV) $(BIN)/airlock models list
 	@$(DEMO_ENV) $(BIN)/airlock models verify
+	@$(MAKE) --no-print-directory demo-serve
+
+# Serves the admitted MiniLM through the OpenAI API, makes one real request, then stops.
+demo-serve: $(STAMP)
+	@echo; echo "== airlock serve: the admitted MiniLM through the OpenAI API =="
+	@$(DEMO_ENV) $(BIN)/python examples/serve_demo.py
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider

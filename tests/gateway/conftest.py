@@ -17,17 +17,18 @@ pytest.importorskip("fastapi")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-import torch  # noqa: E402
-import uvicorn  # noqa: E402
+import torch
+import uvicorn
 
-from airlock.cli import main  # noqa: E402
-from airlock.gateway.app import create_app  # noqa: E402
-from airlock.gateway.auth import KeyStore  # noqa: E402
-from airlock.gateway.config import GatewayConfig  # noqa: E402
-from airlock.gateway.registry_catalog import RegistryCatalog  # noqa: E402
-from airlock.gateway.usage import UsageRecorder  # noqa: E402
-from airlock.registry.store import Registry  # noqa: E402
-from . import tiny_models  # noqa: E402
+from airlock.cli import main
+from airlock.gateway.app import create_app
+from airlock.gateway.auth import KeyStore
+from airlock.gateway.config import GatewayConfig
+from airlock.gateway.registry_catalog import RegistryCatalog
+from airlock.gateway.usage import UsageRecorder
+from airlock.registry.store import Registry
+
+from . import tiny_models
 
 torch.set_num_threads(1)
 

@@ -17,7 +17,10 @@ def client(gateway: Live) -> openai.OpenAI:
 
 def test_chat_non_stream(client: openai.OpenAI) -> None:
     result = client.chat.completions.create(
-        model="llama", messages=MESSAGES, max_tokens=8, temperature=0  # type: ignore[arg-type]
+        model="llama",
+        messages=MESSAGES,
+        max_tokens=8,
+        temperature=0,  # type: ignore[arg-type]
     )
     choice = result.choices[0]
     assert choice.message.role == "assistant"
@@ -44,7 +47,10 @@ def test_chat_stream_with_usage(client: openai.OpenAI) -> None:
     assert chunks[-1].choices == []
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
     whole = client.chat.completions.create(
-        model="llama", messages=MESSAGES, max_tokens=12, temperature=0  # type: ignore[arg-type]
+        model="llama",
+        messages=MESSAGES,
+        max_tokens=12,
+        temperature=0,  # type: ignore[arg-type]
     )
     assert text == whole.choices[0].message.content  # greedy: same text streamed or not
 
@@ -65,7 +71,9 @@ def test_seed_makes_sampling_repeatable(client: openai.OpenAI) -> None:
 
 
 def test_stop_sequence_cuts_output(client: openai.OpenAI) -> None:
-    free = client.completions.create(model="llama", prompt="the quick", max_tokens=16, temperature=0)
+    free = client.completions.create(
+        model="llama", prompt="the quick", max_tokens=16, temperature=0
+    )
     text = free.choices[0].text
     if len(text) < 3:
         pytest.skip("the random model ended at once")
@@ -84,9 +92,8 @@ def test_completions_stream(client: openai.OpenAI) -> None:
     pieces = [c.choices[0].text for c in stream if c.choices]
     whole = client.completions.create(model="llama", prompt="hello", max_tokens=6, temperature=0)
     assert "".join(pieces) == whole.choices[0].text
-    assert whole.usage is not None and whole.usage.completion_tokens == 6 or (
-        whole.choices[0].finish_reason == "stop"
-    )
+    assert whole.usage is not None
+    assert whole.usage.completion_tokens == 6 or whole.choices[0].finish_reason == "stop"
 
 
 def test_json_mode_accepted(client: openai.OpenAI) -> None:

@@ -44,7 +44,10 @@ def test_streaming_chat_through_upstream(api: openai.OpenAI, gateway: Live) -> N
     assert chunks[-1].usage is not None
     direct = openai.OpenAI(base_url=gateway.url, api_key=gateway.key("direct"))
     whole = direct.chat.completions.create(
-        model="llama", messages=messages, max_tokens=8, temperature=0  # type: ignore[arg-type]
+        model="llama",
+        messages=messages,
+        max_tokens=8,
+        temperature=0,  # type: ignore[arg-type]
     )
     assert text == whole.choices[0].message.content
 

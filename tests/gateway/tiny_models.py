@@ -99,11 +99,21 @@ def make_whisper(folder: Path, work: Path) -> Path:
     tok.train_from_iterator(CORPUS, trainer)
     work.mkdir(parents=True, exist_ok=True)
     vocab, merges = tok.model.save(str(work))
-    specials = ["<|endoftext|>", "<|startoftranscript|>", "<|en|>", "<|transcribe|>",
-                "<|notimestamps|>"]
-    tokenizer = WhisperTokenizer(vocab, merges, unk_token="<|endoftext|>",
-                                 bos_token="<|endoftext|>", eos_token="<|endoftext|>",
-                                 pad_token="<|endoftext|>")
+    specials = [
+        "<|endoftext|>",
+        "<|startoftranscript|>",
+        "<|en|>",
+        "<|transcribe|>",
+        "<|notimestamps|>",
+    ]
+    tokenizer = WhisperTokenizer(
+        vocab,
+        merges,
+        unk_token="<|endoftext|>",
+        bos_token="<|endoftext|>",
+        eos_token="<|endoftext|>",
+        pad_token="<|endoftext|>",
+    )
     tokenizer.add_special_tokens({"additional_special_tokens": specials[1:]})
     ids = {s: tokenizer.convert_tokens_to_ids(s) for s in specials}
     processor = WhisperProcessor(WhisperFeatureExtractor(feature_size=80), tokenizer)

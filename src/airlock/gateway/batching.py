@@ -50,17 +50,21 @@ class Batcher(Generic[Item, Result]):
     async def _loop(self) -> None:
         while True:
             batch = [await self._queue.get()]
+            await asyncio.sleep(0)  # let requests that arrived together enqueue
             size = len(batch[0].items)
             deadline = asyncio.get_running_loop().time() + self._max_wait_s
             while size < self._max_size:
-                timeout = deadline - asyncio.get_running_loop().time()
-                try:
-                    if self._queue.empty():
-                        nxt = await asyncio.wait_for(self._queue.get(), max(timeout, 0))
-                    else:
-                        nxt = self._queue.get_nowait()
-                except TimeoutError:
-                    break
+                if not self._queue.empty():
+                    nxt = self._queue.get_nowait()
+                else:
+                    # While a batch runs, the next one fills up on its own: wait only if asked.
+                    timeout = deadline - asyncio.get_running_loop().time()
+                    if timeout <= 0:
+                        break
+                    try:
+                        nxt = await asyncio.wait_for(self._queue.get(), timeout)
+                    except TimeoutError:
+                        break
                 batch.append(nxt)
                 size += len(nxt.items)
             await self._execute([p for p in batch if not p.future.done()])

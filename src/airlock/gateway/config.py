@@ -30,5 +30,6 @@ class GatewayConfig:
     queue_size: int = 64  # waiting requests per model before 429
     request_timeout_s: float = 120.0
     batch_max_size: int = 64
-    batch_max_wait_s: float = 0.005
+    # 0: no idle wait; requests that arrive while a batch runs form the next batch.
+    batch_max_wait_s: float = 0.0
     upstreams: tuple[Upstream, ...] = field(default_factory=tuple)
