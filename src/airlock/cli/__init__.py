@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from typing import NoReturn
 
 from airlock import __version__
-from airlock.cli import admit, bom, fit, hash, keys, license, models, scan, serve, sign, usage, vet
 from airlock.cli.errors import USAGE_ERROR, print_error
 from airlock.home import HOME_ENV
 
@@ -37,7 +37,24 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(USAGE_ERROR)
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Command name -> module with its `register(commands)`. Only the module of the command being run
+# is imported (a CI scan should not pay for the registry, the gateway or jinja2); --help and
+# unknown commands import them all so that every command is listed.
+_COMMANDS = {
+    "scan": "scan", "fit": "fit", "license": "license", "hash": "hash", "sign": "sign",
+    "verify": "sign", "bom": "bom", "vet": "vet", "admit": "admit", "models": "models",
+    "serve": "serve", "keys": "keys", "usage": "usage",
+}  # fmt: skip
+
+
+def _modules_for(argv: list[str]) -> list[str]:
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    if command in _COMMANDS:
+        return [_COMMANDS[command]]
+    return list(dict.fromkeys(_COMMANDS.values()))
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="airlock",
         description="Airlock: the way in for open-source AI models.",
@@ -48,24 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(
         dest="command", title="commands", metavar="COMMAND", required=True
     )
-    scan.register(commands)
-    fit.register(commands)
-    license.register(commands)
-    hash.register(commands)
-    sign.register(commands)  # sign and verify
-    bom.register(commands)
-    vet.register(commands)
-    admit.register(commands)
-    models.register(commands)
-    serve.register(commands)
-    keys.register(commands)
-    usage.register(commands)
+    for name in _modules_for(sys.argv[1:] if argv is None else argv):
+        importlib.import_module(f"airlock.cli.{name}").register(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv).parse_args(argv)
         code: int = args.run(args)
     except SystemExit as exc:  # argparse: 0 after --help/--version, 2 after a usage error
         return exc.code if isinstance(exc.code, int) else USAGE_ERROR
