@@ -21,7 +21,8 @@ class _Pending(Generic[Item, Result]):
 class Batcher(Generic[Item, Result]):
     """Collects items until `max_size` or `max_wait_s` after the first, then runs them together.
 
-    `run` takes the concatenated items and returns one result per item, in order.
+    `run` takes the concatenated items and returns one result per item, in order. Up to
+    `parallel` batches run at once (one per model worker thread).
     """
 
     def __init__(
@@ -29,10 +30,13 @@ class Batcher(Generic[Item, Result]):
         run: Callable[[list[Item]], Awaitable[list[Result]]],
         max_size: int,
         max_wait_s: float,
+        parallel: int = 1,
     ) -> None:
         self._run = run
         self._max_size = max_size
         self._max_wait_s = max_wait_s
+        self._slots = asyncio.Semaphore(max(1, parallel))
+        self._running: set[asyncio.Task[None]] = set()
         self._queue: asyncio.Queue[_Pending[Item, Result]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -46,9 +50,13 @@ class Batcher(Generic[Item, Result]):
     def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
+        for task in self._running:
+            task.cancel()
 
     async def _loop(self) -> None:
         while True:
+            # Wait for a free slot first: requests keep queueing and form a bigger next batch.
+            await self._slots.acquire()
             batch = [await self._queue.get()]
             await asyncio.sleep(0)  # let requests that arrived together enqueue
             size = len(batch[0].items)
@@ -67,9 +75,19 @@ class Batcher(Generic[Item, Result]):
                         break
                 batch.append(nxt)
                 size += len(nxt.items)
-            await self._execute([p for p in batch if not p.future.done()])
+            task = asyncio.get_running_loop().create_task(
+                self._execute([p for p in batch if not p.future.done()])
+            )
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
 
     async def _execute(self, batch: list[_Pending[Item, Result]]) -> None:
+        try:
+            await self._execute_batch(batch)
+        finally:
+            self._slots.release()
+
+    async def _execute_batch(self, batch: list[_Pending[Item, Result]]) -> None:
         if not batch:
             return
         try:

@@ -35,7 +35,7 @@ class Loaded:
     engine: Engine
     copy: VerifiedCopy
     timeout_s: float
-    batch_config: tuple[int, float]  # (max items, max wait in seconds)
+    batch_config: tuple[int, float, int]  # (max items, max wait in seconds, parallel batches)
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
     )
@@ -126,8 +126,10 @@ class ModelManager:
             error = ModelLoadRefused(f"model '{model.name}' cannot be loaded: {exc}")
             error.code = "model_load_failed"
             raise error from None
-        batching = (self._config.batch_max_size, self._config.batch_max_wait_s)
-        return Loaded(model, engine, copy, self._config.request_timeout_s, batching)
+        workers = max(1, self._config.model_workers)
+        batching = (self._config.batch_max_size, self._config.batch_max_wait_s, workers)
+        executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="model")
+        return Loaded(model, engine, copy, self._config.request_timeout_s, batching, executor)
 
     def _make_room(self, model: AdmittedModel) -> None:
         budget = self._config.memory_budget_bytes
