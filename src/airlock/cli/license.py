@@ -11,6 +11,7 @@ from typing import Any
 
 from airlock.artifact import ArtifactError
 from airlock.cli.errors import USAGE_ERROR, print_error
+from airlock.cli.options import add_report_options
 from airlock.findings import Severity
 
 FAILED = 1
@@ -57,22 +58,7 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("path", metavar="PATH", help="a model folder, GGUF file or cache folder")
-    parser.add_argument(
-        "-f",
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="text for people (default), json for pipelines",
-    )
-    parser.add_argument(
-        "-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout"
-    )
-    parser.add_argument(
-        "--fail-on",
-        choices=[s.label for s in sorted(Severity, reverse=True)],
-        default=Severity.HIGH.label,
-        help="lowest severity that makes the exit code 1 (default: high)",
-    )
+    add_report_options(parser, ("text", "json"), "text for people (default), json for pipelines")
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="no text report, only the exit code and errors"
     )

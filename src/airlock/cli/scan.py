@@ -11,6 +11,7 @@ from typing import Any
 
 from airlock.artifact import ArtifactError
 from airlock.cli.errors import USAGE_ERROR, print_error
+from airlock.cli.options import add_report_options
 from airlock.findings import Severity
 from airlock.report.summary import summarize
 from airlock.scanner import Scanner, ScanReport
@@ -64,21 +65,8 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="model files or folders")
-    parser.add_argument(
-        "-f",
-        "--format",
-        choices=_FORMATS,
-        default="text",
-        help="text for people (default), json for pipelines, sarif for code scanning",
-    )
-    parser.add_argument(
-        "-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout"
-    )
-    parser.add_argument(
-        "--fail-on",
-        choices=[s.label for s in sorted(Severity, reverse=True)],
-        default=Severity.HIGH.label,
-        help="lowest severity that makes the exit code 1 (default: high)",
+    add_report_options(
+        parser, _FORMATS, "text for people (default), json for pipelines, sarif for code scanning"
     )
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bar (it only shows on a terminal)"

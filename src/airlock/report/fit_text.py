@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
-
-from rich.console import Console
 from rich.table import Table
 
 from airlock.checks.resources.estimate import FitReport
 from airlock.checks.resources.fit import Option
+from airlock.report.console import rendered, string_console
 
 
 def size(value: int | float) -> str:
@@ -29,10 +27,7 @@ def count(value: int) -> str:
 
 
 def render_fit_text(report: FitReport, *, color: bool = False, width: int = 100) -> str:
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False
-    )
+    console, buffer = string_console(color=color, width=width)
     model, kv, arch = report.model, report.kv, report.arch
     how = "exact, from file headers" if model.exact else "from config.json by formula"
     console.print(f"[bold]{model.source}[/]  {arch.model_type}, {model.kind} ({how})")
@@ -84,7 +79,7 @@ def render_fit_text(report: FitReport, *, color: bool = False, width: int = 100)
         "Decode speed is a bandwidth bound (expect 60-80%); prefill assumes full BF16 "
         "throughput. Prices are examples unless set in config.toml. See docs/fit.md."
     )
-    return buffer.getvalue()
+    return rendered(buffer)
 
 
 def _cells(option: Option) -> tuple[str, ...]:

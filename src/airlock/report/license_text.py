@@ -3,13 +3,12 @@ restrictions, sources and findings."""
 
 from __future__ import annotations
 
-import io
-
 from rich.console import Console
 from rich.text import Text
 
 from airlock.checks.license import LicenseAssessment
 from airlock.findings import Severity
+from airlock.report.console import rendered, string_console
 
 _COMMERCIAL = {
     "yes": ("Commercial use: allowed", "bold green"),
@@ -29,15 +28,7 @@ _SEVERITY_STYLE = {
 def render_license_text(
     result: LicenseAssessment, fail_on: Severity, *, color: bool = False, width: int = 100
 ) -> str:
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        force_terminal=color,
-        no_color=not color,
-        width=width,
-        highlight=False,
-        emoji=False,
-    )
+    console, buffer = string_console(color=color, width=width)
     console.print(Text(f"License: {result.name} [{result.license_id}]", style="bold"))
     console.print(f"Confidence: {result.confidence}")
     if result.snapshot:
@@ -69,7 +60,7 @@ def render_license_text(
     failed = any(f.severity >= fail_on for f in result.findings)
     verdict = f"findings at or above {fail_on.label}" if failed else "nothing at or above"
     console.print(Text(f"\n{verdict}{'' if failed else ' ' + fail_on.label}", style="dim"))
-    return buffer.getvalue()
+    return rendered(buffer)
 
 
 def _section(console: Console, title: str, items: tuple[str, ...] | list[str]) -> None:

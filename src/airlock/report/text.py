@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import io
-
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 from airlock.findings import Finding, Severity
 from airlock.report.advice import ADVICE
+from airlock.report.console import rendered, string_console
 from airlock.report.summary import Summary, summarize
 from airlock.rules import RULES
 from airlock.scanner import FileResult, ScanReport
@@ -31,16 +30,7 @@ def render_text(
     report: ScanReport, fail_on: Severity, *, color: bool = False, width: int = 100
 ) -> str:
     """Render for people; `color` only when the output is a terminal, so CI logs stay plain."""
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        force_terminal=color,
-        no_color=not color,
-        width=width,
-        highlight=False,
-        emoji=False,
-        legacy_windows=False,
-    )
+    console, buffer = string_console(color=color, width=width)
     summary = summarize(report, fail_on)
     console.print(_headline(summary))
     for snapshot in report.snapshots:
@@ -57,8 +47,7 @@ def render_text(
     if tail:
         console.print()
         console.print(*tail, sep="\n")
-    # Tables pad every line to the full width; trailing blanks only clutter CI logs and diffs.
-    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+    return rendered(buffer)
 
 
 def _headline(summary: Summary) -> Text:
