@@ -24,6 +24,7 @@ from airlock.cli import main
 from airlock.gateway.app import create_app
 from airlock.gateway.auth import KeyStore
 from airlock.gateway.config import GatewayConfig
+from airlock.gateway.lifecycle import EngineLoader, ModelManager
 from airlock.gateway.registry_catalog import RegistryCatalog
 from airlock.gateway.usage import UsageRecorder
 from airlock.registry.store import Registry
@@ -88,10 +89,13 @@ def models(airlock_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
     return made
 
 
-def serve(config: GatewayConfig) -> Iterator[Live]:
+def serve(config: GatewayConfig, loader: EngineLoader | None = None) -> Iterator[Live]:
+    """A gateway over the registry; `loader` replaces the engine factory (scripted engines)."""
     registry = Registry()
     keys = KeyStore(registry.engine)
-    app = create_app(config, RegistryCatalog(registry), keys, UsageRecorder(registry.engine))
+    catalog = RegistryCatalog(registry)
+    manager = None if loader is None else ModelManager(catalog, config, loader)
+    app = create_app(config, catalog, keys, UsageRecorder(registry.engine), manager)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,40 @@ def test_bounded_queue(tmp_path: Path) -> None:
             assert error.value.headers == {"Retry-After": "1"}
         async with manager.use("a"):  # the queue drained
             pass
+
+    asyncio.run(scenario())
+    manager.close()
+
+
+class _Switchable:
+    """A catalog whose one model can be re-admitted (replaced) while the manager runs."""
+
+    def __init__(self, model: AdmittedModel) -> None:
+        self.model = model
+
+    def get(self, name: str) -> AdmittedModel | None:
+        return self.model if name == self.model.name else None
+
+    def names(self) -> list[str]:
+        return [self.model.name]
+
+
+def test_new_version_replaces_old_once_in_flight_requests_end(tmp_path: Path) -> None:
+    (tmp_path / "v2").mkdir()
+    catalog = _Switchable(replace(_model(tmp_path, "a", 10), version=1, digest="d1"))
+    manager = ModelManager(catalog, GatewayConfig(), lambda _: _Fake())
+
+    async def scenario() -> None:
+        async with manager.use("a") as old:
+            catalog.model = replace(_model(tmp_path / "v2", "a", 20), version=2, digest="d2")
+            async with manager.use("a") as new:
+                assert new is not old and new.model.version == 2
+                assert old.copy.path.is_dir()  # the first request still uses version 1
+            assert old.copy.path.is_dir()
+        assert not old.copy.path.exists() and new.copy.path.is_dir()
+        async with manager.use("a") as again:
+            assert again is new
+        assert manager.loaded == ["a"]
 
     asyncio.run(scenario())
     manager.close()

@@ -24,6 +24,13 @@ class AdmittedModel:
     name: str
     source: Path
     files: tuple[AdmittedFile, ...]
+    version: int = 0
+    digest: str = ""  # the manifest digest recorded at admission
+
+    @property
+    def revision(self) -> tuple[int, str]:
+        """Which admitted version this is: a new admit of the name changes it."""
+        return (self.version, self.digest)
 
     @property
     def weight_bytes(self) -> int:

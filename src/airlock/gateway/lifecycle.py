@@ -1,7 +1,7 @@
 """Model lifecycle: lazy load (hash-then-load), least-recently-used unload under a memory budget
 estimated from the manifest's weight bytes, a bounded queue per model (429 + Retry-After when
 full), request timeouts, and one worker thread per model so that torch calls never block the
-event loop.
+event loop. A newly admitted version of a loaded name replaces it on the next request.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ T = TypeVar("T")
 EngineLoader = Callable[[Path], Engine]
 
 
-@dataclass
+@dataclass(eq=False)  # identity: a retired copy is found by `is`, not by equal fields
 class Loaded:
     """A loaded model: its engine, its worker thread, its batchers, its private verified copy."""
 
@@ -42,6 +42,7 @@ class Loaded:
     exclusive: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
     batchers: dict[str, Batcher[Any, Any]] = field(default_factory=dict)
     last_used: float = field(default_factory=time.monotonic)
+    users: int = 0  # requests holding this very version (the name's queue counts waiters too)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(*args)` on the model's worker thread, within the request timeout."""
@@ -69,6 +70,8 @@ class ModelManager:
         self._loaded: dict[str, Loaded] = {}
         self._in_flight: dict[str, int] = {}
         self._load_locks: dict[str, asyncio.Lock] = {}
+        # Replaced versions still serving in-flight requests; closed when the last one ends.
+        self._retiring: list[Loaded] = []
 
     @property
     def loaded(self) -> list[str]:
@@ -97,22 +100,44 @@ class ModelManager:
                 code="model_queue_full",
             )
         self._in_flight[name] = waiting + 1
+        loaded: Loaded | None = None
         try:
             loaded = await self._ensure_loaded(model)
             loaded.last_used = time.monotonic()
             yield loaded
         finally:
             self._in_flight[name] -= 1
+            if loaded is not None:
+                self._release(loaded)
 
     async def _ensure_loaded(self, model: AdmittedModel) -> Loaded:
+        """The loaded current version of `model`, with one more user counted."""
         lock = self._load_locks.setdefault(model.name, asyncio.Lock())
         async with lock:
-            if model.name in self._loaded:
-                return self._loaded[model.name]
-            self._make_room(model)
-            loaded = await asyncio.to_thread(self._load, model)
-            self._loaded[model.name] = loaded
+            loaded = self._loaded.get(model.name)
+            if loaded is not None and loaded.model.revision != model.revision:
+                # A new version was admitted: new requests get it, and the old one is unloaded
+                # (private copy removed) once the requests still using it have finished.
+                self._retire(self._loaded.pop(model.name))
+                loaded = None
+            if loaded is None:
+                self._make_room(model)
+                loaded = await asyncio.to_thread(self._load, model)
+                self._loaded[model.name] = loaded
+            loaded.users += 1
             return loaded
+
+    def _retire(self, old: Loaded) -> None:
+        if old.users == 0:
+            old.close()
+        else:
+            self._retiring.append(old)
+
+    def _release(self, loaded: Loaded) -> None:
+        loaded.users -= 1
+        if loaded.users == 0 and loaded in self._retiring:
+            self._retiring.remove(loaded)
+            loaded.close()
 
     def _load(self, model: AdmittedModel) -> Loaded:
         try:
@@ -140,7 +165,8 @@ class ModelManager:
             )
             error.code = "memory_budget_exceeded"
             raise error
-        used = sum(item.model.weight_bytes for item in self._loaded.values())
+        serving = [*self._loaded.values(), *self._retiring]
+        used = sum(item.model.weight_bytes for item in serving)
         for name in sorted(self._loaded, key=lambda n: self._loaded[n].last_used):
             if used + model.weight_bytes <= budget:
                 return
@@ -155,6 +181,7 @@ class ModelManager:
             )
 
     def close(self) -> None:
-        for loaded in self._loaded.values():
+        for loaded in [*self._loaded.values(), *self._retiring]:
             loaded.close()
         self._loaded.clear()
+        self._retiring.clear()

@@ -33,4 +33,6 @@ class RegistryCatalog:
 
 def _admitted(record: Record) -> AdmittedModel:
     files = tuple(AdmittedFile(f.path, f.size, f.sha256) for f in record.files)
-    return AdmittedModel(record.name, Path(record.source), files)
+    return AdmittedModel(
+        record.name, Path(record.source), files, record.version, record.manifest_digest
+    )

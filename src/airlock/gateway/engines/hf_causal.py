@@ -16,6 +16,7 @@ import torch
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
+    LogitsProcessorList,
     StoppingCriteria,
     StoppingCriteriaList,
     TextIteratorStreamer,
@@ -28,6 +29,7 @@ from airlock.gateway.engines.interface import (
     Generation,
     GenerationStream,
 )
+from airlock.gateway.engines.json_constraint import JsonObjectProcessor, token_texts
 
 
 class _Cancelled(StoppingCriteria):
@@ -49,6 +51,7 @@ class CausalLM(Engine):
         self._model: Any = AutoModelForCausalLM.from_pretrained(
             str(folder), trust_remote_code=False, local_files_only=True
         )
+        self._token_texts: list[str | None] | None = None  # for JSON mode, made on first use
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer(text)["input_ids"])
@@ -71,8 +74,18 @@ class CausalLM(Engine):
             kwargs.update(do_sample=True, temperature=request.temperature, top_p=request.top_p)
         else:
             kwargs.update(do_sample=False)
+        if request.json_object:
+            kwargs["logits_processor"] = LogitsProcessorList([self._json_processor(request)])
         stream.pieces = self._run(kwargs, request.seed, streamer, stream)
         return stream
+
+    def _json_processor(self, request: Generation) -> JsonObjectProcessor:
+        if self._token_texts is None:
+            self._token_texts = token_texts(self._tokenizer)
+        eos = self._tokenizer.eos_token_id
+        if eos is None:
+            raise EngineError("this model's tokenizer has no EOS token; JSON mode needs one")
+        return JsonObjectProcessor(self._tokenizer, self._token_texts, eos, request.max_tokens)
 
     def _run(
         self,

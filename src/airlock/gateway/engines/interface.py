@@ -40,6 +40,7 @@ class Generation:
     temperature: float = 1.0
     top_p: float = 1.0
     seed: int | None = None
+    json_object: bool = False  # decode constrained to one JSON object (response_format)
     cancel: threading.Event = field(default_factory=threading.Event)
 
 

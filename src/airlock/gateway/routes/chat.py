@@ -22,7 +22,8 @@ from airlock.gateway.state import Call, authenticate, begin
 
 router = APIRouter(dependencies=[Depends(authenticate)])
 
-# Embedded engines have no constrained decoding: JSON mode is asked for in the prompt.
+# JSON mode: asked for in the prompt (so the model means it) and enforced by the engine's
+# constrained decoding (engines/json_constraint.py).
 _JSON_INSTRUCTION = "Respond with a single JSON object and nothing else."
 
 
@@ -35,9 +36,14 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     messages = [{"role": m.role, "content": m.text()} for m in body.messages]
     if body.response_format is not None and body.response_format.type == "json_schema":
         raise BadRequest("json_schema is served by upstream engines only", param="response_format")
-    if body.response_format is not None and body.response_format.type == "json_object":
+    json_object = body.response_format is not None and body.response_format.type == "json_object"
+    if json_object:
         messages.insert(0, {"role": "system", "content": _JSON_INSTRUCTION})
-    gen = Generation(messages=messages, **sampling(body, gateway.config.max_tokens_limit))
+    gen = Generation(
+        messages=messages,
+        json_object=json_object,
+        **sampling(body, gateway.config.max_tokens_limit),
+    )
     head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": body.model}
     if body.stream:
         include_usage = body.stream_options is not None and body.stream_options.include_usage
