@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 from sentence_transformers import SentenceTransformer
 
 from airlock.gateway.engines.interface import Capability, Embeddings, Engine, EngineError
+
+_CHUNK = 64
 
 
 class SentenceEmbeddings(Engine):
@@ -21,12 +24,17 @@ class SentenceEmbeddings(Engine):
         )
 
     def embed(self, texts: list[str]) -> Embeddings:
-        vectors = self._model.encode(
-            texts, batch_size=64, convert_to_numpy=True, show_progress_bar=False
-        )
-        features = self._model.preprocess(texts)
-        tokens = [int(n) for n in features["attention_mask"].sum(dim=1).tolist()]
-        return Embeddings(np.asarray(vectors, dtype=np.float32), tokens)
+        # One tokenization serves both the forward pass and the token counts (encode() would
+        # tokenize a second time); chunks bound the padded batch a large request builds.
+        vectors: list[np.ndarray] = []
+        tokens: list[int] = []
+        for start in range(0, len(texts), _CHUNK):
+            features = self._model.preprocess(texts[start : start + _CHUNK])
+            tokens.extend(int(n) for n in features["attention_mask"].sum(dim=1).tolist())
+            with torch.inference_mode():
+                output = self._model.forward(features)
+            vectors.append(output["sentence_embedding"].float().numpy())
+        return Embeddings(np.concatenate(vectors).astype(np.float32, copy=False), tokens)
 
     def count_tokens(self, text: str) -> int:
         return int(self._model.preprocess([text])["attention_mask"].sum())
