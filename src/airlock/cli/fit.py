@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from airlock.checks.resources.estimate import FitRequest, estimate
 from airlock.checks.resources.inputs import InputError
 from airlock.checks.resources.quant import choices
 from airlock.cli.errors import USAGE_ERROR, print_error
+from airlock.cli.options import text_style
 from airlock.formats.gguf_index import GgufError
 from airlock.formats.safetensors_header import HeaderError
 
@@ -125,9 +124,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         from airlock.report.fit_text import render_fit_text
 
-        to_terminal = sys.stdout.isatty()
-        color = to_terminal and not os.environ.get("NO_COLOR")
-        width = shutil.get_terminal_size((100, 24)).columns if to_terminal else 100
+        color, width = text_style(None)
         sys.stdout.write(render_fit_text(report, color=color, width=width))
     if args.gpu and not any(fit.best.fits for fit in report.fits):
         return DOES_NOT_FIT

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import sys
-from pathlib import Path
 from typing import Any
 
 from airlock.artifact import ArtifactError
 from airlock.cli.errors import USAGE_ERROR, print_error
-from airlock.cli.options import add_report_options
+from airlock.cli.options import add_report_options, emit, text_style
 from airlock.findings import Severity
 
 FAILED = 1
@@ -76,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         return USAGE_ERROR
     if not (args.quiet and args.format == "text" and args.output is None):
         try:
-            _emit(_render(result, args.format, fail_on, args.output), args.output)
+            emit(_render(result, args.format, fail_on, args.output), args.output)
         except OSError as exc:
             print_error(f"cannot write {args.output}: {exc.strerror or exc}")
             return USAGE_ERROR
@@ -90,15 +86,5 @@ def _render(result: Any, fmt: str, fail_on: Severity, output: str | None) -> str
         return render_license_json(result, fail_on)
     from airlock.report.license_text import render_license_text
 
-    to_terminal = output is None and sys.stdout.isatty()
-    color = to_terminal and not os.environ.get("NO_COLOR")
-    width = shutil.get_terminal_size((100, 24)).columns if to_terminal else 100
+    color, width = text_style(output)
     return render_license_text(result, fail_on, color=color, width=width)
-
-
-def _emit(rendered: str, output: str | None) -> None:
-    if output is None:
-        sys.stdout.write(rendered)
-        sys.stdout.flush()
-    else:
-        Path(output).write_text(rendered, encoding="utf-8")

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
 
 from airlock.findings import Severity
 
@@ -21,3 +25,20 @@ def add_report_options(
         default=Severity.HIGH.label,
         help="lowest severity that makes the exit code 1 (default: high)",
     )
+
+
+def text_style(output: str | None) -> tuple[bool, int]:
+    """(color, width) for a text report: colour and the terminal's width only on a terminal."""
+    to_terminal = output is None and sys.stdout.isatty()
+    color = to_terminal and not os.environ.get("NO_COLOR")
+    width = shutil.get_terminal_size((100, 24)).columns if to_terminal else 100
+    return color, width
+
+
+def emit(rendered: str, output: str | None) -> None:
+    """Write a report to stdout, or to `output` (OSError is the caller's to report)."""
+    if output is None:
+        sys.stdout.write(rendered)
+        sys.stdout.flush()
+    else:
+        Path(output).write_text(rendered, encoding="utf-8")

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 from airlock.artifact import ArtifactError
 from airlock.cli.errors import USAGE_ERROR, print_error
-from airlock.cli.options import add_report_options
+from airlock.cli.options import add_report_options, emit, text_style
 from airlock.findings import Severity
 from airlock.report.summary import summarize
 from airlock.scanner import Scanner, ScanReport
@@ -118,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not (args.quiet and args.format == "text" and args.output is None):
         try:
-            _emit(_render(report, args.format, fail_on, args.output), args.output)
+            emit(_render(report, args.format, fail_on, args.output), args.output)
         except OSError as exc:
             print_error(f"cannot write {args.output}: {exc.strerror or exc}")
             return USAGE_ERROR
@@ -145,15 +143,5 @@ def _render(report: ScanReport, fmt: str, fail_on: Severity, output: str | None)
         return render_sarif(report, fail_on, root=Path.cwd())
     from airlock.report.text import render_text
 
-    to_terminal = output is None and sys.stdout.isatty()
-    color = to_terminal and not os.environ.get("NO_COLOR")
-    width = shutil.get_terminal_size((100, 24)).columns if to_terminal else 100
+    color, width = text_style(output)
     return render_text(report, fail_on, color=color, width=width)
-
-
-def _emit(rendered: str, output: str | None) -> None:
-    if output is None:
-        sys.stdout.write(rendered)
-        sys.stdout.flush()
-    else:
-        Path(output).write_text(rendered, encoding="utf-8")
