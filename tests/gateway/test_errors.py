@@ -76,6 +76,10 @@ def test_bad_input_is_400(live: Live) -> None:
     with pytest.raises(openai.BadRequestError):
         api.embeddings.create(model="minilm", input=[])
     with pytest.raises(openai.BadRequestError) as error:
+        api.embeddings.create(model="minilm", input=[[101, 2023, 102]])  # tiktoken-style ids
+    assert error.value.param == "input"
+    assert "check_embedding_ctx_length=False" in error.value.message
+    with pytest.raises(openai.BadRequestError) as error:
         api.chat.completions.create(
             model="llama", messages=[{"role": "user", "content": "hi"}], temperature=5
         )

@@ -79,7 +79,9 @@ def make_cross_encoder(folder: Path) -> Path:
     return folder
 
 
-def make_whisper(folder: Path, work: Path) -> Path:
+def make_whisper(folder: Path, work: Path, *, multilingual: bool = True) -> Path:
+    """Multilingual (English and French, language detection, prompts) like the released
+    checkpoints, or English-only like the `.en` ones."""
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import (
         GenerationConfig,
@@ -103,7 +105,10 @@ def make_whisper(folder: Path, work: Path) -> Path:
         "<|endoftext|>",
         "<|startoftranscript|>",
         "<|en|>",
+        "<|fr|>",
+        "<|translate|>",
         "<|transcribe|>",
+        "<|startofprev|>",
         "<|notimestamps|>",
     ]
     tokenizer = WhisperTokenizer(
@@ -141,9 +146,18 @@ def make_whisper(folder: Path, work: Path) -> Path:
         eos_token_id=ids["<|endoftext|>"],
         pad_token_id=ids["<|endoftext|>"],
         no_timestamps_token_id=ids["<|notimestamps|>"],
-        is_multilingual=False,
+        prev_sot_token_id=ids["<|startofprev|>"],
+        is_multilingual=multilingual,
         forced_decoder_ids=None,
         begin_suppress_tokens=[ids["<|endoftext|>"]],
+        # Like the released checkpoints: the control tokens are never generated as text.
+        suppress_tokens=[ids[s] for s in specials[1:]],
     )
+    if multilingual:
+        model.generation_config.lang_to_id = {s: ids[s] for s in ("<|en|>", "<|fr|>")}
+        model.generation_config.task_to_id = {
+            "translate": ids["<|translate|>"],
+            "transcribe": ids["<|transcribe|>"],
+        }
     model.save_pretrained(folder)
     return folder

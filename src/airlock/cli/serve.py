@@ -47,7 +47,25 @@ def register(commands: Any) -> None:
         metavar="GB",
         help="weights kept in memory; least recently used models are unloaded beyond it",
     )
-    parser.add_argument("--torch-threads", type=int, default=1, metavar="N")
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="torch threads per model worker (default 1: one busy thread per core is fastest)",
+    )
+    parser.add_argument(
+        "--model-workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="batches of one model that run at once (default: one per CPU core)",
+    )
+    parser.add_argument(
+        "--stock-kernels",
+        action="store_true",
+        help="use PyTorch's stock matrix multiplies instead of prepacked oneDNN ones",
+    )
     parser.add_argument(
         "--queue-size",
         type=int,
@@ -97,8 +115,16 @@ def run(args: argparse.Namespace) -> int:
             print_error(f"--upstream {spec!r}: expected NAME=http(s)://host:port/v1")
             return USAGE_ERROR
         upstreams.append(Upstream(name, url, os.environ.get(UPSTREAM_KEY_ENV)))
-    if args.memory_budget <= 0 or args.torch_threads < 1 or args.queue_size < 1:
-        print_error("--memory-budget, --torch-threads and --queue-size must be positive")
+    workers = args.model_workers
+    if (
+        args.memory_budget <= 0
+        or args.torch_threads < 1
+        or args.queue_size < 1
+        or (workers is not None and workers < 1)
+    ):
+        print_error(
+            "--memory-budget, --torch-threads, --model-workers and --queue-size must be positive"
+        )
         return USAGE_ERROR
     # No hub at run time: models come from the registry's verified copies only.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -112,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
         queue_size=args.queue_size,
         request_timeout_s=args.timeout,
         upstreams=tuple(upstreams),
+        prepack_kernels=not args.stock_kernels,
+        **({} if workers is None else {"model_workers": workers}),
     )
     from airlock.cli.keys import open_registry
 

@@ -75,7 +75,7 @@ async def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
 
 
 async def _engine_error(request: Request, exc: EngineError) -> JSONResponse:
-    return _respond(request, BadRequest(str(exc)))
+    return _respond(request, BadRequest(str(exc), param=exc.param))
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

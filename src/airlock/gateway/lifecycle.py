@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -62,11 +63,11 @@ class Loaded:
 
 class ModelManager:
     def __init__(
-        self, catalog: ModelCatalog, config: GatewayConfig, loader: EngineLoader = load_engine
+        self, catalog: ModelCatalog, config: GatewayConfig, loader: EngineLoader | None = None
     ) -> None:
         self._catalog = catalog
         self._config = config
-        self._loader = loader
+        self._loader = loader or partial(load_engine, prepack=config.prepack_kernels)
         self._loaded: dict[str, Loaded] = {}
         self._in_flight: dict[str, int] = {}
         self._load_locks: dict[str, asyncio.Lock] = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -58,15 +59,15 @@ class UsageRecorder:
     def _write_loop(self) -> None:
         stop = False
         while not stop:
+            item = self._queue.get()
             batch: list[Usage] = []
-            try:
-                item = self._queue.get(timeout=_FLUSH_EVERY_S)
-            except queue.Empty:
-                continue
+            # Gather for a while after the first row: one commit (one fsync) per flush, not
+            # one per request.
+            deadline = time.monotonic() + _FLUSH_EVERY_S
             while item is not None:
                 batch.append(item)
                 try:
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
             stop = item is None

@@ -28,24 +28,26 @@ def capability_of(folder: Path) -> Capability:
     )
 
 
-def load_engine(folder: Path) -> Engine:
-    """Load the model in `folder` (a verified private copy) with the engine its files call for."""
+def load_engine(folder: Path, *, prepack: bool = True) -> Engine:
+    """Load the model in `folder` (a verified private copy) with the engine its files call for.
+
+    `prepack`: run float32 matrix multiplies on prepacked oneDNN kernels (cpu_kernels.py)."""
     capability = capability_of(folder)
     if capability is Capability.EMBEDDINGS:
         from airlock.gateway.engines.st_embeddings import SentenceEmbeddings
 
-        return SentenceEmbeddings(folder)
+        return SentenceEmbeddings(folder, prepack=prepack)
     if capability is Capability.RERANK:
         from airlock.gateway.engines.st_rerank import CrossEncoderRerank
 
-        return CrossEncoderRerank(folder)
+        return CrossEncoderRerank(folder, prepack=prepack)
     if capability is Capability.TRANSCRIPTION:
         from airlock.gateway.engines.hf_whisper import WhisperEngine
 
-        return WhisperEngine(folder)
+        return WhisperEngine(folder, prepack=prepack)
     from airlock.gateway.engines.hf_causal import CausalLM
 
-    return CausalLM(folder)
+    return CausalLM(folder, prepack=prepack)
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from transformers import (
     TextIteratorStreamer,
 )
 
+from airlock.gateway.engines.cpu_kernels import prepack_linears
 from airlock.gateway.engines.interface import (
     Capability,
     Engine,
@@ -43,7 +44,7 @@ class _Cancelled(StoppingCriteria):
 class CausalLM(Engine):
     capabilities = frozenset({Capability.CHAT, Capability.COMPLETIONS})
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, prepack: bool = True) -> None:
         # transformers' types are too loose for strict mypy: treat both as Any.
         self._tokenizer: Any = AutoTokenizer.from_pretrained(
             str(folder), trust_remote_code=False, local_files_only=True
@@ -52,6 +53,13 @@ class CausalLM(Engine):
             str(folder), trust_remote_code=False, local_files_only=True
         )
         self._token_texts: list[str | None] | None = None  # for JSON mode, made on first use
+        if prepack:
+            prepack_linears(self._model, self._probe)
+
+    def _probe(self) -> torch.Tensor:
+        ids = self._tokenizer("a probe prompt", return_tensors="pt")["input_ids"]
+        logits: torch.Tensor = self._model(input_ids=ids).logits
+        return logits
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer(text)["input_ids"])

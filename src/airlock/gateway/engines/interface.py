@@ -21,7 +21,11 @@ class Capability(StrEnum):
 
 
 class EngineError(Exception):
-    """A request the engine cannot serve (bad input for this model)."""
+    """A request the engine cannot serve (bad input for this model); `param` names the field."""
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 @dataclass(frozen=True)
@@ -56,10 +60,32 @@ class GenerationStream:
 
 
 @dataclass(frozen=True)
+class TranscriptionRequest:
+    audio: npt.NDArray[np.float32]  # mono
+    sample_rate: int
+    language: str | None = None  # ISO-639-1; None: the engine detects it
+    prompt: str | None = None  # text said before the audio: guides names and spelling
+    temperature: float = 0.0  # 0: greedy
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of the transcript with its place in the audio."""
+
+    start_s: float
+    end_s: float
+    text: str
+    tokens: tuple[int, ...]  # the text's token ids
+    avg_logprob: float
+    temperature: float
+
+
+@dataclass(frozen=True)
 class Transcription:
     text: str
-    language: str
+    language: str  # lower-case English name, as OpenAI reports it ("english")
     duration_s: float
+    segments: tuple[Segment, ...] = ()
 
 
 class Engine(ABC):
@@ -78,7 +104,7 @@ class Engine(ABC):
     def count_tokens(self, text: str) -> int:
         raise EngineError("this model has no tokenizer")
 
-    def transcribe(self, audio: npt.NDArray[np.float32], sample_rate: int) -> Transcription:
+    def transcribe(self, request: TranscriptionRequest) -> Transcription:
         raise EngineError("this model does not transcribe audio")
 
     @abstractmethod

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
 
+from airlock.gateway.engines.cpu_kernels import prepack_linears
 from airlock.gateway.engines.interface import Capability, Embeddings, Engine, EngineError
 
 _CHUNK = 64
@@ -17,11 +18,19 @@ _CHUNK = 64
 class SentenceEmbeddings(Engine):
     capabilities = frozenset({Capability.EMBEDDINGS})
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, prepack: bool = True) -> None:
         _check_modules(folder)
         self._model = SentenceTransformer(
             str(folder), device="cpu", trust_remote_code=False, local_files_only=True
         )
+        self._model.eval()
+        if prepack:
+            prepack_linears(self._model, self._probe)
+
+    def _probe(self) -> torch.Tensor:
+        features = self._model.preprocess(["a probe sentence", "and a longer second one, padded"])
+        embeddings: torch.Tensor = self._model.forward(features)["sentence_embedding"]
+        return embeddings
 
     def embed(self, texts: list[str]) -> Embeddings:
         # One tokenization serves both the forward pass and the token counts (encode() would

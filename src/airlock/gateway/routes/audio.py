@@ -1,20 +1,23 @@
-"""POST /v1/audio/transcriptions: multipart upload; response_format json, text or verbose_json."""
+"""POST /v1/audio/transcriptions: multipart upload (`file`, `model`, `language`, `prompt`,
+`temperature`); response_format json, text, srt, verbose_json or vtt."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from airlock.gateway.audio import TARGET_RATE, decode_wav
-from airlock.gateway.engines.interface import Capability
+from airlock.gateway import transcripts
+from airlock.gateway.audio import TARGET_RATE, decode_audio
+from airlock.gateway.engines.interface import Capability, TranscriptionRequest
 from airlock.gateway.errors import BadRequest, TooLarge
 from airlock.gateway.state import authenticate, begin
 
 router = APIRouter(dependencies=[Depends(authenticate)])
 
-_FORMATS = ("json", "text", "verbose_json")
+_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
 
 
 @router.post("/v1/audio/transcriptions")
@@ -23,6 +26,9 @@ async def transcriptions(
     file: UploadFile,
     model: Annotated[str, Form(min_length=1)],
     response_format: Annotated[str, Form()] = "json",
+    language: Annotated[str | None, Form()] = None,
+    prompt: Annotated[str | None, Form()] = None,
+    temperature: Annotated[float, Form()] = 0.0,
 ) -> Response:
     call = begin(request, model, "transcriptions")
     gateway = call.gateway
@@ -32,26 +38,27 @@ async def transcriptions(
         raise BadRequest(
             f"response_format must be one of {', '.join(_FORMATS)}", param="response_format"
         )
+    if not 0.0 <= temperature <= 1.0:
+        raise BadRequest("temperature must be between 0 and 1", param="temperature")
     data = await file.read(gateway.config.max_audio_bytes + 1)
     if len(data) > gateway.config.max_audio_bytes:
         raise TooLarge(f"the audio file is larger than {gateway.config.max_audio_bytes} bytes")
-    samples = decode_wav(data)
+    # ffmpeg decoding and resampling are CPU work: off the event loop, and off the model's
+    # worker so that other requests' transcriptions go on meanwhile.
+    samples = await asyncio.to_thread(decode_audio, data, gateway.config.max_audio_seconds)
+    job = TranscriptionRequest(samples, TARGET_RATE, language or None, prompt, temperature)
     async with gateway.manager.use(model) as loaded:
         if Capability.TRANSCRIPTION not in loaded.engine.capabilities:
             raise BadRequest(f"model '{model}' does not transcribe audio", param="model")
         async with loaded.exclusive:
-            result = await loaded.run(loaded.engine.transcribe, samples, TARGET_RATE)
+            result = await loaded.run(loaded.engine.transcribe, job)
     call.finish(200)
     if response_format == "text":
         return PlainTextResponse(result.text)
+    if response_format == "srt":
+        return PlainTextResponse(transcripts.srt(result))
+    if response_format == "vtt":
+        return PlainTextResponse(transcripts.vtt(result), media_type="text/vtt")
     if response_format == "verbose_json":
-        return JSONResponse(
-            {
-                "task": "transcribe",
-                "language": result.language,
-                "duration": result.duration_s,
-                "text": result.text,
-                "segments": [],
-            }
-        )
+        return JSONResponse(transcripts.verbose_json(result))
     return JSONResponse({"text": result.text})

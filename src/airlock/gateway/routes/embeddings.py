@@ -53,7 +53,12 @@ def _texts(raw: str | list[str] | list[int] | list[list[int]]) -> list[str]:
     if not items:
         raise BadRequest("'input' must not be empty", param="input")
     if not all(isinstance(t, str) for t in items):
-        raise BadRequest("token-array input is not supported; send text", param="input")
+        # Token ids from another tokenizer (LangChain sends tiktoken's) would embed nonsense.
+        raise BadRequest(
+            "token-array input is not supported; send text (LangChain: "
+            "OpenAIEmbeddings(..., check_embedding_ctx_length=False))",
+            param="input",
+        )
     texts = [str(t) for t in items]
     if any(not t for t in texts):
         raise BadRequest("'input' must not contain empty strings", param="input")
