@@ -44,3 +44,21 @@ def test_rerank_without_documents_text(gateway: Live, headers: dict[str, str]) -
     results = response.json()["results"]
     assert len(results) == len(DOCS)
     assert all("document" not in r for r in results)
+
+
+def test_object_documents_and_vllm_paths_agree(gateway: Live, headers: dict[str, str]) -> None:
+    root = gateway.url.removesuffix("/v1")
+    plain = {"model": "rerank", "query": "capital of france", "documents": DOCS}
+    objects = {**plain, "documents": [{"text": d, "title": "ignored"} for d in DOCS]}
+    answers = [
+        httpx.post(f"{root}{path}", json=body, headers=headers, timeout=60)
+        for path, body in [("/v1/rerank", plain), ("/v2/rerank", objects), ("/rerank", objects)]
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    first = [(r["index"], r["document"]["text"]) for r in answers[0].json()["results"]]
+    for other in answers[1:]:
+        assert [(r["index"], r["document"]["text"]) for r in other.json()["results"]] == first
+    bad = {**plain, "documents": [{"title": "no text"}]}
+    response = httpx.post(f"{root}/v1/rerank", json=bad, headers=headers, timeout=60)
+    assert response.status_code in (400, 422)
+    assert "error" in response.json()

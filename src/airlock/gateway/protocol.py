@@ -80,9 +80,16 @@ class EmbeddingRequest(_Request):
     user: str | None = None
 
 
+class RerankDocument(BaseModel):
+    """Cohere's and Jina's object form of a document: `{"text": ...}`."""
+
+    model_config = ConfigDict(extra="ignore")
+    text: str
+
+
 class RerankRequest(_Request):
     query: str
-    documents: list[str] = Field(min_length=1)
+    documents: list[str | RerankDocument] = Field(min_length=1)
     top_n: int | None = Field(default=None, ge=1)
     return_documents: bool = True
 

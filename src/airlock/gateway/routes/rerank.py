@@ -1,4 +1,5 @@
-"""POST /v1/rerank (the Cohere/Jina/vLLM shape): query, documents, top_n, return_documents ->
+"""POST /v1/rerank (the Cohere/Jina/vLLM shape, also at /rerank and /v2/rerank as vLLM serves
+it): query, documents (strings or `{"text": ...}`), top_n, return_documents ->
 results[{index, relevance_score, document{text}}], best first."""
 
 from __future__ import annotations
@@ -22,25 +23,28 @@ Pair = tuple[str, str]
 
 
 @router.post("/v1/rerank")
+@router.post("/v2/rerank")
+@router.post("/rerank")
 async def rerank(body: RerankRequest, request: Request) -> Response:
     call = begin(request, body.model, "rerank")
     gateway = call.gateway
     if gateway.upstream.serves(body.model):
         return await relay(call, "/rerank", await request.json())
-    if len(body.documents) > gateway.config.max_inputs:
+    documents = [d if isinstance(d, str) else d.text for d in body.documents]
+    if len(documents) > gateway.config.max_inputs:
         raise TooLarge(
-            f"{len(body.documents)} documents; at most {gateway.config.max_inputs} per request"
+            f"{len(documents)} documents; at most {gateway.config.max_inputs} per request"
         )
     async with gateway.manager.use(body.model) as loaded:
         if Capability.RERANK not in loaded.engine.capabilities:
             raise BadRequest(f"model '{body.model}' does not rerank", param="model")
-        scored = await _batcher(loaded).submit([(body.query, d) for d in body.documents])
+        scored = await _batcher(loaded).submit([(body.query, d) for d in documents])
     order = sorted(range(len(scored)), key=lambda i: scored[i][0], reverse=True)
     results = []
     for index in order[: body.top_n or len(order)]:
         result: dict[str, object] = {"index": index, "relevance_score": scored[index][0]}
         if body.return_documents:
-            result["document"] = {"text": body.documents[index]}
+            result["document"] = {"text": documents[index]}
         results.append(result)
     tokens = sum(n for _, n in scored)
     call.finish(200, tokens)

@@ -1,0 +1,64 @@
+"""`airlock serve` options: bad values are usage errors; good ones reach the gateway's config."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+from airlock.cli import main
+from airlock.gateway.config import GatewayConfig
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--model-workers", "0"],
+        ["--torch-threads", "0"],
+        ["--queue-size", "0"],
+        ["--memory-budget", "-1"],
+        ["--upstream", "no-url-here"],
+    ],
+)
+def test_bad_options_are_usage_errors(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", *args]) == 2
+    err = capsys.readouterr().err
+    assert "error" in err and "Traceback" not in err
+
+
+def test_options_reach_the_config(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    import airlock.gateway.app as gateway_app
+
+    seen: dict[str, Any] = {}
+    real_create_app = gateway_app.create_app
+
+    def create_app(config: GatewayConfig, *rest: Any, **kwargs: Any) -> Any:
+        seen["config"] = config
+        return real_create_app(config, *rest, **kwargs)
+
+    monkeypatch.setenv("AIRLOCK_HOME", str(tmp_path))
+    monkeypatch.setenv("AIRLOCK_DATABASE_URL", "")
+    monkeypatch.setattr(gateway_app, "create_app", create_app)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(run=kw))
+    threads = torch.get_num_threads()  # create_app sets the process's torch threads
+    try:
+        code = main(
+            [
+                *("serve", "--port", "9123", "--model-workers", "3"),
+                *("--torch-threads", "2", "--stock-kernels"),
+            ]
+        )
+    finally:
+        torch.set_num_threads(threads)
+    assert code == 0
+    config = seen["config"]
+    assert (config.model_workers, config.torch_threads, config.prepack_kernels) == (3, 2, False)
+    assert seen["run"]["port"] == 9123 and seen["run"]["host"] == "127.0.0.1"
+    assert "serving 0 admitted model(s)" in capsys.readouterr().out
+    defaults = GatewayConfig()
+    assert defaults.prepack_kernels and defaults.model_workers >= 1
