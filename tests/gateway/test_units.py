@@ -148,3 +148,45 @@ def test_keys_cli(airlock_home: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["keys", "revoke", "cli-key"]) == 0
     assert main(["keys", "revoke", "nope"]) == 2
     assert main(["usage", "--format", "json"]) == 0
+
+
+class _Weights:
+    """Model internals in a reference cycle: only the cycle collector can free them."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+class _CyclicWeights(Engine):
+    def __init__(self) -> None:
+        self.weights: _Weights | None = _Weights()
+
+    def close(self) -> None:
+        self.weights = None  # as every engine drops its model
+
+
+def test_heap_frozen_after_load_and_unloaded_cycles_freed(tmp_path: Path) -> None:
+    import gc
+    import weakref
+
+    catalog = StaticCatalog([_model(tmp_path, n, 400) for n in ("a", "b")])
+    manager = ModelManager(
+        catalog, GatewayConfig(memory_budget_bytes=500), lambda _: _CyclicWeights()
+    )
+    weights: list[weakref.ref[_Weights]] = []
+
+    async def scenario() -> None:
+        for name in ("a", "b"):
+            async with manager.use(name) as loaded:
+                assert isinstance(loaded.engine, _CyclicWeights) and loaded.engine.weights
+                weights.append(weakref.ref(loaded.engine.weights))
+                # Full collections no longer walk what the load left alive.
+                assert gc.get_freeze_count() > 0
+
+    try:
+        asyncio.run(scenario())
+        # "b" evicted "a" (the budget holds one): its cycle is freed despite the frozen heap.
+        assert weights[0]() is None and weights[1]() is not None
+    finally:
+        manager.close()
+        gc.unfreeze()

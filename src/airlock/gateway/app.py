@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from airlock.gateway import heap
 from airlock.gateway.auth import Authenticator, KeyStore
 from airlock.gateway.catalog import ModelCatalog
 from airlock.gateway.config import GatewayConfig
@@ -45,6 +46,7 @@ def create_app(
         import torch
 
         torch.set_num_threads(config.torch_threads)
+        heap.settle()
         yield
         gateway.manager.close()
         await gateway.upstream.close()

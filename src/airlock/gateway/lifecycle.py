@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from airlock.gateway import heap
 from airlock.gateway.batching import Batcher
 from airlock.gateway.catalog import AdmittedModel, ModelCatalog
 from airlock.gateway.config import GatewayConfig
@@ -59,6 +60,7 @@ class Loaded:
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.engine.close()
         self.copy.remove()
+        heap.release()
 
 
 class ModelManager:
@@ -155,6 +157,7 @@ class ModelManager:
         workers = max(1, self._config.model_workers)
         batching = (self._config.batch_max_size, self._config.batch_max_wait_s, workers)
         executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="model")
+        heap.settle()
         return Loaded(model, engine, copy, self._config.request_timeout_s, batching, executor)
 
     def _make_room(self, model: AdmittedModel) -> None:

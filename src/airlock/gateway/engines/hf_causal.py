@@ -144,3 +144,4 @@ class CausalLM(Engine):
 
     def close(self) -> None:
         del self._model
+        del self._tokenizer

@@ -146,3 +146,4 @@ class WhisperEngine(Engine):
 
     def close(self) -> None:
         del self._model
+        del self._processor
