@@ -19,6 +19,7 @@ def front(gateway: Live) -> Iterator[Live]:
     upstreams = (
         Upstream("llama", gateway.url, back_key),
         Upstream("minilm", gateway.url, back_key),
+        Upstream("whisper", gateway.url, back_key),
         Upstream("offline", f"http://127.0.0.1:{free_port()}/v1"),
     )
     yield from serve(GatewayConfig(upstreams=upstreams))
@@ -67,3 +68,24 @@ def test_unreachable_upstream_is_502(api: openai.OpenAI) -> None:
     with pytest.raises(openai.APIStatusError) as error:
         api.embeddings.create(model="offline", input="x")
     assert error.value.status_code == 502
+
+
+def test_transcription_through_upstream(api: openai.OpenAI, gateway: Live) -> None:
+    from .test_audio import wav
+
+    upload = ("tone.wav", wav(seconds=2), "audio/wav")
+    direct = openai.OpenAI(base_url=gateway.url, api_key=gateway.key("direct-audio"))
+    want = direct.audio.transcriptions.create(model="whisper", file=upload, language="en")
+    got = api.audio.transcriptions.create(model="whisper", file=upload, language="en")
+    assert got.text == want.text
+    verbose = api.audio.transcriptions.create(
+        model="whisper",
+        file=upload,
+        language="en",
+        response_format="verbose_json",
+        timestamp_granularities=["segment", "word"],  # a repeated form field, relayed as is
+    )
+    assert verbose.text == want.text and verbose.duration == pytest.approx(2.0)
+    with pytest.raises(openai.BadRequestError) as error:  # the upstream's own 400, relayed
+        api.audio.transcriptions.create(model="whisper", file=upload, language="xx")
+    assert error.value.param == "language"

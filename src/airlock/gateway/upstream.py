@@ -12,6 +12,9 @@ import httpx
 from airlock.gateway.config import Upstream
 from airlock.gateway.errors import UpstreamError
 
+# Multipart uploads: field name -> (file name, bytes, content type).
+Files = list[tuple[str, tuple[str, bytes, str]]]
+
 _TIMEOUT = httpx.Timeout(connect=10.0, read=300.0, write=60.0, pool=10.0)
 
 
@@ -27,13 +30,19 @@ class UpstreamClient:
     def serves(self, model: str) -> bool:
         return model in self._upstreams
 
-    async def post(self, model: str, path: str, body: dict[str, Any]) -> httpx.Response:
-        """A complete (non-streamed) answer; the caller relays status and body as they are."""
+    async def post(
+        self, model: str, path: str, body: dict[str, Any], files: Files | None = None
+    ) -> httpx.Response:
+        """A complete (non-streamed) answer; the caller relays status and body as they are.
+        With `files`, the body goes as multipart form fields (audio uploads)."""
         upstream = self._upstreams[model]
+        url = upstream.url.rstrip("/") + path
         try:
-            return await self._client.post(
-                upstream.url.rstrip("/") + path, json=body, headers=_headers(upstream)
-            )
+            if files is not None:
+                return await self._client.post(
+                    url, data=body, files=files, headers=_headers(upstream)
+                )
+            return await self._client.post(url, json=body, headers=_headers(upstream))
         except httpx.HTTPError as exc:
             raise UpstreamError(f"upstream for '{model}' failed: {exc!r}") from None
 

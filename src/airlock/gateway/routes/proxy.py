@@ -9,11 +9,14 @@ from fastapi import Response
 from fastapi.responses import StreamingResponse
 
 from airlock.gateway.state import Call
+from airlock.gateway.upstream import Files
 
 
-async def relay(call: Call, path: str, body: dict[str, Any]) -> Response:
+async def relay(
+    call: Call, path: str, body: dict[str, Any], files: Files | None = None
+) -> Response:
     client = call.gateway.upstream
-    if body.get("stream"):
+    if body.get("stream") and files is None:
         status, chunks = await client.stream(call.model, path, body)
 
         async def events() -> AsyncIterator[bytes]:
@@ -24,7 +27,7 @@ async def relay(call: Call, path: str, body: dict[str, Any]) -> Response:
                 call.finish(status)
 
         return StreamingResponse(events(), status_code=status, media_type="text/event-stream")
-    response = await client.post(call.model, path, body)
+    response = await client.post(call.model, path, body, files)
     usage: dict[str, Any] = {}
     if response.is_success and "json" in response.headers.get("content-type", ""):
         usage = response.json().get("usage") or {}
