@@ -62,3 +62,23 @@ def test_options_reach_the_config(
     assert "serving 0 admitted model(s)" in capsys.readouterr().out
     defaults = GatewayConfig()
     assert defaults.prepack_kernels and defaults.model_workers >= 1
+
+
+def test_port_in_use_is_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    import uvicorn
+
+    monkeypatch.setenv("AIRLOCK_HOME", str(tmp_path))
+    monkeypatch.setenv("AIRLOCK_DATABASE_URL", "")
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("must not start"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    captured = capsys.readouterr()
+    assert f"cannot listen on 127.0.0.1:{port}" in captured.err
+    assert "serving" not in captured.out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 from typing import Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
@@ -150,6 +151,10 @@ def run(args: argparse.Namespace) -> int:
     from airlock.gateway.registry_catalog import RegistryCatalog
     from airlock.gateway.usage import UsageRecorder
 
+    problem = _unbindable(args.host, args.port)
+    if problem is not None:
+        print_error(f"cannot listen on {args.host}:{args.port}: {problem}")
+        return USAGE_ERROR
     catalog = RegistryCatalog(registry)
     app = create_app(config, catalog, KeyStore(registry.engine), UsageRecorder(registry.engine))
     names = catalog.names()
@@ -160,3 +165,16 @@ def run(args: argparse.Namespace) -> int:
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _unbindable(host: str, port: int) -> str | None:
+    """Why the address cannot be listened on (in use, not this machine's), or None; checked
+    before anything is printed as serving, so the error is one clear line."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(infos[0][4])
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
