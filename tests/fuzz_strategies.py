@@ -177,6 +177,27 @@ def generic_fields(data: bytes) -> list[tuple[int, int]]:
     return sorted(set(found))
 
 
+# Every YAML construct the reader follows: directives, anchors and aliases, flow and block
+# collections, python tags, a chat template, an instantiate target.
+YAML_SEED = b"""%YAML 1.1
+%TAG !py! tag:yaml.org,2002:python/
+---
+defaults: &base {lr: 0.1, betas: [0.9, 0.99]}
+optimizer:
+  _target_: torch.optim.Adam
+  <<: *base
+run: !py!object/apply:os.system ["echo airlock-fuzz"]
+? !!python/name:builtins.eval
+: key
+chat_template: "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+...
+---
+- !<tag:yaml.org,2002:python/module:subprocess> ''
+- |
+  block {{ text }}
+"""
+
+
 def _seed(name: str, data: bytes) -> Seed:
     return Seed(name, data, tuple(generic_fields(data)))
 
@@ -340,6 +361,7 @@ def seed_corpus() -> tuple[Seed, ...]:
         _seed("model.pkl.xz", lzma.compress(malicious)),
         _seed("model.pkl.z", zlib.compress(malicious)),
         _seed("model.7z", seven_zip_bytes("data.pkl", malicious)),
+        _seed("config.yaml", YAML_SEED),
     ]
     seeds += _optional_seeds()
     return tuple(seeds)

@@ -95,6 +95,8 @@ FORMAT_PREFIXES: tuple[tuple[bytes, str], ...] = (
     (b'{"', "config.json"),
     (b"[", "tokenizer.json"),
     (b"{{ messages }}{% for m in x %}", "chat_template.jinja"),
+    (b"%TAG !p! tag:yaml.org,2002:python/\n---\na: !p!", "config.yaml"),
+    (b"artifact_path: model\nflavors:\n", "MLmodel"),
     (b"import os\nos.system(", "modeling_custom.py"),
     (b"\x89HDF\r\n\x1a\n", "model.h5"),
     (b"\x08\x07\x12\x07pytorch\x3a\x04\x0a\x02\x0a\x00", "model.onnx"),

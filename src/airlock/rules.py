@@ -132,6 +132,24 @@ _RULES = (
     Rule("AIR621", "tf-risky-op", Severity.HIGH,
          "A TensorFlow graph uses an op that runs Python, reads or writes files, or talks to "
          "the network (severity per op; routine checkpoint ops are info).", 94),
+    Rule("AIR631", "yaml-python-object", Severity.CRITICAL,
+         "A YAML file carries PyYAML `python/` tags (`!!python/object/apply:`, `/new:`, "
+         "`/object:`, `/name:`, `/module:`), which make an unsafe loader (`yaml.unsafe_load`, "
+         "`yaml.load` with `Loader` or `UnsafeLoader`, `FullLoader` before PyYAML 5.4, ruamel's "
+         "`typ='unsafe'`) import and call what the tag names. Critical for callables that run "
+         "commands or code (the pickle denylist); high for a call or instance of anything else, "
+         "medium for a bare import, low when what it names is on the pickle allowlist. "
+         "`yaml.safe_load` refuses such files.", 502),
+    Rule("AIR632", "yaml-unparseable", Severity.MEDIUM,
+         "A YAML file does not parse (a syntax error, or nesting past libyaml's 1000 levels) "
+         "or is not valid UTF-8/UTF-16, so PyYAML refuses it; its text was still searched for "
+         "`python/` tags, since another YAML parser, or a loader reading it in another "
+         "encoding, may accept it.", 20),
+    Rule("AIR633", "config-instantiate-target", Severity.INFO,
+         "A YAML config names classes or functions that Hydra's `instantiate` (`_target_`) or "
+         "LightningCLI/jsonargparse (`class_path`) import and call with the config's arguments "
+         "(info, listing them; critical for callables that run commands or code, such as "
+         "`os.system` or `builtins.eval`).", 470),
     Rule("AIR204", "archive-special-file", Severity.MEDIUM,
          "An archive member is a device file or a FIFO; extracting it (as root) creates a "
          "special file, which a model never needs.", None),

@@ -184,12 +184,17 @@ _SHOWN = 6
 
 
 def template_findings(
-    source: str, label: str, blob: Blob, location: Location, ctx: ScanContext
+    source: str,
+    label: str,
+    blob: Blob,
+    location: Location,
+    ctx: ScanContext,
+    noun: str = "Chat template",
 ) -> Iterator[Finding]:
-    """Findings for the template `source`, found in `blob` at `location` and called `label`:
-    one per rule and severity, listing what was found."""
+    """Findings for the template `source`, found in `blob` at `location` and called `label`
+    (after `noun`): one per rule and severity, listing what was found."""
     if len(source) > MAX_TEMPLATE_BYTES:
-        yield oversized(len(source), label, blob, location, ctx)
+        yield oversized(len(source), label, blob, location, ctx, noun)
         return
     issues = analyze(source)
     lines = source.splitlines()
@@ -198,7 +203,7 @@ def template_findings(
             "AIR503",
             blob,
             location,
-            f"Chat template {label} does not parse ({issues[0].reason}); it was searched as "
+            f"{noun} {label} does not parse ({issues[0].reason}); it was searched as "
             "text only. This Jinja version would refuse to render it; another engine or "
             "version might not.",
             _evidence(lines, issues[0].line),
@@ -215,7 +220,7 @@ def template_findings(
             rule_id,
             blob,
             location,
-            f"Chat template {label} " + _MESSAGES[severity].format(listed),
+            f"{noun} {label} " + _MESSAGES[severity].format(listed),
             _evidence(lines, group[0].line),
             severity,
         )
@@ -226,12 +231,19 @@ def _evidence(lines: list[str], line: int) -> str:
     return f"line {line}: {text[:200]}"
 
 
-def oversized(size: int, label: str, blob: Blob, location: Location, ctx: ScanContext) -> Finding:
+def oversized(
+    size: int,
+    label: str,
+    blob: Blob,
+    location: Location,
+    ctx: ScanContext,
+    noun: str = "Chat template",
+) -> Finding:
     return ctx.finding(
         "AIR003",
         blob,
         location,
-        f"Chat template {label} is {size} characters long, over the {MAX_TEMPLATE_BYTES} "
+        f"{noun} {label} is {size} characters long, over the {MAX_TEMPLATE_BYTES} "
         "Airlock inspects (real ones are a few thousand); it was not inspected.",
     )
 

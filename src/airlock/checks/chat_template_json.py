@@ -15,11 +15,11 @@ class ChatTemplateJsonAnalyzer:
     {"name", "template"}; other keys ending in `chat_template` are checked too."""
 
     def applies(self, document: Any, blob: Blob) -> bool:
-        return isinstance(document, dict) and any(_is_template_key(key) for key in document)
+        return isinstance(document, dict) and any(is_template_key(key) for key in document)
 
     def analyze(self, document: Any, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
         for key, value in document.items():
-            if not _is_template_key(key):
+            if not is_template_key(key):
                 continue
             if isinstance(value, str):
                 yield from template_findings(value, f"`{key}`", blob, blob.location, ctx)
@@ -32,5 +32,6 @@ class ChatTemplateJsonAnalyzer:
                         yield from template_findings(template, label, blob, blob.location, ctx)
 
 
-def _is_template_key(key: str) -> bool:
+def is_template_key(key: str) -> bool:
+    """Keys whose string value transformers renders as a chat template."""
     return key.endswith("chat_template")

@@ -28,6 +28,8 @@ _SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
 SAFETENSORS_MAX_HEADER = 100_000_000
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
 _TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2", ".template")
+_YAML_SUFFIXES = (".yaml", ".yml")
+_YAML_NAMES = ("MLmodel",)  # MLflow's model descriptor: YAML without an extension
 
 # Names that say "this is a model file": one whose content is unrecognized is reported, not
 # skipped. Names of formats that run code on load are high; generic binary names (raw tensor
@@ -73,6 +75,8 @@ def detect(head: Buffer, name: str) -> Kind:
         return Kind.COMPRESSED
     if _is_python(head, name):
         return Kind.PYTHON
+    if _is_yaml(name):
+        return Kind.YAML
     if _is_text(head):
         if _is_template(head, name):
             return Kind.TEMPLATE
@@ -113,6 +117,12 @@ def _is_python(head: bytes, name: str) -> bool:
 def _is_template(head: bytes, name: str) -> bool:
     # Standalone chat templates (transformers saves `chat_template.jinja`) with Jinja delimiters.
     return name.lower().endswith(_TEMPLATE_SUFFIXES) and (b"{{" in head or b"{%" in head)
+
+
+def _is_yaml(name: str) -> bool:
+    # YAML has no magic number, so the name decides, after every binary format: whatever the
+    # bytes (UTF-16, a legacy encoding, garbage), a `.yaml` is what yaml.load is handed.
+    return name.lower().endswith(_YAML_SUFFIXES) or name.rpartition("/")[2] in _YAML_NAMES
 
 
 def _is_zlib(head: bytes) -> bool:

@@ -24,6 +24,7 @@ class Kind(enum.StrEnum):
     SEVEN_ZIP = "7z"
     TAR = "tar"
     JSON = "json"
+    YAML = "yaml"
     ONNX = "onnx"
     TF_SAVEDMODEL = "tf-savedmodel"
     TF_GRAPHDEF = "tf-graphdef"

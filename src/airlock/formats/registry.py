@@ -24,6 +24,7 @@ _READERS: tuple[tuple[tuple[Kind, ...], str], ...] = (
     ((Kind.GGUF,), "airlock.formats.gguf_reader:GgufReader"),
     ((Kind.TEMPLATE,), "airlock.formats.template_reader:TemplateReader"),
     ((Kind.JSON,), "airlock.formats.registry:json_reader"),
+    ((Kind.YAML,), "airlock.formats.yaml_reader:YamlReader"),
     ((Kind.PYTHON,), "airlock.formats.python_reader:PythonReader"),
     ((Kind.ONNX,), "airlock.formats.onnx_reader:OnnxReader"),
     (

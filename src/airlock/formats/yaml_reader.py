@@ -1,0 +1,250 @@
+"""YAML files (`*.yaml`, `*.yml`, MLflow's `MLmodel`): Hydra/OmegaConf, NeMo, ultralytics and
+MLflow configs, configs that carry chat templates. Read as PyYAML's safe event stream, never
+loaded: `python/` tags are what an unsafe loader would import and call (`checks.yaml_objects`),
+Jinja-looking strings go to `checks.chat_template`, `_target_` / `class_path` values name what a
+config instantiator calls."""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+
+from airlock.checks.chat_template import template_findings
+from airlock.checks.chat_template_json import is_template_key
+from airlock.checks.yaml_objects import INSTANTIATE_KEYS, python_tag, target_danger
+from airlock.findings import Finding, Severity
+from airlock.formats.interface import Blob, Kind, Reader, ScanContext
+from airlock.formats.yaml_events import Tag, Value, items, tags_in_text
+
+# Configs are kilobytes. libyaml parses ~10 MB/s (the pure-Python fallback ~0.5 MB/s), so
+# this bounds a scan to seconds.
+MAX_YAML_BYTES = 16 * 1024 * 1024
+_MAX_SHOWN = 16  # distinct python tags (dangerous targets) reported per severity
+_MAX_TEMPLATES = 1000  # distinct Jinja-looking strings analysed per file
+_MAX_TARGETS_LISTED = 12
+# Where a string that is not under a `*chat_template` key looks like Jinja, only what no
+# benign string has is reported: GitHub Actions (`${{ matrix.os }}`) and Ansible strings are
+# Jinja-like but are not chat templates, and would trip the weaker signals.
+_ANY_STRING_RULES = frozenset({"AIR501", "AIR003"})
+# The line breaks PyYAML and libyaml count (their marks are the source of line numbers).
+_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+class YamlReader(Reader):
+    kinds = (Kind.YAML,)
+
+    def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+        size = len(blob.data)
+        if size > MAX_YAML_BYTES:
+            yield ctx.finding(
+                "AIR003",
+                blob,
+                blob.location,
+                f"A {size}-byte YAML file is larger than Airlock parses ({MAX_YAML_BYTES} "
+                "bytes); it was not inspected.",
+            )
+            return
+        source = _decode(bytes(blob.data))
+        if source.broken_at is not None:
+            yield ctx.finding(
+                "AIR632",
+                blob,
+                blob.location.at(source.broken_at),
+                f"`{blob.name}` is not valid {source.declared} (byte {source.broken_at}): "
+                "PyYAML refuses the bytes, but a loader that opens the file as text in another "
+                f"encoding reads it, so it was inspected as {source.codec}.",
+            )
+        scan = _Scan(blob, ctx, source)
+        for item in items(source.text):
+            if isinstance(item, Tag):
+                yield from scan.tag(item)
+            elif isinstance(item, Value):
+                yield from scan.value(item)
+            else:
+                line, offset, text = source.locate(item.index)
+                yield ctx.finding(
+                    "AIR632",
+                    blob,
+                    blob.location.at(offset),
+                    f"`{blob.name}` is not valid YAML (line {line}: {item.reason}), so PyYAML "
+                    "refuses it; its text was searched for python tags, which another parser "
+                    "might still construct.",
+                    f"line {line}: {text[:200]}",
+                )
+                for tag in tags_in_text(source.text):
+                    yield from scan.tag(tag)
+        yield from scan.finish()
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The decoded text, and how character positions map back to lines and bytes."""
+
+    text: str
+    codec: str
+    bom: int
+    declared: str  # the encoding the bytes claim (UTF-8 unless a BOM says otherwise)
+    broken_at: int | None  # byte offset where `declared` fails; then read as `codec`
+
+    @cached_property
+    def _lines(self) -> tuple[list[int], list[int]]:
+        """Character and byte offsets of every line start, built on first use."""
+        starts, offsets = [0], [self.bom]
+        for match in _BREAK.finditer(self.text):
+            chunk = self.text[starts[-1] : match.end()]
+            offsets.append(offsets[-1] + len(chunk.encode(self.codec, "replace")))
+            starts.append(match.end())
+        return starts, offsets
+
+    def locate(self, index: int) -> tuple[int, int, str]:
+        """Line number, byte offset and line text of the character at `index`."""
+        starts, offsets = self._lines
+        line = bisect.bisect_right(starts, index) - 1
+        begin = starts[line]
+        offset = offsets[line] + len(self.text[begin:index].encode(self.codec, "replace"))
+        end = starts[line + 1] if line + 1 < len(starts) else len(self.text)
+        return line + 1, offset, self.text[begin:end].strip()
+
+
+def _decode(raw: bytes) -> _Source:
+    """Text as PyYAML reads bytes (a UTF-16 BOM, else UTF-8). Bytes that are not, are read as
+    cp1252, which Windows' `open()` uses and which keeps one byte per character."""
+    bom, declared = next(((len(b), c) for b, c in _BOMS if raw.startswith(b)), (0, "utf-8"))
+    try:
+        return _Source(raw[bom:].decode(declared), declared, bom, declared.upper(), None)
+    except UnicodeDecodeError as exc:
+        broken_at = bom + exc.start
+    fallback = declared if bom and declared != "utf-8" else "cp1252"
+    text = raw[bom:].decode(fallback, "replace")
+    return _Source(text, fallback, bom, declared.upper(), broken_at)
+
+
+class _Scan:
+    """Findings for one file's items, deduplicated and capped so a flood stays small."""
+
+    def __init__(self, blob: Blob, ctx: ScanContext, source: _Source) -> None:
+        self.blob, self.ctx, self.source = blob, ctx, source
+        self.tags_shown: dict[Severity, set[str]] = {}
+        self.tags_more: Counter[Severity] = Counter()
+        self.templates: set[tuple[str, bool]] = set()
+        self.templates_skipped = 0
+        self.dangerous_targets: set[str] = set()
+        self.targets: dict[str, int] = {}  # other targets -> first line
+        self.targets_more = 0
+
+    def tag(self, item: Tag) -> Iterator[Finding]:
+        judged = python_tag(item.tag)
+        if judged is None:
+            return
+        shown = self.tags_shown.setdefault(judged.severity, set())
+        if item.tag in shown:
+            return
+        if len(shown) >= _MAX_SHOWN:
+            self.tags_more[judged.severity] += 1
+            return
+        shown.add(item.tag)
+        line, offset, text = self.source.locate(item.index)
+        spelled = "!!" + item.tag.removeprefix("tag:yaml.org,2002:")
+        where = " (found in the text, past where parsing stopped)" if item.from_text else ""
+        yield self.ctx.finding(
+            "AIR631",
+            self.blob,
+            self.blob.location.at(offset),
+            f"Line {line}: `{spelled[:200]}`{where}: an unsafe YAML loader "
+            f"(`yaml.unsafe_load`, `Loader=yaml.Loader`) {judged.consequence}",
+            f"line {line}: {text[:200]}",
+            judged.severity,
+        )
+
+    def value(self, item: Value) -> Iterator[Finding]:
+        if item.where is not None and item.where.label in INSTANTIATE_KEYS:
+            yield from self._target(item.where.label, item)
+        if "{{" in item.text or "{%" in item.text:
+            yield from self._template(item)
+
+    def _target(self, key: str, item: Value) -> Iterator[Finding]:
+        target = item.text.strip()
+        why = target_danger(target)
+        if why is None:
+            if target in self.targets:
+                return
+            if len(self.targets) >= _MAX_TARGETS_LISTED:
+                self.targets_more += 1
+                return
+            self.targets[target] = self.source.locate(item.index)[0]
+            return
+        if target in self.dangerous_targets or len(self.dangerous_targets) >= _MAX_SHOWN:
+            return
+        self.dangerous_targets.add(target)
+        line, offset, text = self.source.locate(item.index)
+        yield self.ctx.finding(
+            "AIR633",
+            self.blob,
+            self.blob.location.at(offset),
+            f"Line {line}: `{key}: {target[:200]}`: a config instantiator (Hydra's "
+            f"`instantiate`, LightningCLI) calls `{target[:200]}`, which {why}. Do not "
+            "instantiate this config.",
+            f"line {line}: {text[:200]}",
+            Severity.CRITICAL,
+        )
+
+    def _template(self, item: Value) -> Iterator[Finding]:
+        labels = item.where.labels() if item.where is not None else []
+        chat = any(is_template_key(label) for label in labels)
+        if (item.text, chat) in self.templates:
+            return
+        if len(self.templates) >= _MAX_TEMPLATES:
+            self.templates_skipped += 1
+            return
+        self.templates.add((item.text, chat))
+        line, offset, _ = self.source.locate(item.index)
+        path = "".join(p if p.startswith("[") or not i else f".{p}" for i, p in enumerate(labels))
+        label = f"`{path[:120] or '(document)'}` (YAML line {line})"
+        location = self.blob.location.at(offset)
+        if chat:
+            yield from template_findings(item.text, label, self.blob, location, self.ctx)
+            return
+        found = template_findings(item.text, label, self.blob, location, self.ctx, "Jinja string")
+        yield from (f for f in found if f.rule_id in _ANY_STRING_RULES)
+
+    def finish(self) -> Iterator[Finding]:
+        for severity, count in sorted(self.tags_more.items(), reverse=True):
+            yield self.ctx.finding(
+                "AIR631",
+                self.blob,
+                self.blob.location,
+                f"{count} more python tags of this severity are not listed (the first "
+                f"{_MAX_SHOWN} are).",
+                severity=severity,
+            )
+        if self.templates_skipped:
+            yield self.ctx.finding(
+                "AIR003",
+                self.blob,
+                self.blob.location,
+                f"`{self.blob.name}` holds more than {_MAX_TEMPLATES} distinct strings that "
+                f"look like Jinja templates; {self.templates_skipped} were not inspected.",
+            )
+        if self.targets:
+            listed = ", ".join(f"{t[:120]} (line {n})" for t, n in self.targets.items())
+            if self.targets_more:
+                listed += f" and {self.targets_more} more"
+            yield self.ctx.finding(
+                "AIR633",
+                self.blob,
+                self.blob.location,
+                "A config instantiator (Hydra's `instantiate` for `_target_`, LightningCLI for "
+                f"`class_path`) imports and calls what this config names: {listed}. Ordinary "
+                "for such configs; review them, since a config can name any callable.",
+                listed,
+            )
