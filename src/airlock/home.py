@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
-
 HOME_ENV = "AIRLOCK_HOME"
 
 
@@ -15,6 +13,8 @@ def airlock_home() -> Path:
     override = os.environ.get(HOME_ENV)
     if override:
         return Path(override).expanduser()
+    import platformdirs  # only here: it costs ~7 ms of start-up every command would pay
+
     return Path(platformdirs.user_data_dir("airlock", appauthor=False))
 
 

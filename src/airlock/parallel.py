@@ -3,7 +3,6 @@ Python work, so processes (not threads) are what make it faster on more than one
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -30,6 +29,8 @@ def scan_in_workers(
     scanner: Scanner, files: Sequence[ArtifactFile], workers: int
 ) -> Iterator[FileResult]:
     """Results in the order of `files`, scanned by `workers` processes."""
+    import multiprocessing  # only here: a scan of a few files never starts workers
+
     # fork shares the already-imported scanner; elsewhere spawn re-imports it (slower, correct).
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)

@@ -6,12 +6,9 @@ import re
 import zlib
 
 from airlock.findings import Severity
-from airlock.formats.hdf5_reader import superblock_offset
 from airlock.formats.interface import Buffer, Kind
-from airlock.formats.onnx_reader import looks_like_onnx
 from airlock.formats.pickle.opcodes import looks_like_pickle
 from airlock.formats.tar_headers import looks_like_tar
-from airlock.formats.tf_savedmodel_reader import looks_like_graph_def, looks_like_savedmodel
 
 HEAD_BYTES = 4096
 
@@ -25,6 +22,7 @@ _COMPRESSED_MAGICS = (
     b"\x5d\x00\x00",  # lzma "alone" format (joblib compress="lzma")
 )
 _SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 SAFETENSORS_MAX_HEADER = 100_000_000
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
 _TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2", ".template")
@@ -60,11 +58,15 @@ def detect(head: Buffer, name: str) -> Kind:
         return Kind.TAR
     if looks_like_pickle(head):
         return Kind.PICKLE
-    if superblock_offset(head) is not None:
+    if _is_hdf5(head):
         return Kind.HDF5
     # Protobuf formats have no magic: their structure is checked after every magic number,
     # and only when the first byte is a field tag they start with (probing costs ~100 us).
     if head[:1] in _PROTOBUF_FIRST_TAGS:
+        # Imported here, not at the top: most scans never see a protobuf (start-up time).
+        from airlock.formats.onnx_reader import looks_like_onnx
+        from airlock.formats.tf_savedmodel_reader import looks_like_graph_def, looks_like_savedmodel
+
         if looks_like_savedmodel(head, name):
             return Kind.TF_SAVEDMODEL
         if looks_like_graph_def(head, name):
@@ -99,6 +101,16 @@ def unrecognized_severity(name: str) -> Severity | None:
     if lowered.endswith(GENERIC_BINARY_SUFFIXES):
         return Severity.MEDIUM
     return None
+
+
+def _is_hdf5(head: bytes) -> bool:
+    # The superblock signature sits at offset 0, 512, 1024, ...; the reader (and its imports)
+    # is loaded only when the signature is in the head at all.
+    if _HDF5_SIGNATURE not in head:
+        return False
+    from airlock.formats.hdf5_reader import superblock_offset
+
+    return superblock_offset(head) is not None
 
 
 def _is_safetensors(head: bytes) -> bool:
