@@ -72,6 +72,19 @@ class ScanContext(Protocol):
         ...
 
 
+def too_large(
+    ctx: ScanContext, blob: Blob, what: str, limit: int, consequence: str = ""
+) -> Finding:
+    """AIR003 for a file over a parser's size bound; `consequence`: what skipping it costs."""
+    return ctx.finding(
+        "AIR003",
+        blob,
+        blob.location,
+        f"A {len(blob.data)}-byte {what} file is larger than Airlock parses ({limit} bytes); "
+        f"it was not inspected{consequence}.",
+    )
+
+
 class Reader(abc.ABC):
     """Scans blobs of one or more kinds and yields findings; never raises on bad input."""
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from airlock.findings import Finding
-from airlock.formats.interface import Blob, Kind, Reader, ScanContext
+from airlock.formats.interface import Blob, Kind, Reader, ScanContext, too_large
 
 # Model configs are small; a multi-megabyte JSON is still parsed, a gigabyte one is not.
 MAX_JSON_BYTES = 64 * 1024 * 1024
@@ -30,13 +30,7 @@ class JsonReader(Reader):
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
         if len(blob.data) > MAX_JSON_BYTES:
-            yield ctx.finding(
-                "AIR003",
-                blob,
-                blob.location,
-                f"A {len(blob.data)}-byte JSON file is larger than Airlock parses "
-                f"({MAX_JSON_BYTES} bytes); it was not inspected.",
-            )
+            yield too_large(ctx, blob, "JSON", MAX_JSON_BYTES)
             return
         try:
             document = json.loads(bytes(blob.data).decode("utf-8-sig"))

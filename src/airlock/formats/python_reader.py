@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from airlock.checks.python_code import analyze
 from airlock.findings import Finding
-from airlock.formats.interface import Blob, Kind, Reader, ScanContext
+from airlock.formats.interface import Blob, Kind, Reader, ScanContext, too_large
 
 # Model code is tens to hundreds of kilobytes. Parsing hostile source costs up to ~700 bytes of
 # memory per byte (a 5 MB list literal takes 3.4 GB), so larger files are reported, not parsed.
@@ -24,15 +24,9 @@ class PythonReader(Reader):
     kinds = (Kind.PYTHON,)
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
-        size = len(blob.data)
-        if size > MAX_SOURCE_BYTES:
-            yield ctx.finding(
-                "AIR003",
-                blob,
-                blob.location,
-                f"A {size}-byte Python file is larger than Airlock parses ({MAX_SOURCE_BYTES} "
-                "bytes); it was not inspected, but `trust_remote_code=True` would run it.",
-            )
+        if len(blob.data) > MAX_SOURCE_BYTES:
+            consequence = ", but `trust_remote_code=True` would run it"
+            yield too_large(ctx, blob, "Python", MAX_SOURCE_BYTES, consequence)
             return
         source = bytes(blob.data)
         try:

@@ -18,7 +18,7 @@ from airlock.checks.chat_template import template_findings
 from airlock.checks.chat_template_json import is_template_key
 from airlock.checks.yaml_objects import INSTANTIATE_KEYS, python_tag, target_danger
 from airlock.findings import Finding, Severity
-from airlock.formats.interface import Blob, Kind, Reader, ScanContext
+from airlock.formats.interface import Blob, Kind, Reader, ScanContext, too_large
 from airlock.formats.yaml_events import Tag, Value, items, tags_in_text
 
 # Configs are kilobytes. libyaml parses ~10 MB/s (the pure-Python fallback ~0.5 MB/s), so
@@ -44,15 +44,8 @@ class YamlReader(Reader):
     kinds = (Kind.YAML,)
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
-        size = len(blob.data)
-        if size > MAX_YAML_BYTES:
-            yield ctx.finding(
-                "AIR003",
-                blob,
-                blob.location,
-                f"A {size}-byte YAML file is larger than Airlock parses ({MAX_YAML_BYTES} "
-                "bytes); it was not inspected.",
-            )
+        if len(blob.data) > MAX_YAML_BYTES:
+            yield too_large(ctx, blob, "YAML", MAX_YAML_BYTES)
             return
         source = _decode(bytes(blob.data))
         if source.broken_at is not None:

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from airlock.gateway.engines.interface import Generation
-from airlock.gateway.errors import BadRequest, GatewayError
-from airlock.gateway.lifecycle import Loaded
-from airlock.gateway.protocol import ChatCompletionRequest, error_body, usage
-from airlock.gateway.routes.generation import DONE, Outcome, generate, sampling, sse
+from airlock.gateway.errors import BadRequest
+from airlock.gateway.protocol import ChatCompletionRequest, usage
+from airlock.gateway.routes.generation import ChunkShape, sampling, streamed, whole
 from airlock.gateway.routes.proxy import relay
-from airlock.gateway.state import Call, authenticate, begin
+from airlock.gateway.state import authenticate, begin
 
 router = APIRouter(dependencies=[Depends(authenticate)])
 
@@ -46,15 +43,8 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     )
     head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": body.model}
     if body.stream:
-        include_usage = body.stream_options is not None and body.stream_options.include_usage
-        stack = AsyncExitStack()
-        loaded = await stack.enter_async_context(gateway.manager.use(body.model))
-        events = _stream(call, stack, loaded, gen, body.stops(), head, include_usage)
-        return StreamingResponse(events, media_type="text/event-stream")
-    outcome = Outcome()
-    async with gateway.manager.use(body.model) as loaded:
-        text = "".join([p async for p in generate(loaded, gen, body.stops(), outcome)])
-    call.finish(200, outcome.prompt_tokens, outcome.completion_tokens)
+        return await streamed(call, body, gen, head, _CHUNKS)
+    text, outcome = await whole(call, body, gen)
     choice = {
         "index": 0,
         "message": {"role": "assistant", "content": text},
@@ -71,34 +61,13 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     )
 
 
-async def _stream(
-    call: Call,
-    stack: AsyncExitStack,
-    loaded: Loaded,
-    gen: Generation,
-    stops: list[str],
-    head: dict[str, Any],
-    include_usage: bool,
-) -> AsyncIterator[bytes]:
-    chunk = {**head, "object": "chat.completion.chunk"}
-    outcome = Outcome()
-    status = 200
-    try:
-        yield sse({**chunk, "choices": [_delta({"role": "assistant", "content": ""})]})
-        async for piece in generate(loaded, gen, stops, outcome):
-            yield sse({**chunk, "choices": [_delta({"content": piece})]})
-        yield sse({**chunk, "choices": [_delta({}, outcome.finish_reason)]})
-        if include_usage:
-            tokens = usage(outcome.prompt_tokens, outcome.completion_tokens)
-            yield sse({**chunk, "choices": [], "usage": tokens})
-        yield DONE
-    except GatewayError as exc:  # headers are sent: the error goes in the stream
-        status = exc.status
-        yield sse(error_body(exc))
-    finally:
-        await stack.aclose()
-        call.finish(status, outcome.prompt_tokens, outcome.completion_tokens)
-
-
 def _delta(delta: dict[str, str], finish_reason: str | None = None) -> dict[str, Any]:
     return {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
+
+
+_CHUNKS = ChunkShape(
+    object="chat.completion.chunk",
+    opening=_delta({"role": "assistant", "content": ""}),
+    piece=lambda text: _delta({"content": text}),
+    closing=lambda finish_reason: _delta({}, finish_reason),
+)

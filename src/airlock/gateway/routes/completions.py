@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from airlock.gateway.engines.interface import Generation
-from airlock.gateway.errors import BadRequest, GatewayError
-from airlock.gateway.lifecycle import Loaded
-from airlock.gateway.protocol import CompletionRequest, error_body, usage
-from airlock.gateway.routes.generation import DONE, Outcome, generate, sampling, sse
+from airlock.gateway.errors import BadRequest
+from airlock.gateway.protocol import CompletionRequest, usage
+from airlock.gateway.routes.generation import ChunkShape, sampling, streamed, whole
 from airlock.gateway.routes.proxy import relay
-from airlock.gateway.state import Call, authenticate, begin
+from airlock.gateway.state import authenticate, begin
 
 router = APIRouter(dependencies=[Depends(authenticate)])
 
@@ -36,15 +33,8 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
     head = {"id": f"cmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": body.model}
     prefix = prompt if body.echo else ""
     if body.stream:
-        include_usage = body.stream_options is not None and body.stream_options.include_usage
-        stack = AsyncExitStack()
-        loaded = await stack.enter_async_context(gateway.manager.use(body.model))
-        events = _stream(call, stack, loaded, gen, body.stops(), head, include_usage, prefix)
-        return StreamingResponse(events, media_type="text/event-stream")
-    outcome = Outcome()
-    async with gateway.manager.use(body.model) as loaded:
-        text = "".join([p async for p in generate(loaded, gen, body.stops(), outcome)])
-    call.finish(200, outcome.prompt_tokens, outcome.completion_tokens)
+        return await streamed(call, body, gen, head, _chunks(prefix))
+    text, outcome = await whole(call, body, gen)
     return JSONResponse(
         {
             **head,
@@ -55,36 +45,14 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
     )
 
 
-async def _stream(
-    call: Call,
-    stack: AsyncExitStack,
-    loaded: Loaded,
-    gen: Generation,
-    stops: list[str],
-    head: dict[str, Any],
-    include_usage: bool,
-    prefix: str,
-) -> AsyncIterator[bytes]:
-    chunk = {**head, "object": "text_completion"}
-    outcome = Outcome()
-    status = 200
-    try:
-        if prefix:
-            yield sse({**chunk, "choices": [_choice(prefix, None)]})
-        async for piece in generate(loaded, gen, stops, outcome):
-            yield sse({**chunk, "choices": [_choice(piece, None)]})
-        yield sse({**chunk, "choices": [_choice("", outcome.finish_reason)]})
-        if include_usage:
-            tokens = usage(outcome.prompt_tokens, outcome.completion_tokens)
-            yield sse({**chunk, "choices": [], "usage": tokens})
-        yield DONE
-    except GatewayError as exc:  # headers are sent: the error goes in the stream
-        status = exc.status
-        yield sse(error_body(exc))
-    finally:
-        await stack.aclose()
-        call.finish(status, outcome.prompt_tokens, outcome.completion_tokens)
-
-
 def _choice(text: str, finish_reason: str | None) -> dict[str, Any]:
     return {"index": 0, "text": text, "finish_reason": finish_reason, "logprobs": None}
+
+
+def _chunks(prefix: str) -> ChunkShape:
+    return ChunkShape(
+        object="text_completion",
+        opening=_choice(prefix, None) if prefix else None,  # echo: the prompt comes first
+        piece=lambda text: _choice(text, None),
+        closing=lambda finish_reason: _choice("", finish_reason),
+    )

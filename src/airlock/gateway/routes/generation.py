@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi.responses import StreamingResponse
+
 from airlock.gateway.engines.interface import Capability, Generation, GenerationStream
-from airlock.gateway.errors import BadRequest, Timeout
+from airlock.gateway.errors import BadRequest, GatewayError, Timeout
 from airlock.gateway.lifecycle import Loaded
-from airlock.gateway.protocol import _Sampling
+from airlock.gateway.protocol import _Sampling, error_body, usage
+from airlock.gateway.state import Call
 
 _END = object()
 
@@ -109,6 +113,67 @@ async def generate(
 def _drain(stream: GenerationStream) -> None:
     for _ in stream.pieces:
         pass
+
+
+async def whole(call: Call, body: _Sampling, request: Generation) -> tuple[str, Outcome]:
+    """The complete text of a non-streamed request, its usage recorded."""
+    outcome = Outcome()
+    async with call.gateway.manager.use(body.model) as loaded:
+        text = "".join([p async for p in generate(loaded, request, body.stops(), outcome)])
+    call.finish(200, outcome.prompt_tokens, outcome.completion_tokens)
+    return text, outcome
+
+
+@dataclass(frozen=True)
+class ChunkShape:
+    """How one API spells its stream: the chunk object and its choices."""
+
+    object: str
+    opening: dict[str, Any] | None  # a choice sent before the first piece, if any
+    piece: Callable[[str], dict[str, Any]]  # text -> choice
+    closing: Callable[[str], dict[str, Any]]  # finish_reason -> choice
+
+
+async def streamed(
+    call: Call, body: _Sampling, request: Generation, head: dict[str, Any], shape: ChunkShape
+) -> StreamingResponse:
+    """Server-sent events, the model held (and counted in flight) until the stream ends."""
+    include_usage = body.stream_options is not None and body.stream_options.include_usage
+    stack = AsyncExitStack()
+    loaded = await stack.enter_async_context(call.gateway.manager.use(body.model))
+    chunk = {**head, "object": shape.object}
+    events = _events(call, stack, loaded, request, body.stops(), chunk, include_usage, shape)
+    return StreamingResponse(events, media_type="text/event-stream")
+
+
+async def _events(
+    call: Call,
+    stack: AsyncExitStack,
+    loaded: Loaded,
+    request: Generation,
+    stops: list[str],
+    chunk: dict[str, Any],
+    include_usage: bool,
+    shape: ChunkShape,
+) -> AsyncIterator[bytes]:
+    outcome = Outcome()
+    status = 200
+    try:
+        if shape.opening is not None:
+            yield sse({**chunk, "choices": [shape.opening]})
+        async for piece in generate(loaded, request, stops, outcome):
+            yield sse({**chunk, "choices": [shape.piece(piece)]})
+        yield sse({**chunk, "choices": [shape.closing(outcome.finish_reason)]})
+        if include_usage:
+            tokens = usage(outcome.prompt_tokens, outcome.completion_tokens)
+            yield sse({**chunk, "choices": [], "usage": tokens})
+        yield DONE
+    except GatewayError as exc:  # headers are sent: the error goes in the stream
+        status = exc.status
+        yield sse(error_body(exc))
+    finally:
+        await stack.aclose()
+        call.finish(status, outcome.prompt_tokens, outcome.completion_tokens)
 
 
 def sse(payload: dict[str, Any]) -> bytes:
