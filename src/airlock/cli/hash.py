@@ -5,13 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
-
-if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
+from airlock.cli.options import positive_int
 
 _DESCRIPTION = """\
 Write a manifest of every file of a model: its path, size and sha256. Files are read in
@@ -59,7 +56,7 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "-j",
         "--jobs",
-        type=_positive,
+        type=positive_int,
         metavar="N",
         help="files hashed at once (default: one per core)",
     )
@@ -69,26 +66,21 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 def run(args: argparse.Namespace) -> int:
     from airlock.provenance.errors import ProvenanceError
     from airlock.provenance.manifest import build_manifest
 
     path = Path(args.path)
     try:
-        with _ByteProgress(not args.no_progress and sys.stderr.isatty()) as progress:
-            manifest = build_manifest(
-                path, jobs=args.jobs, on_start=progress.start, on_bytes=progress.advance
-            )
+        if not args.no_progress and sys.stderr.isatty():
+            from airlock.cli.progress import ByteProgress  # rich loads only for a terminal
+
+            with ByteProgress() as progress:
+                manifest = build_manifest(
+                    path, jobs=args.jobs, on_start=progress.start, on_bytes=progress.advance
+                )
+        else:
+            manifest = build_manifest(path, jobs=args.jobs)
     except ProvenanceError as exc:
         print_error(str(exc))
         return USAGE_ERROR
@@ -99,52 +91,3 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.writelines(f"{f.sha256}  {f.path}\n" for f in manifest.files)
     return 0
-
-
-class _ByteProgress:
-    """A bar in bytes on stderr (a few large files are most of a model), with throughput."""
-
-    def __init__(self, enabled: bool) -> None:
-        self._enabled = enabled
-        self._bar: Progress | None = None
-        self._task: TaskID | None = None
-
-    def start(self, files: int, total_bytes: int) -> None:
-        if not self._enabled or total_bytes == 0:
-            return
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-
-        self._bar = Progress(
-            f"Hashing {files} files",
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self._task = self._bar.add_task("hash", total=total_bytes)
-        self._bar.start()
-
-    def advance(self, done: int) -> None:
-        if self._bar is not None and self._task is not None:
-            self._bar.advance(self._task, done)
-
-    def __enter__(self) -> _ByteProgress:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._bar is not None:
-            self._bar.stop()

@@ -11,6 +11,17 @@ from pathlib import Path
 from airlock.findings import Severity
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (`--jobs`)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def add_report_options(
     parser: argparse.ArgumentParser, formats: tuple[str, ...], format_help: str
 ) -> None:

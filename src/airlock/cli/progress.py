@@ -1,43 +1,44 @@
-"""A progress bar on stderr while a multi-file scan runs; absent in pipes and CI logs."""
+"""Progress bars on stderr for long commands; absent in pipes and CI logs. Imported only when a
+bar will show, so rich loads only for a terminal."""
 
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Self
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TaskID,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from airlock.scanner import FileResult
 
 
-class ScanProgress:
-    """Feeds Scanner.scan_paths' callbacks; does nothing unless enabled and there are 2+ files."""
+class _Bar:
+    """One transient bar (the report, not a finished bar, should be what remains on screen)."""
 
-    def __init__(self, enabled: bool) -> None:
-        self._enabled = enabled
+    def __init__(self) -> None:
         self._bar: Progress | None = None
         self._task: TaskID | None = None
 
-    def start(self, total: int) -> None:
-        if not self._enabled or total < 2:
-            return
-        self._bar = Progress(
-            "Scanning",
-            BarColumn(),
-            MofNCompleteColumn(),
-            "files",
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,  # the report, not a finished bar, should be what remains on screen
-        )
-        self._task = self._bar.add_task("scan", total=total)
+    def _start(self, total: int, *columns: str | ProgressColumn) -> None:
+        self._bar = Progress(*columns, console=Console(stderr=True), transient=True)
+        self._task = self._bar.add_task("work", total=total)
         self._bar.start()
 
-    def advance(self, result: FileResult) -> None:
+    def _advance(self, amount: float) -> None:
         if self._bar is not None and self._task is not None:
-            self._bar.advance(self._task)
+            self._bar.advance(self._task, amount)
 
-    def __enter__(self) -> ScanProgress:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -48,3 +49,27 @@ class ScanProgress:
     ) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+class ScanProgress(_Bar):
+    """Files scanned, fed by Scanner.scan_paths' callbacks; shown for 2+ files."""
+
+    def start(self, total: int) -> None:
+        if total >= 2:
+            columns = (BarColumn(), MofNCompleteColumn(), "files", TimeElapsedColumn())
+            self._start(total, "Scanning", *columns)
+
+    def advance(self, result: FileResult) -> None:
+        self._advance(1)
+
+
+class ByteProgress(_Bar):
+    """Bytes hashed, with throughput: a few large files are most of a model."""
+
+    def start(self, files: int, total_bytes: int) -> None:
+        if total_bytes:
+            columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+            self._start(total_bytes, f"Hashing {files} files", *columns)
+
+    def advance(self, done: int) -> None:
+        self._advance(done)

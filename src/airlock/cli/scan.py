@@ -9,7 +9,7 @@ from typing import Any
 
 from airlock.artifact import ArtifactError
 from airlock.cli.errors import USAGE_ERROR, print_error
-from airlock.cli.options import add_report_options, emit, text_style
+from airlock.cli.options import add_report_options, emit, positive_int, text_style
 from airlock.findings import Severity
 from airlock.report.summary import summarize
 from airlock.scanner import Scanner, ScanReport
@@ -72,7 +72,7 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "-j",
         "--jobs",
-        type=_positive,
+        type=positive_int,
         default=None,
         metavar="N",
         help="processes to scan with (default: one per CPU core once a folder has many files)",
@@ -87,16 +87,6 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 def run(args: argparse.Namespace) -> int:
     fail_on = Severity.parse(args.fail_on)
     show_progress = not (args.no_progress or args.quiet) and sys.stderr.isatty()
@@ -104,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         if show_progress:
             from airlock.cli.progress import ScanProgress  # rich loads only for a terminal
 
-            with ScanProgress(show_progress) as progress:
+            with ScanProgress() as progress:
                 report = Scanner().scan_paths(
                     args.paths, on_file=progress.advance, on_start=progress.start, jobs=args.jobs
                 )
