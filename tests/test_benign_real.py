@@ -121,6 +121,42 @@ def test_torch_save_legacy_is_clean(torch_mod: Any, tmp_path: Path, case: str) -
     _assert_clean(path)
 
 
+def test_torchscript_archive_is_clean(torch_mod: Any, tmp_path: Path) -> None:
+    import torch  # TorchScript reads the annotations below: they must name torch.Tensor
+
+    nn = torch.nn
+
+    class Gated(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.sizes = [4, 8]  # saved through torch.jit._pickle.build_intlist
+            self.layers = nn.ModuleList([nn.Linear(4, 8), nn.Linear(8, 2)])
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            for layer in self.layers:
+                x = layer(x).relu()
+            return x if x.sum() > 0 else -x
+
+    path = tmp_path / "model.torchscript"
+    torch_mod.jit.save(torch_mod.jit.script(Gated()), path)
+    findings = _scan(path)
+    _assert_clean(path)
+    # Its code is still shown, as what torch.jit.load compiles and runs.
+    code = [f for f in findings if f.rule_id == "AIR701"]
+    assert code and all("torch.jit.load" in f.message for f in code)
+
+
+def test_torchscript_names_in_the_policy() -> None:
+    from airlock.formats.pickle.policy import GlobalsPolicy, Status
+
+    policy = GlobalsPolicy.default()
+    assert policy.judge("__torch__.Gated").status is Status.ALLOWED
+    assert policy.judge("torch.jit._pickle.build_intlist").status is Status.ALLOWED
+    assert policy.judge("torch.jit.load").status is Status.DANGEROUS
+    assert policy.judge("torch.jit._pickle.anything_else").status is Status.DANGEROUS
+    assert policy.judge("__torch_x__.Gated").status is Status.UNKNOWN
+
+
 # ---------------------------------------------------------------------------------------
 # scikit-learn with joblib and pickle
 # ---------------------------------------------------------------------------------------

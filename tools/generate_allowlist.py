@@ -842,15 +842,22 @@ def section_of(name: str) -> str:
     return SECTIONS.get(name.split(".", 1)[0], "builtins")
 
 
-def read_allowlist(text: str) -> tuple[str, dict[str, list[str]]]:
-    """(header comment, section -> names) of the allowlist file, sections in file order."""
+def read_allowlist(text: str) -> tuple[str, dict[str, list[str]], dict[str, list[str]]]:
+    """(header comment, section -> names, section -> namespaces) of the allowlist file,
+    sections in file order."""
     header_lines: list[str] = []
     for line in text.splitlines():
         if line.startswith("["):
             break
         header_lines.append(line)
-    sections = {key: [str(n) for n in value["names"]] for key, value in tomllib.loads(text).items()}
-    return "\n".join(header_lines).rstrip() + "\n", sections
+    document = tomllib.loads(text)
+    sections = {key: [str(n) for n in value["names"]] for key, value in document.items()}
+    namespaces = {
+        key: [str(n) for n in value["namespaces"]]
+        for key, value in document.items()
+        if "namespaces" in value
+    }
+    return "\n".join(header_lines).rstrip() + "\n", sections, namespaces
 
 
 _GENERATED_LINES = re.compile(
@@ -859,7 +866,12 @@ _GENERATED_LINES = re.compile(
 )
 
 
-def render_allowlist(header: str, sections: dict[str, list[str]], sklearn_version: str) -> str:
+def render_allowlist(
+    header: str,
+    sections: dict[str, list[str]],
+    namespaces: dict[str, list[str]],
+    sklearn_version: str,
+) -> str:
     header = header.replace("tools/generate_sklearn_allowlist.py", "tools/generate_allowlist.py")
     header = _GENERATED_LINES.sub("", header)
     header += (
@@ -879,19 +891,21 @@ def render_allowlist(header: str, sections: dict[str, list[str]], sklearn_versio
         if line.strip():
             out.append(line + "\n")
         out.append("]\n")
+        if key in namespaces:
+            out.append("namespaces = [" + ", ".join(f'"{n}"' for n in namespaces[key]) + "]\n")
     return "".join(out)
 
 
 def update_allowlist(accepted: Iterable[str], sklearn_version: str) -> dict[str, list[str]]:
     """Write the accepted names into the allowlist; returns the names new to each section."""
-    header, sections = read_allowlist(ALLOWLIST.read_text("utf-8"))
+    header, sections, namespaces = read_allowlist(ALLOWLIST.read_text("utf-8"))
     before = {key: set(names) for key, names in sections.items()}
     for key in GENERATED_SECTIONS:
         sections[key] = []
     for name in accepted:
         for spelling in numpy_spellings(name):
             sections.setdefault(section_of(spelling), []).append(spelling)
-    ALLOWLIST.write_text(render_allowlist(header, sections, sklearn_version), "utf-8")
+    ALLOWLIST.write_text(render_allowlist(header, sections, namespaces, sklearn_version), "utf-8")
     return {key: sorted(set(names) - before.get(key, set())) for key, names in sections.items()}
 
 

@@ -161,10 +161,13 @@ def test_policy_is_exact_for_allowed_and_prefix_for_dangerous() -> None:
 def test_allowlist_and_denylist_do_not_overlap() -> None:
     policy = GlobalsPolicy.default()
     denylist_only = GlobalsPolicy(frozenset(), policy.dangerous)
-    clashes = [
+    clashes = {
         name for name in policy.allowed if denylist_only.judge(name).status is Status.DANGEROUS
-    ]
-    assert clashes == []
+    }
+    # The one deliberate carve-out: TorchScript's list builders under the denied `torch.jit`
+    # (pure functions; pickle_allowlist.toml says why).
+    assert all(name.startswith("torch.jit._pickle.") for name in clashes)
+    assert len(clashes) == 6
 
 
 def test_joblib_inline_arrays_are_stepped_over() -> None:

@@ -7,6 +7,7 @@ dynamic code, network, secrets, obfuscation) is reported line by line by `checks
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 
 from airlock.checks.python_code import analyze
@@ -18,6 +19,8 @@ from airlock.formats.interface import Blob, Kind, Reader, ScanContext, too_large
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 _MAX_IMPORTS_SHOWN = 12
 _MAX_LINE_SHOWN = 160
+# torch.jit.save writes the model's TorchScript as code/__torch__/... inside the archive.
+_TORCHSCRIPT_CODE = re.compile(r"(^|/)code/__torch__(/|\.py$)")
 
 
 class PythonReader(Reader):
@@ -56,12 +59,16 @@ class PythonReader(Reader):
             if analysis.truncated
             else ""
         )
+        runner = (
+            "`torch.jit.load` compiles and runs (TorchScript)"
+            if _TORCHSCRIPT_CODE.search(blob.name)
+            else "`trust_remote_code=True` would run"
+        )
         yield ctx.finding(
             "AIR701",
             blob,
             blob.location,
-            f"`{blob.name}` is custom code that `trust_remote_code=True` would run; review it "
-            f"(imports {shown}{more}).",
+            f"`{blob.name}` is custom code that {runner}; review it (imports {shown}{more}).",
             shown,
         )
         # bytes.splitlines breaks at \n, \r and \r\n only, as Python's tokenizer counts lines.

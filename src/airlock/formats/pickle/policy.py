@@ -26,6 +26,9 @@ class Verdict:
 class GlobalsPolicy:
     allowed: frozenset[str]
     dangerous: dict[str, str]
+    # Top-level names that no Python module has (TorchScript's `__torch__`): nothing can be
+    # imported under them, so every name beneath is allowed.
+    namespaces: frozenset[str] = frozenset()
 
     @classmethod
     def default(cls) -> GlobalsPolicy:
@@ -33,10 +36,10 @@ class GlobalsPolicy:
 
     def allowing(self, extra: Iterable[str]) -> GlobalsPolicy:
         """This policy plus exact names an organization trusts (never prefixes)."""
-        return GlobalsPolicy(self.allowed | frozenset(extra), self.dangerous)
+        return GlobalsPolicy(self.allowed | frozenset(extra), self.dangerous, self.namespaces)
 
     def judge(self, dotted: str) -> Verdict:
-        if dotted in self.allowed:
+        if dotted in self.allowed or dotted.partition(".")[0] in self.namespaces:
             return Verdict(Status.ALLOWED)
         parts = dotted.split(".")
         for end in range(1, len(parts) + 1):
@@ -54,16 +57,18 @@ def _load(name: str) -> dict[str, dict[str, object]]:
 @cache
 def _default_policy() -> GlobalsPolicy:
     allowed: set[str] = set()
+    namespaces: set[str] = set()
     for section in _load("pickle_allowlist.toml").values():
         allowed.update(str(n) for n in _names(section))
+        namespaces.update(str(n) for n in _names(section, "namespaces"))
     dangerous: dict[str, str] = {}
     for section in _load("pickle_dangerous.toml").values():
         why = str(section.get("why", "is known to be dangerous"))
         for entry in _names(section):
             dangerous[str(entry)] = why
-    return GlobalsPolicy(frozenset(allowed), dangerous)
+    return GlobalsPolicy(frozenset(allowed), dangerous, frozenset(namespaces))
 
 
-def _names(section: dict[str, object]) -> list[object]:
-    names = section.get("names", [])
+def _names(section: dict[str, object], key: str = "names") -> list[object]:
+    names = section.get(key, [])
     return list(names) if isinstance(names, list) else []
