@@ -146,6 +146,43 @@ def test_torchscript_archive_is_clean(torch_mod: Any, tmp_path: Path) -> None:
     assert code and all("torch.jit.load" in f.message for f in code)
 
 
+def test_trainer_checkpoint_state_is_clean(torch_mod: Any, tmp_path: Path) -> None:
+    # Every Hugging Face Trainer checkpoint folder holds these next to the weights.
+    import random
+
+    from transformers import GenerationConfig, Seq2SeqTrainingArguments, TrainingArguments
+
+    common = {"output_dir": str(tmp_path / "out"), "report_to": []}
+    torch_mod.save(
+        TrainingArguments(
+            **common, eval_strategy="epoch", save_strategy="epoch", lr_scheduler_type="cosine"
+        ),
+        tmp_path / "training_args.bin",
+    )
+    torch_mod.save(
+        Seq2SeqTrainingArguments(
+            **common, predict_with_generate=True, generation_config=GenerationConfig()
+        ),
+        tmp_path / "seq2seq_args.bin",
+    )
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "cpu": torch_mod.random.get_rng_state(),
+    }
+    torch_mod.save(state, tmp_path / "rng_state.pth")
+    model = torch_mod.nn.Linear(4, 4)
+    optimizer = torch_mod.optim.AdamW(model.parameters())
+    model(torch_mod.randn(2, 4)).sum().backward()
+    optimizer.step()
+    torch_mod.save(optimizer.state_dict(), tmp_path / "optimizer.pt")
+    scheduler = torch_mod.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    torch_mod.save(scheduler.state_dict(), tmp_path / "scheduler.pt")
+    for name in ("training_args.bin", "seq2seq_args.bin", "rng_state.pth", "optimizer.pt"):
+        _assert_clean(tmp_path / name)
+    _assert_clean(tmp_path / "scheduler.pt")
+
+
 def test_torchscript_names_in_the_policy() -> None:
     from airlock.formats.pickle.policy import GlobalsPolicy, Status
 
