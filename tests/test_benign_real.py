@@ -183,6 +183,27 @@ def test_trainer_checkpoint_state_is_clean(torch_mod: Any, tmp_path: Path) -> No
     _assert_clean(tmp_path / "scheduler.pt")
 
 
+def test_lightning_style_checkpoint_is_clean(torch_mod: Any, tmp_path: Path) -> None:
+    # What Lightning's ModelCheckpoint writes when hyper-parameters are an OmegaConf config
+    # (NeMo and Hydra projects): the containers, their nodes and metadata, typing.Any.
+    from omegaconf import OmegaConf
+
+    config = OmegaConf.create({"model": {"hidden": 4, "layers": [1, 2]}, "optim": {"lr": 0.1}})
+    model = torch_mod.nn.Linear(4, 1)
+    checkpoint = {
+        "epoch": 1,
+        "global_step": 8,
+        "pytorch-lightning_version": "2.5.0",
+        "state_dict": model.state_dict(),
+        "hyper_parameters": {"cfg": config, "lr": 0.001},
+        "hparams_name": "kwargs",
+    }
+    path = tmp_path / "last.ckpt"
+    torch_mod.save(checkpoint, path)
+    _assert_clean(path)
+    assert _scan(path) == []
+
+
 def test_torchscript_names_in_the_policy() -> None:
     from airlock.formats.pickle.policy import GlobalsPolicy, Status
 
