@@ -102,6 +102,7 @@ FORMAT_PREFIXES: tuple[tuple[bytes, str], ...] = (
     (b"\x08\x07\x12\x07pytorch\x3a\x04\x0a\x02\x0a\x00", "model.onnx"),
     (b"\x08\x01\x12\x04\x0a\x02\x0a\x00", "saved_model.pb"),
     (b"\x0a\x0a\x0a\x01a\x12\x05Const", "graph.pb"),
+    (b"\x0a\x0c\x0a\x05<unk>\x15\x00\x00\x00\x00\x18\x02", "tokenizer.model"),
 )
 
 NAMES = sorted(

@@ -31,7 +31,7 @@ _YAML_NAMES = ("MLmodel",)  # MLflow's model descriptor: YAML without an extensi
 
 # Names that say "this is a model file": one whose content is unrecognized is reported, not
 # skipped. Names of formats that run code on load are high; generic binary names (raw tensor
-# data, ONNX external data, fastText, sentencepiece) are medium.
+# data, ONNX external data, fastText) are medium.
 CODE_CAPABLE_SUFFIXES = (
     ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz", ".mar", ".pt2",
     ".pkl.gz", ".sav", ".dill", ".p", ".onnx", ".h5", ".hdf5", ".keras",
@@ -73,6 +73,10 @@ def detect(head: Buffer, name: str) -> Kind:
             return Kind.TF_GRAPHDEF
         if looks_like_onnx(head, name):
             return Kind.ONNX
+        from airlock.formats.sentencepiece_reader import looks_like_sentencepiece
+
+        if looks_like_sentencepiece(head):
+            return Kind.SENTENCEPIECE
     if _is_zlib(head):
         return Kind.COMPRESSED
     if _is_python(head, name):

@@ -29,6 +29,7 @@ class Kind(enum.StrEnum):
     TF_SAVEDMODEL = "tf-savedmodel"
     TF_GRAPHDEF = "tf-graphdef"
     HDF5 = "hdf5"
+    SENTENCEPIECE = "sentencepiece"
     SAFETENSORS = "safetensors"
     GGUF = "gguf"
     TEMPLATE = "template"

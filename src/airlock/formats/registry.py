@@ -32,6 +32,7 @@ _READERS: tuple[tuple[tuple[Kind, ...], str], ...] = (
         "airlock.formats.tf_savedmodel_reader:TensorFlowReader",
     ),
     ((Kind.HDF5,), "airlock.formats.hdf5_reader:Hdf5Reader"),
+    ((Kind.SENTENCEPIECE,), "airlock.formats.sentencepiece_reader:SentencePieceReader"),
 )
 
 
