@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -199,6 +200,61 @@ def test_lightning_style_checkpoint_is_clean(torch_mod: Any, tmp_path: Path) -> 
     }
     path = tmp_path / "last.ckpt"
     torch_mod.save(checkpoint, path)
+    _assert_clean(path)
+    assert _scan(path) == []
+
+
+def test_deepspeed_zero_optimizer_state_is_clean(
+    torch_mod: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DeepSpeed is not installed here: stand-ins with DeepSpeed's module paths pickle exactly
+    # as its classes do (an int enum, plain objects, a dataclass), in the layout of
+    # stage_1_and_2.py's state_dict.
+    import dataclasses
+    import enum
+    import types
+
+    def module(name: str) -> types.ModuleType:
+        parts = name.split(".")
+        for end in range(1, len(parts) + 1):  # pickle imports every parent package too
+            dotted = ".".join(parts[:end])
+            if dotted not in sys.modules:
+                monkeypatch.setitem(sys.modules, dotted, types.ModuleType(dotted))
+        return sys.modules[name]
+
+    config = module("deepspeed.runtime.zero.config")
+    scaler = module("deepspeed.runtime.fp16.loss_scaler")
+    fragment = module("deepspeed.utils.tensor_fragment")
+
+    class ZeroStageEnum(int, enum.Enum):
+        optimizer_states = 1
+        gradients = 2
+
+    class DynamicLossScaler:
+        def __init__(self) -> None:
+            self.cur_scale, self.cur_iter, self.dynamic = 65536.0, 10, True
+
+    @dataclasses.dataclass
+    class fragment_address:  # DeepSpeed's own spelling
+        numel: int
+        start: int
+
+    homes = ((ZeroStageEnum, config), (DynamicLossScaler, scaler), (fragment_address, fragment))
+    for cls, home in homes:
+        cls.__module__, cls.__qualname__ = home.__name__, cls.__name__
+        setattr(home, cls.__name__, cls)
+    state = {
+        "loss_scaler": DynamicLossScaler(),
+        "dynamic_loss_scale": True,
+        "zero_stage": ZeroStageEnum.gradients,
+        "partition_count": [1],
+        "ds_version": "0.19.8",
+        "param_slice_mappings": [{"layer.weight": fragment_address(numel=16, start=0)}],
+        "base_optimizer_state": {"state": {}, "param_groups": []},
+        "single_partition_of_fp32_groups": [torch_mod.zeros(16)],
+    }
+    path = tmp_path / "bf16_zero_pp_rank_0_mp_rank_00_optim_states.pt"
+    torch_mod.save({"optimizer_state_dict": state, "ds_version": "0.19.8"}, path)
     _assert_clean(path)
     assert _scan(path) == []
 
