@@ -287,6 +287,46 @@ def test_english_only_model(tmp_path: Path) -> None:
     assert error.value.param == "language"
 
 
+def test_translations_endpoint(client: openai.OpenAI) -> None:
+    tone = ("tone.wav", wav(seconds=2), "audio/wav")
+    plain = client.audio.translations.create(model="whisper", file=tone)
+    assert plain.text
+    verbose = client.audio.translations.create(
+        model="whisper", file=tone, response_format="verbose_json"
+    )
+    assert verbose.text == plain.text
+    assert verbose.model_extra is not None and verbose.model_extra["task"] == "translate"
+    assert verbose.language == "english"  # what the text is written in
+    text = client.audio.translations.create(model="whisper", file=tone, response_format="text")
+    assert text == plain.text
+
+
+def test_translate_task_reaches_whisper(models: dict[str, Path], monkeypatch: Any) -> None:
+    engine = WhisperEngine(models["whisper"])
+    seen: list[dict[str, Any]] = []
+    real = engine._generate
+
+    def spy(features: Any, options: dict[str, Any]) -> Any:
+        seen.append(dict(options))
+        return real(features, options)
+
+    monkeypatch.setattr(engine, "_generate", spy)
+    tone = decode_audio(wav(), MAX_SECONDS)
+    result = engine.transcribe(TranscriptionRequest(tone, TARGET_RATE, "fr", translate=True))
+    assert seen[0]["task"] == "translate" and seen[0]["language"] == "fr"
+    assert result.language == "english"
+    engine.transcribe(TranscriptionRequest(tone, TARGET_RATE, "fr"))
+    assert seen[1]["task"] == "transcribe"
+
+
+def test_english_only_model_cannot_translate(tmp_path: Path) -> None:
+    folder = tiny_models.make_whisper(tmp_path / "en", tmp_path / "work", multilingual=False)
+    tone = decode_audio(wav(), MAX_SECONDS)
+    with pytest.raises(EngineError, match="cannot translate") as error:
+        WhisperEngine(folder).transcribe(TranscriptionRequest(tone, TARGET_RATE, translate=True))
+    assert error.value.param == "model"
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

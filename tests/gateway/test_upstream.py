@@ -86,6 +86,8 @@ def test_transcription_through_upstream(api: openai.OpenAI, gateway: Live) -> No
         timestamp_granularities=["segment", "word"],  # a repeated form field, relayed as is
     )
     assert verbose.text == want.text and verbose.duration == pytest.approx(2.0)
+    translated = api.audio.translations.create(model="whisper", file=upload)
+    assert translated.text == direct.audio.translations.create(model="whisper", file=upload).text
     with pytest.raises(openai.BadRequestError) as error:  # the upstream's own 400, relayed
         api.audio.transcriptions.create(model="whisper", file=upload, language="xx")
     assert error.value.param == "language"

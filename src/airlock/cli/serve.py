@@ -11,7 +11,8 @@ from airlock.cli.errors import USAGE_ERROR, print_error
 
 _DESCRIPTION = """\
 Serve admitted models through the OpenAI API (/v1/models, /v1/chat/completions,
-/v1/completions, /v1/embeddings, /v1/rerank, /v1/audio/transcriptions, /health, /metrics).
+/v1/completions, /v1/embeddings, /v1/rerank, /v1/audio/transcriptions and /translations,
+/health, /metrics).
 Only models recorded by `airlock admit` are served, and each is re-hashed against its admitted
 manifest as it is loaded: a file that changed since admission refuses the load."""
 

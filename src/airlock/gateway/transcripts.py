@@ -9,9 +9,9 @@ from airlock.gateway.engines.interface import Segment, Transcription
 _MEL_FRAMES_PER_S = 100  # what OpenAI's `seek` counts
 
 
-def verbose_json(result: Transcription) -> dict[str, object]:
+def verbose_json(result: Transcription, translated: bool = False) -> dict[str, object]:
     return {
-        "task": "transcribe",
+        "task": "translate" if translated else "transcribe",
         "language": result.language,
         "duration": result.duration_s,
         "text": result.text,

@@ -54,6 +54,8 @@ class WhisperEngine(Engine):
         return logits
 
     def transcribe(self, request: TranscriptionRequest) -> Transcription:
+        if request.translate and not self._multilingual:
+            raise EngineError("this model is English-only: it cannot translate", param="model")
         language = self._language(request.language)
         prompt_ids = self._prompt_ids(request.prompt)
         positions = self._model.config.max_target_positions
@@ -75,14 +77,15 @@ class WhisperEngine(Engine):
             if self._multilingual:
                 # Detected on the first window and kept, as openai-whisper does.
                 language = language or self._detect(features)
-                options.update(language=language, task="transcribe")
+                task = "translate" if request.translate else "transcribe"
+                options.update(language=language, task=task)
             text, tokens, avg_logprob = self._generate(features, options)
             if text:
                 end_s = min(start + window, len(request.audio)) / rate
                 segments.append(
                     Segment(start / rate, end_s, text, tokens, avg_logprob, request.temperature)
                 )
-        code = language or "en"
+        code = "en" if request.translate else language or "en"  # what the text is written in
         return Transcription(
             " ".join(s.text for s in segments),
             LANGUAGES.get(code, code),

@@ -66,6 +66,7 @@ class TranscriptionRequest:
     language: str | None = None  # ISO-639-1; None: the engine detects it
     prompt: str | None = None  # text said before the audio: guides names and spelling
     temperature: float = 0.0  # 0: greedy
+    translate: bool = False  # into English, whatever the spoken language (Whisper's translate task)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
-"""POST /v1/audio/transcriptions: multipart upload (`file`, `model`, `language`, `prompt`,
-`temperature`); response_format json, text, srt, verbose_json or vtt."""
+"""POST /v1/audio/transcriptions and /v1/audio/translations (into English): multipart upload
+(`file`, `model`, `language` for transcriptions, `prompt`, `temperature`); response_format
+json, text, srt, verbose_json or vtt."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response, UploadFile
@@ -31,7 +33,38 @@ async def transcriptions(
     prompt: Annotated[str | None, Form()] = None,
     temperature: Annotated[float, Form()] = 0.0,
 ) -> Response:
-    call = begin(request, model, "transcriptions")
+    options = _Options(response_format, language, prompt, temperature, translate=False)
+    return await _speech_to_text(request, file, model, options)
+
+
+@router.post("/v1/audio/translations")
+async def translations(
+    request: Request,
+    file: UploadFile,
+    model: Annotated[str, Form(min_length=1)],
+    response_format: Annotated[str, Form()] = "json",
+    prompt: Annotated[str | None, Form()] = None,
+    temperature: Annotated[float, Form()] = 0.0,
+) -> Response:
+    """Speech in any language Whisper knows, as English text (OpenAI's translations API)."""
+    options = _Options(response_format, None, prompt, temperature, translate=True)
+    return await _speech_to_text(request, file, model, options)
+
+
+@dataclass(frozen=True)
+class _Options:
+    response_format: str
+    language: str | None
+    prompt: str | None
+    temperature: float
+    translate: bool
+
+
+async def _speech_to_text(
+    request: Request, file: UploadFile, model: str, options: _Options
+) -> Response:
+    endpoint = "translations" if options.translate else "transcriptions"
+    call = begin(request, model, endpoint)
     gateway = call.gateway
     data = await file.read(gateway.config.max_audio_bytes + 1)
     if len(data) > gateway.config.max_audio_bytes:
@@ -40,7 +73,8 @@ async def transcriptions(
         # Relayed as it came: the upstream judges its own fields and formats.
         fields = [(k, v) for k, v in (await request.form()).multi_items() if isinstance(v, str)]
         upload = (file.filename or "audio", data, file.content_type or "application/octet-stream")
-        return await relay(call, "/audio/transcriptions", _as_body(fields), [("file", upload)])
+        return await relay(call, f"/audio/{endpoint}", _as_body(fields), [("file", upload)])
+    response_format, temperature = options.response_format, options.temperature
     if response_format not in _FORMATS:
         raise BadRequest(
             f"response_format must be one of {', '.join(_FORMATS)}", param="response_format"
@@ -50,7 +84,14 @@ async def transcriptions(
     # ffmpeg decoding and resampling are CPU work: off the event loop, and off the model's
     # worker so that other requests' transcriptions go on meanwhile.
     samples = await asyncio.to_thread(decode_audio, data, gateway.config.max_audio_seconds)
-    job = TranscriptionRequest(samples, TARGET_RATE, language or None, prompt, temperature)
+    job = TranscriptionRequest(
+        samples,
+        TARGET_RATE,
+        options.language or None,
+        options.prompt,
+        temperature,
+        translate=options.translate,
+    )
     async with gateway.manager.use(model) as loaded:
         if Capability.TRANSCRIPTION not in loaded.engine.capabilities:
             raise BadRequest(f"model '{model}' does not transcribe audio", param="model")
@@ -64,7 +105,7 @@ async def transcriptions(
     if response_format == "vtt":
         return PlainTextResponse(transcripts.vtt(result), media_type="text/vtt")
     if response_format == "verbose_json":
-        return JSONResponse(transcripts.verbose_json(result))
+        return JSONResponse(transcripts.verbose_json(result, options.translate))
     return JSONResponse({"text": result.text})
 
 
