@@ -13,7 +13,7 @@ from airlock.checks.resources.estimate import FitRequest, estimate
 from airlock.checks.resources.inputs import InputError
 from airlock.checks.resources.quant import choices
 from airlock.cli.errors import USAGE_ERROR, print_error
-from airlock.cli.options import text_style
+from airlock.cli.options import positive_int, text_style
 from airlock.formats.gguf_index import GgufError
 from airlock.formats.safetensors_header import HeaderError
 
@@ -68,19 +68,23 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--devices",
-        type=_positive,
+        type=positive_int,
         default=1,
         metavar="N",
         help="how many of each accelerator you have (default 1)",
     )
     parser.add_argument(
         "--context",
-        type=_positive,
+        type=positive_int,
         metavar="N",
         help="tokens of context per sequence (default: model maximum, at most 8192)",
     )
     parser.add_argument(
-        "--batch", type=_positive, default=1, metavar="N", help="concurrent sequences (default 1)"
+        "--batch",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="concurrent sequences (default 1)",
     )
     parser.add_argument(
         "--quant",
@@ -95,16 +99,6 @@ def register(commands: Any) -> None:
         help="text for people (default), json for pipelines",
     )
     parser.set_defaults(run=run)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,13 +12,13 @@ from airlock.findings import Severity
 
 
 def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (`--jobs`)."""
+    """An argparse type: a whole number of at least 1 (`--jobs`, `--batch`, ...)."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
     return value
 
 
