@@ -15,6 +15,7 @@ from airlock.checks.auto_map import AutoMapAnalyzer
 from airlock.findings import Finding, Location, Severity
 from airlock.formats.interface import Blob
 from airlock.scanner import Scanner
+from stub_context import StubContext
 
 AUTO_MAP = {
     "AutoConfig": "configuration_tiny.TinyConfig",
@@ -107,13 +108,9 @@ def test_no_file_check_inside_archives() -> None:
     blob = Blob(b"", "model.zip", Location(members=("config.json",)), "config.json")
     document = config(auto_map={"AutoModel": "modeling_gone.GoneModel"})
 
-    class Ctx:
-        def finding(self, rule_id: str, blob: Blob, *args: Any, **kwargs: Any) -> Finding:
-            return Finding(rule_id, Severity.HIGH, blob.file, blob.location, "")
-
     analyzer = AutoMapAnalyzer()
     assert analyzer.applies(document, blob)
-    found = [f.rule_id for f in analyzer.analyze(document, blob, Ctx())]
+    found = [f.rule_id for f in analyzer.analyze(document, blob, StubContext())]
     assert found == ["AIR711"]
 
 

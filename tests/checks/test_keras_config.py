@@ -24,9 +24,10 @@ from hypothesis import strategies as st
 from airlock.artifact import ArtifactFile
 from airlock.checks.keras_config import KerasConfigAnalyzer
 from airlock.checks.lambda_code import code_names, marshal_names
-from airlock.findings import Finding, Location, Severity
+from airlock.findings import Location, Severity
 from airlock.formats.interface import Blob
 from airlock.scanner import FileResult, Scanner
+from stub_context import StubContext
 
 
 def obj(module: str | None, class_name: str, config: Any) -> dict[str, Any]:
@@ -168,24 +169,6 @@ def test_code_names_rejects_plain_strings() -> None:
     assert code_names("aGVsbG8=") is None  # base64, but not a code object
 
 
-class _Context:
-    max_decompressed_bytes = 1 << 20
-
-    def scan_nested(self, data: object, location: Location, name: str) -> list[Finding]:
-        return []
-
-    def finding(
-        self,
-        rule_id: str,
-        blob: Blob,
-        location: Location,
-        message: str,
-        evidence: str = "",
-        severity: Severity | None = None,
-    ) -> Finding:
-        return Finding(rule_id, severity or Severity.HIGH, blob.file, location, message, evidence)
-
-
 JSON = st.recursive(
     st.none()
     | st.booleans()
@@ -212,7 +195,7 @@ def test_analyzer_never_raises_on_any_json(document: Any) -> None:
     blob = Blob(b"", "config.json", Location(), "config.json")
     analyzer = KerasConfigAnalyzer()
     analyzer.applies(document, blob)
-    for finding in analyzer.analyze(document, blob, _Context()):
+    for finding in analyzer.analyze(document, blob, StubContext()):
         assert finding.rule_id.startswith("AIR6")
 
 

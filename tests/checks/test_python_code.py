@@ -18,6 +18,7 @@ from airlock.findings import Finding, Location, Severity
 from airlock.formats.interface import Blob
 from airlock.formats.python_reader import MAX_SOURCE_BYTES, PythonReader
 from airlock.scanner import Scanner
+from stub_context import StubContext
 
 
 def scan(tmp_path: Path, source: str | bytes, name: str = "modeling_x.py") -> list[Finding]:
@@ -263,24 +264,6 @@ def test_scanning_never_runs_the_code(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-class _Context:
-    max_decompressed_bytes = 0
-
-    def scan_nested(self, *args: object) -> list[Finding]:
-        return []
-
-    def finding(
-        self,
-        rule_id: str,
-        blob: Blob,
-        location: Location,
-        message: str,
-        evidence: str = "",
-        severity: Severity | None = None,
-    ) -> Finding:
-        return Finding(rule_id, severity or Severity.INFO, blob.file, location, message, evidence)
-
-
 CODEISH = st.text(alphabet="()[]{}+-*/.,:=#'\"\\\n abcdeilmnoprstxy_0123", max_size=300)
 
 
@@ -288,7 +271,7 @@ CODEISH = st.text(alphabet="()[]{}+-*/.,:=#'\"\\\n abcdeilmnoprstxy_0123", max_s
 @given(st.one_of(st.text(max_size=300), CODEISH))
 def test_any_text_yields_findings_not_errors(text: str) -> None:
     blob = Blob(text.encode("utf-8", "surrogatepass"), "x.py", Location(), "x.py")
-    findings = list(PythonReader().scan(blob, _Context()))
+    findings = list(PythonReader().scan(blob, StubContext()))
     assert findings and findings[0].rule_id in ("AIR701", "AIR707", "AIR003")
 
 

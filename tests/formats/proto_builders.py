@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from airlock.findings import Finding, Location, Severity
-from airlock.formats.interface import Blob
-from airlock.rules import rule
-
 
 def varint(value: int) -> bytes:
     out = bytearray()
@@ -50,24 +46,3 @@ def mutate(seed: bytes, edits: list[tuple[int, int, int]]) -> bytes:
             else:
                 del data[index]
     return bytes(data)
-
-
-class StubContext:
-    """A ScanContext for calling one reader directly (nested content is not followed)."""
-
-    max_decompressed_bytes = 1 << 20
-
-    def scan_nested(self, data: object, location: Location, name: str) -> list[Finding]:
-        return []
-
-    def finding(
-        self,
-        rule_id: str,
-        blob: Blob,
-        location: Location,
-        message: str,
-        evidence: str = "",
-        severity: Severity | None = None,
-    ) -> Finding:
-        chosen = severity if severity is not None else rule(rule_id).default_severity
-        return Finding(rule_id, chosen, blob.file, location, message, evidence)

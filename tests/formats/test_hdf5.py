@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from proto_builders import EDITS, StubContext, mutate
+from proto_builders import EDITS, mutate
 
 from airlock.artifact import ArtifactFile
 from airlock.findings import Location, Severity
@@ -23,6 +23,7 @@ from airlock.formats.detect import detect
 from airlock.formats.hdf5_reader import Hdf5Reader
 from airlock.formats.interface import Blob, Kind
 from airlock.scanner import FileResult, Scanner
+from stub_context import StubContext
 
 SAMPLES = Path("/work/shared/corpora/peer-samples/modelaudit/tests/assets/samples/keras")
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
-from proto_builders import EDITS, StubContext, bfield, mutate, vfield
+from proto_builders import EDITS, bfield, mutate, vfield
 
 from airlock.artifact import ArtifactFile
 from airlock.findings import Location, Severity
@@ -22,6 +22,7 @@ from airlock.formats.detect import detect
 from airlock.formats.interface import Blob, Kind
 from airlock.formats.onnx_reader import OnnxReader
 from airlock.scanner import FileResult, Scanner
+from stub_context import StubContext
 
 
 def scan(path: Path) -> FileResult:

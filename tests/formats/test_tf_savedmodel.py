@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from proto_builders import EDITS, StubContext, bfield, mutate, vfield
+from proto_builders import EDITS, bfield, mutate, vfield
 
 from airlock.artifact import ArtifactFile
 from airlock.findings import Location, Severity
@@ -17,6 +17,7 @@ from airlock.formats.detect import detect
 from airlock.formats.interface import Blob, Kind
 from airlock.formats.tf_savedmodel_reader import TensorFlowReader, op_rules
 from airlock.scanner import FileResult, Scanner
+from stub_context import StubContext
 
 SAMPLES = Path("/work/shared/corpora/peer-samples/modelaudit/tests/assets/samples/tensorflow")
 
