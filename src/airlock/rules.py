@@ -105,10 +105,10 @@ _RULES = (
          "A Keras config carries Python code (a Lambda layer's marshalled bytecode or "
          "source) that runs when the model is loaded or called (CVE-2024-3660); critical when "
          "the code names commands, eval/exec or imports.", 94),
-    Rule("AIR602", "keras-foreign-module", Severity.MEDIUM,
-         "A Keras config names a class or function from a module outside Keras, which older "
-         "Keras versions import while loading (CVE-2025-1550); critical for modules and "
-         "builtins that run commands or code.", 470),
+    Rule("AIR602", "keras-foreign-module", Severity.HIGH,
+         "A Keras config names a class or function from a module outside Keras, which Keras "
+         "before 3.9 imports and uses while loading (CVE-2025-1550); critical for callables "
+         "that run commands or code (judged by what the module and name resolve to).", 470),
     Rule("AIR603", "keras-external-model", Severity.HIGH,
          "A Keras layer (TFSMLayer) loads a TensorFlow SavedModel from a path named in the "
          "config, outside the Keras safe-mode checks.", 829),
@@ -118,6 +118,15 @@ _RULES = (
          "CVE-2025-9906, critical) while the model loads.", 829),
     Rule("AIR605", "keras-safe-mode-off", Severity.MEDIUM,
          "Keras metadata or config asks for `safe_mode` to be turned off.", None),
+    Rule("AIR606", "keras-unlisted-function", Severity.HIGH,
+         "A Keras config names a function (`\"class_name\": \"function\"`) that is not one of "
+         "Keras's built-in activations, losses, metrics or initializers: Keras hands back "
+         "whatever the module and name resolve to, and the model calls it; critical for "
+         "Python builtins that evaluate code or open files.", 470),
+    Rule("AIR607", "keras-custom-object", Severity.HIGH,
+         "A Keras config needs a custom object registered under a package that is not "
+         "Keras's own (`registered_name` `package>Name`): loading runs that package's code, "
+         "which the model file does not contain.", 829),
     Rule("AIR611", "onnx-external-data-escape", Severity.HIGH,
          "An ONNX tensor's external data lives outside the model folder (absolute path, `..`, "
          "drive or UNC path, or a link leading out): loading reads that file into the model "
@@ -137,19 +146,42 @@ _RULES = (
          "`/object:`, `/name:`, `/module:`), which make an unsafe loader (`yaml.unsafe_load`, "
          "`yaml.load` with `Loader` or `UnsafeLoader`, `FullLoader` before PyYAML 5.4, ruamel's "
          "`typ='unsafe'`) import and call what the tag names. Critical for callables that run "
-         "commands or code (the pickle denylist); high for a call or instance of anything else, "
-         "medium for a bare import, low when what it names is on the pickle allowlist. "
-         "`yaml.safe_load` refuses such files.", 502),
+         "commands or code (judged by what the name resolves to); high for every other tag "
+         "that imports or builds something, whatever it names. `yaml.safe_load` refuses such "
+         "files; plain-value tags (`!!python/tuple`) are not findings.", 502),
     Rule("AIR632", "yaml-unparseable", Severity.MEDIUM,
          "A YAML file does not parse (a syntax error, or nesting past libyaml's 1000 levels) "
          "or is not valid UTF-8/UTF-16, so PyYAML refuses it; its text was still searched for "
          "`python/` tags, since another YAML parser, or a loader reading it in another "
          "encoding, may accept it.", 20),
     Rule("AIR633", "config-instantiate-target", Severity.INFO,
-         "A YAML config names classes or functions that Hydra's `instantiate` (`_target_`) or "
-         "LightningCLI/jsonargparse (`class_path`) import and call with the config's arguments "
-         "(info, listing them; critical for callables that run commands or code, such as "
-         "`os.system` or `builtins.eval`).", 470),
+         "A YAML or JSON config names classes or functions that Hydra's `instantiate` "
+         "(`_target_`) or LightningCLI/jsonargparse (`class_path`) import and call with the "
+         "config's arguments: info, listing them, when all are on the list of what ordinary "
+         "configs instantiate (torch optimizers and layers, Lightning callbacks, ...); critical "
+         "for callables that run commands or code, such as `os.system`, `builtins.eval` or "
+         "`torch.os.system`.", 470),
+    Rule("AIR634", "config-unknown-target", Severity.HIGH,
+         "A config instantiator target (`_target_`, `class_path`) that is not on the list of "
+         "what ordinary configs instantiate: instantiating the config imports that code and "
+         "calls it with values from the file. An organization lists its own classes in its "
+         "policy.", 470),
+    Rule("AIR635", "config-computed-target", Severity.HIGH,
+         "A config instantiator target that is not a plain dotted name: an OmegaConf "
+         "interpolation (`${...}`, resolved from another key, an environment variable or a "
+         "resolver) or an odd spelling, so what it calls cannot be judged from the file "
+         "(critical when it spells a dangerous callable).", 470),
+    Rule("AIR636", "config-remote-code", Severity.HIGH,
+         "An instantiated config passes `trust_remote_code: true`: the model it loads runs "
+         "Python code from its repository, which the config does not contain.", 829),
+    Rule("AIR637", "config-eval-resolver", Severity.HIGH,
+         "A config uses an `${eval:...}`-style interpolation, which applications that register "
+         "Python's `eval` as an OmegaConf resolver run as Python (high; medium when the "
+         "expression is arithmetic on numbers and other interpolations).", 95),
+    Rule("AIR638", "config-dangerous-name", Severity.HIGH,
+         "A string value in an instantiated config names a callable that runs commands or "
+         "code (`os.system`): jsonargparse turns import paths into callables for `Callable` "
+         "parameters, and `hydra.utils.get_method` / `get_class` take such paths.", 470),
     Rule("AIR204", "archive-special-file", Severity.MEDIUM,
          "An archive member is a device file or a FIFO; extracting it (as root) creates a "
          "special file, which a model never needs.", None),

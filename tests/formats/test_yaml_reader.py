@@ -118,13 +118,14 @@ def test_every_spelling_of_a_dangerous_tag_is_critical(
     [
         ("a: !!python/object/apply:my_project.layers.Block [4]\n", Severity.HIGH),
         ("a: !!python/object:argparse.Namespace {lr: 0.1}\n", Severity.HIGH),
-        ("a: !!python/name:mypkg.Net\n", Severity.MEDIUM),
-        ("a: !!python/object/apply:collections.OrderedDict [[[k, 1]]]\n", Severity.LOW),
+        # Issue 12: every tag that imports or builds something is high at least, even an
+        # allowlisted name; only an unsafe loader reads such a file.
+        ("a: !!python/name:mypkg.Net\n", Severity.HIGH),
+        ("a: !!python/module:mypkg\n", Severity.HIGH),
+        ("a: !!python/object/apply:collections.OrderedDict [[[k, 1]]]\n", Severity.HIGH),
     ],
 )
-def test_other_callables_are_judged_like_pickle_imports(
-    tmp_path: Path, text: str, severity: Severity
-) -> None:
+def test_other_callables_are_high(tmp_path: Path, text: str, severity: Severity) -> None:
     found = findings(tmp_path, text)
     assert [(f.rule_id, f.severity) for f in found] == [("AIR631", severity)]
 
@@ -176,15 +177,18 @@ def test_other_jinja_strings_report_only_escapes(tmp_path: Path) -> None:
 # Config instantiators --------------------------------------------------------------------
 
 
-def test_hydra_targets_are_listed_not_flagged(tmp_path: Path) -> None:
+def test_listed_targets_are_info_and_unknown_ones_high(tmp_path: Path) -> None:
     text = (
         "optimizer:\n  _target_: torch.optim.Adam\n  lr: 0.001\n"
         "model:\n  class_path: my_project.models.Net\n  init_args: {depth: 4}\n"
     )
     found = findings(tmp_path, text)
-    assert [(f.rule_id, f.severity) for f in found] == [("AIR633", Severity.INFO)]
-    assert "torch.optim.Adam (line 2)" in found[0].message
-    assert "my_project.models.Net (line 5)" in found[0].message
+    assert [(f.rule_id, f.severity) for f in found] == [
+        ("AIR634", Severity.HIGH),
+        ("AIR633", Severity.INFO),
+    ]
+    assert "`my_project.models.Net`" in found[0].message and "Line 5" in found[0].message
+    assert "torch.optim.Adam (line 2)" in found[1].message
 
 
 def test_dangerous_hydra_target_is_critical(tmp_path: Path) -> None:

@@ -4,17 +4,27 @@ loading the model would import, run or download.
 Every serialized object in the config is visited: Lambda layers and `__lambda__` functions
 (Python code, CVE-2024-3660), classes and functions named by a module outside Keras
 (CVE-2025-1550), TFSMLayer (loads an external SavedModel), Keras utilities that download files
-or turn safe mode off (CVE-2025-8747, CVE-2025-9906), and `safe_mode: false`.
+or turn safe mode off (CVE-2025-8747, CVE-2025-9906), custom objects of other packages, and
+`safe_mode: false`.
+
+A `module` and a name are judged together, as the loader combines them: Keras before 3.9
+imports `module` and takes the name from it (`vars(module).get(name)`) whatever the module is.
+A class (`class_name`) is only used through its `from_config`, which within Keras's own
+packages means a Keras object; a function (`"class_name": "function"`) is handed back as it is
+and called by the model, so functions are judged by allowlist (`data/config_targets.toml`).
 """
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from typing import Any
 
+from airlock.checks.config_targets import judge_target, target_lists
 from airlock.checks.lambda_code import code_names, dangerous
 from airlock.findings import Finding, Severity
 from airlock.formats.interface import Blob, ScanContext
+from airlock.formats.pickle.policy import Status
 
 KERAS_PACKAGES = frozenset({"keras", "tf_keras", "keras_hub", "keras_nlp", "keras_cv"})
 UNSAFE_FUNCTIONS = {
@@ -65,11 +75,16 @@ def _object(node: dict[str, Any], blob: Blob, ctx: ScanContext) -> Iterator[Find
             str(path),
         )
     if isinstance(class_name, str):
-        name = config if class_name == "function" and isinstance(config, str) else class_name
+        function = class_name == "function" and isinstance(config, str)
+        name = config if function and isinstance(config, str) else class_name
         if isinstance(module, str):
-            yield from _module(module, name, blob, ctx)
+            yield from _module(module, name, function, blob, ctx)
         if class_name == "function":
             yield from _unsafe_function(name, blob, ctx)
+    for value in (node.get("registered_name"), class_name):
+        if isinstance(value, str) and ">" in value:
+            yield from _custom_object(value, blob, ctx)
+            break
     if node.get("safe_mode") is False:
         yield ctx.finding(
             "AIR605",
@@ -87,7 +102,7 @@ def _lambda_layer(config: dict[str, Any], blob: Blob, ctx: ScanContext) -> Itera
     if config.get("function_type") == "function" and isinstance(function, str):
         module = config.get("module")
         if isinstance(module, str):
-            yield from _module(module, function, blob, ctx)
+            yield from _module(module, function, True, blob, ctx)
         yield from _unsafe_function(function, blob, ctx)
         return
     strings = _strings(function)
@@ -118,23 +133,67 @@ def _code(strings: list[str], what: str, blob: Blob, ctx: ScanContext) -> Iterat
     )
 
 
-def _module(module: str, name: str, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
-    if module.split(".", 1)[0] in KERAS_PACKAGES:
+def _module(
+    module: str, name: str, function: bool, blob: Blob, ctx: ScanContext
+) -> Iterator[Finding]:
+    dotted = f"{module}.{name}"
+    verdict = judge_target(dotted)
+    if verdict.status is Status.DANGEROUS or (module == "builtins" and dangerous([name])):
+        yield _foreign(module, name, Severity.CRITICAL, blob, ctx)
         return
-    # Keras resolves `builtins` functions to its own built-ins (activations, losses) first;
-    # only Python builtins that evaluate code or open files are a risk there.
-    builtin = module == "builtins"
-    risky = dangerous([name] if builtin else [module, name])
-    if builtin and not risky:
+    keras_own = module.split(".", 1)[0] in KERAS_PACKAGES
+    if verdict.status is Status.ALLOWED or (keras_own and not function):
         return
-    yield ctx.finding(
+    if module == "builtins" or keras_own:
+        yield from _function(module, name, blob, ctx)
+        return
+    yield _foreign(module, name, Severity.HIGH, blob, ctx)
+
+
+def _foreign(module: str, name: str, severity: Severity, blob: Blob, ctx: ScanContext) -> Finding:
+    return ctx.finding(
         "AIR602",
         blob,
         blob.location,
-        f"The config names `{name}` from module `{module}`, outside Keras; older Keras "
-        "versions import that module and use it while loading.",
+        f"The config names `{name}` from module `{module}`, outside Keras; Keras before 3.9 "
+        "imports that module and uses it while loading."
+        + (" It runs commands or code. Do not load it." if severity is Severity.CRITICAL else ""),
         f"{module}.{name}",
-        severity=Severity.CRITICAL if risky else None,
+        severity=severity,
+    )
+
+
+def _function(module: str, name: str, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+    """A function named within Keras or `builtins`: Keras's own built-ins are fine; Keras
+    resolves other `builtins` names to Python's builtins, and other Keras functions are
+    utilities, not model parts."""
+    if name in target_lists().keras_functions or name in UNSAFE_FUNCTIONS:
+        return  # a built-in activation/loss/metric, or a utility reported as AIR604
+    if module == "builtins" and not hasattr(builtins, name):
+        return  # a custom function saved by bare name: it loads only if registered
+    yield ctx.finding(
+        "AIR606",
+        blob,
+        blob.location,
+        f"The config names the function `{module}.{name}`, which is not one of Keras's "
+        "built-in activations, losses or metrics; loading hands it to the model, which calls "
+        "it.",
+        f"{module}.{name}",
+    )
+
+
+def _custom_object(registered: str, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+    package = registered.split(">", 1)[0]
+    if package in KERAS_PACKAGES:
+        return
+    yield ctx.finding(
+        "AIR607",
+        blob,
+        blob.location,
+        f"The config needs the custom object `{registered[:200]}`, registered by package "
+        f"`{package[:100]}`, not by Keras: loading runs that package's code, which this file "
+        "does not contain. Load it only if you trust that package.",
+        registered[:200],
     )
 
 

@@ -1,15 +1,16 @@
-"""What loading a YAML config imports and calls: PyYAML `python/` tags under an unsafe loader,
-and `_target_` / `class_path` under a config instantiator. Names are judged with the pickle
-allowlist and denylist (`data/pickle_allowlist.toml`, `data/pickle_dangerous.toml`): the same
-callables run commands whichever deserializer reaches them."""
+"""What an unsafe YAML loader imports and calls: PyYAML `python/` tags (ruamel's unsafe loader
+reads the same tags). Names are judged by allowlist (`checks.config_targets`): a tag that
+imports or builds an object is high at least, critical when what it names is denylisted (the
+same callables run commands whichever deserializer reaches them)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from airlock.checks.config_targets import judge_target
 from airlock.findings import Severity
-from airlock.formats.pickle.policy import GlobalsPolicy, Status
+from airlock.formats.pickle.policy import Status
 
 # The multi-constructors of PyYAML's UnsafeConstructor (ruamel's is the same), and what each
 # does with the name after the colon.
@@ -23,9 +24,6 @@ _ACTIONS = {
     "name": "imports `{}`",
     "module": "imports the module `{}`",
 }
-# Keys whose value is imported and called when the config is instantiated: Hydra/OmegaConf
-# `instantiate` (NeMo and many research configs), LightningCLI / jsonargparse.
-INSTANTIATE_KEYS = frozenset({"_target_", "class_path"})
 
 
 @dataclass(frozen=True)
@@ -45,27 +43,16 @@ def python_tag(tag: str) -> Judged | None:
     # PyYAML looks a name without a dot up in builtins (`!!python/name:eval`).
     dotted = name if kind == "module" or "." in name else f"builtins.{name}"
     action = _ACTIONS[kind].format(dotted)
-    verdict = GlobalsPolicy.default().judge(dotted)
+    verdict = judge_target(dotted)
     if verdict.status is Status.DANGEROUS:
         return Judged(dotted, Severity.CRITICAL, f"{action}, which {verdict.why}. Do not load it.")
-    if verdict.status is Status.ALLOWED:
-        return Judged(
-            dotted,
-            Severity.LOW,
-            f"{action}, which ordinary model files use; harmless, but only an unsafe loader "
-            "reads the file (`yaml.safe_load` refuses it).",
-        )
-    # Like a pickle import: a call or an instance is high, a bare import medium.
-    severity = Severity.MEDIUM if kind in ("name", "module") else Severity.HIGH
+    # Even a listed name is high: only an unsafe loader reads the file, and a file that needs
+    # one can make it import anything; real configs do not carry such tags.
+    known = "a name ordinary configs use" if verdict.status is Status.ALLOWED else "unknown code"
     return Judged(
         dotted,
-        severity,
-        f"{action}; it is not on the list of what ordinary model files need. Load it only "
-        "if you trust its source.",
+        Severity.HIGH,
+        f"{action} ({known}); a file that needs an unsafe loader can make it import and call "
+        "anything. Load it only with `yaml.safe_load`, or not at all if you do not trust its "
+        "source.",
     )
-
-
-def target_danger(target: str) -> str | None:
-    """Why instantiating `target` (a dotted name) runs commands or code, or None."""
-    verdict = GlobalsPolicy.default().judge(target.strip())
-    return verdict.why if verdict.status is Status.DANGEROUS else None

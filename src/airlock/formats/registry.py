@@ -40,10 +40,12 @@ def json_reader() -> Reader:
     """JSON documents, with every analyzer that recognises a JSON format."""
     from airlock.checks.auto_map import AutoMapAnalyzer
     from airlock.checks.chat_template_json import ChatTemplateJsonAnalyzer
+    from airlock.checks.instantiate_json import InstantiateJsonAnalyzer
     from airlock.checks.keras_config import KerasConfigAnalyzer
-    from airlock.formats.json_reader import JsonReader
+    from airlock.formats.json_reader import JsonAnalyzer, JsonReader
 
-    return JsonReader([ChatTemplateJsonAnalyzer(), KerasConfigAnalyzer(), AutoMapAnalyzer()])
+    analyzers: list[JsonAnalyzer] = [ChatTemplateJsonAnalyzer(), KerasConfigAnalyzer(), AutoMapAnalyzer()]
+    return JsonReader([*analyzers, InstantiateJsonAnalyzer()])
 
 
 class LazyReader(Reader):

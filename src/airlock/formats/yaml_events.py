@@ -85,8 +85,16 @@ class _Frame:
 def items(text: str) -> Iterator[Tag | Value | Stop]:
     """Every tag and value scalar of every document in `text`, in order; a Stop ends it early."""
     stack: list[_Frame] = []
+    # Anchored scalars: an alias of one (`_target_: *name`) is that scalar wherever it is used,
+    # as a key or a value. Collections are never expanded.
+    scalars: dict[str, str] = {}
     try:
         for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.AliasEvent) and event.anchor in scalars:
+                mark = event.start_mark
+                event = yaml.ScalarEvent(None, None, (True, False), scalars[event.anchor], mark)
+            elif isinstance(event, yaml.ScalarEvent) and event.anchor is not None:
+                scalars[event.anchor] = event.value
             if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
                 stack.pop()
                 continue

@@ -16,7 +16,14 @@ from functools import cached_property
 
 from airlock.checks.chat_template import template_findings
 from airlock.checks.chat_template_json import is_template_key
-from airlock.checks.yaml_objects import INSTANTIATE_KEYS, python_tag, target_danger
+from airlock.checks.instantiate_targets import (
+    INSTANTIATE_KEYS,
+    dangerous_string,
+    eval_resolver,
+    is_true,
+    judge_instantiate,
+)
+from airlock.checks.yaml_objects import python_tag
 from airlock.findings import Finding, Severity
 from airlock.formats.interface import Blob, Kind, Reader, ScanContext, too_large
 from airlock.formats.yaml_events import Tag, Value, items, tags_in_text
@@ -131,9 +138,14 @@ class _Scan:
         self.tags_more: Counter[Severity] = Counter()
         self.templates: set[tuple[str, bool]] = set()
         self.templates_skipped = 0
-        self.dangerous_targets: set[str] = set()
-        self.targets: dict[str, int] = {}  # other targets -> first line
+        # Reported one by one, capped per severity so that a flood of high ones cannot hide a
+        # critical one.
+        self.flagged_targets: dict[Severity, set[str]] = {}
+        self.targets: dict[str, int] = {}  # allowed targets -> first line
         self.targets_more = 0
+        # Reported only if the file names something to instantiate, at the end.
+        self.named_callables: dict[str, tuple[Value, str]] = {}
+        self.remote_code: Value | None = None
 
     def tag(self, item: Tag) -> Iterator[Finding]:
         judged = python_tag(item.tag)
@@ -160,35 +172,64 @@ class _Scan:
         )
 
     def value(self, item: Value) -> Iterator[Finding]:
-        if item.where is not None and item.where.label in INSTANTIATE_KEYS:
-            yield from self._target(item.where.label, item)
+        label = item.where.label if item.where is not None else None
+        if label in INSTANTIATE_KEYS:
+            yield from self._target(str(label), item)
+        elif label == "trust_remote_code" and is_true(item.text):
+            self.remote_code = self.remote_code or item
+        elif (why := dangerous_string(item.text)) and len(self.named_callables) < _MAX_SHOWN:
+            self.named_callables.setdefault(item.text.strip(), (item, why))
+        if "${" in item.text:
+            yield from self._resolver(item)
         if "{{" in item.text or "{%" in item.text:
             yield from self._template(item)
 
     def _target(self, key: str, item: Value) -> Iterator[Finding]:
-        target = item.text.strip()
-        why = target_danger(target)
-        if why is None:
-            if target in self.targets:
-                return
-            if len(self.targets) >= _MAX_TARGETS_LISTED:
-                self.targets_more += 1
-                return
-            self.targets[target] = self.source.locate(item.index)[0]
+        judged = judge_instantiate(key, item.text)
+        target = judged.target
+        if not judged.why:  # allowed: listed once at the end
+            if target not in self.targets:
+                if len(self.targets) >= _MAX_TARGETS_LISTED:
+                    self.targets_more += 1
+                else:
+                    self.targets[target] = self.source.locate(item.index)[0]
             return
-        if target in self.dangerous_targets or len(self.dangerous_targets) >= _MAX_SHOWN:
+        flagged = self.flagged_targets.setdefault(judged.severity, set())
+        if target in flagged or len(flagged) >= _MAX_SHOWN:
             return
-        self.dangerous_targets.add(target)
+        flagged.add(target)
         line, offset, text = self.source.locate(item.index)
+        advice = (
+            "Do not instantiate this config."
+            if judged.severity is Severity.CRITICAL
+            else "Instantiate it only if you trust that code (an organization lists its own "
+            "classes in its policy)."
+        )
         yield self.ctx.finding(
-            "AIR633",
+            judged.rule,
             self.blob,
             self.blob.location.at(offset),
             f"Line {line}: `{key}: {target[:200]}`: a config instantiator (Hydra's "
-            f"`instantiate`, LightningCLI) calls `{target[:200]}`, which {why}. Do not "
-            "instantiate this config.",
+            f"`instantiate`, LightningCLI) calls `{target[:200]}`, which {judged.why}. {advice}",
             f"line {line}: {text[:200]}",
-            Severity.CRITICAL,
+            judged.severity,
+        )
+
+    def _resolver(self, item: Value) -> Iterator[Finding]:
+        severity = eval_resolver(item.text)
+        if severity is None:
+            return
+        line, offset, text = self.source.locate(item.index)
+        yield self.ctx.finding(
+            "AIR637",
+            self.blob,
+            self.blob.location.at(offset),
+            f"Line {line}: an `${{eval:...}}`-style interpolation: applications that register "
+            "Python's `eval` as an OmegaConf resolver run this text as Python when the config "
+            "is resolved"
+            + ("." if severity is Severity.MEDIUM else ", and it is more than arithmetic."),
+            f"line {line}: {text[:200]}",
+            severity,
         )
 
     def _template(self, item: Value) -> Iterator[Finding]:
@@ -228,6 +269,9 @@ class _Scan:
                 f"`{self.blob.name}` holds more than {_MAX_TEMPLATES} distinct strings that "
                 f"look like Jinja templates; {self.templates_skipped} were not inspected.",
             )
+        if not (self.targets or self.flagged_targets):
+            return
+        yield from self._instantiated_values()
         if self.targets:
             listed = ", ".join(f"{t[:120]} (line {n})" for t, n in self.targets.items())
             if self.targets_more:
@@ -237,7 +281,32 @@ class _Scan:
                 self.blob,
                 self.blob.location,
                 "A config instantiator (Hydra's `instantiate` for `_target_`, LightningCLI for "
-                f"`class_path`) imports and calls what this config names: {listed}. Ordinary "
-                "for such configs; review them, since a config can name any callable.",
+                f"`class_path`) imports and calls what this config names: {listed}. All are "
+                "on the list of what ordinary configs instantiate.",
                 listed,
+            )
+
+    def _instantiated_values(self) -> Iterator[Finding]:
+        """Values that matter because this config is instantiated."""
+        for name, (item, why) in self.named_callables.items():
+            line, offset, text = self.source.locate(item.index)
+            yield self.ctx.finding(
+                "AIR638",
+                self.blob,
+                self.blob.location.at(offset),
+                f"Line {line}: the value `{name[:200]}` names a callable that {why}; in a config "
+                "that is instantiated, such a string becomes that callable (jsonargparse's "
+                "`Callable` parameters, `hydra.utils.get_method`).",
+                f"line {line}: {text[:200]}",
+            )
+        if self.remote_code is not None:
+            line, offset, text = self.source.locate(self.remote_code.index)
+            yield self.ctx.finding(
+                "AIR636",
+                self.blob,
+                self.blob.location.at(offset),
+                f"Line {line}: `trust_remote_code: true` in a config that is instantiated: "
+                "the model it loads runs Python code from its repository, which this config "
+                "does not contain.",
+                f"line {line}: {text[:200]}",
             )
