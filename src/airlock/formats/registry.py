@@ -44,7 +44,11 @@ def json_reader() -> Reader:
     from airlock.checks.keras_config import KerasConfigAnalyzer
     from airlock.formats.json_reader import JsonAnalyzer, JsonReader
 
-    analyzers: list[JsonAnalyzer] = [ChatTemplateJsonAnalyzer(), KerasConfigAnalyzer(), AutoMapAnalyzer()]
+    analyzers: list[JsonAnalyzer] = [
+        ChatTemplateJsonAnalyzer(),
+        KerasConfigAnalyzer(),
+        AutoMapAnalyzer(),
+    ]
     return JsonReader([*analyzers, InstantiateJsonAnalyzer()])
 
 
