@@ -238,8 +238,7 @@ HYDRA_CONFIGS = [
     Sample("flow-style", "cb: {_target_: os.system, _args_: [{cmd}]}\n", CRIT),
     Sample(
         "list-of-callbacks",
-        "callbacks:\n- _target_: torch.nn.ReLU\n"
-        "- _target_: os.system\n  _args_: [{cmd}]\n",
+        "callbacks:\n- _target_: torch.nn.ReLU\n- _target_: os.system\n  _args_: [{cmd}]\n",
         CRIT,
     ),
     Sample(

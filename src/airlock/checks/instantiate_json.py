@@ -4,7 +4,7 @@ and jsonargparse accept JSON): `_target_` / `class_path` values judged as in YAM
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from airlock.checks.instantiate_targets import (
@@ -24,6 +24,10 @@ _MAX_LISTED = 12
 class InstantiateJsonAnalyzer:
     """A JsonAnalyzer for documents that name something to instantiate."""
 
+    def __init__(self, trusted: Iterable[str] = ()) -> None:
+        # Exact config targets the organization's policy trusts (its own classes).
+        self.trusted = frozenset(trusted)
+
     def applies(self, document: Any, blob: Blob) -> bool:
         return any(key in INSTANTIATE_KEYS for key, _ in _pairs(document))
 
@@ -35,7 +39,7 @@ class InstantiateJsonAnalyzer:
             if not isinstance(value, str):
                 continue
             if key in INSTANTIATE_KEYS:
-                judged = judge_instantiate(key, value)
+                judged = judge_instantiate(key, value, self.trusted)
                 if not judged.why:
                     if judged.target not in allowed:
                         allowed.append(judged.target)

@@ -40,8 +40,11 @@ class TargetJudgement:
     why: str  # what happens, for a finding's message ("" for allowed targets)
 
 
-def judge_instantiate(key: str, value: str) -> TargetJudgement:
-    """How dangerous instantiating `key: value` is (`key` is `_target_` or `class_path`)."""
+def judge_instantiate(
+    key: str, value: str, trusted: frozenset[str] = frozenset()
+) -> TargetJudgement:
+    """How dangerous instantiating `key: value` is (`key` is `_target_` or `class_path`);
+    `trusted`: exact names the organization's policy allows (its own classes)."""
     target = value.strip()
     if "${" in target:
         danger = dangerous_name_in(target)
@@ -66,7 +69,7 @@ def judge_instantiate(key: str, value: str) -> TargetJudgement:
         # jsonargparse resolves a short name only among the already imported subclasses of
         # the parameter's declared type (`class_path: EarlyStopping`).
         return TargetJudgement(target, "AIR633", Severity.INFO, "")
-    verdict = judge_target(target)
+    verdict = judge_target(target, trusted)
     if verdict.status is Status.DANGEROUS:
         return TargetJudgement(target, "AIR633", Severity.CRITICAL, verdict.why)
     if verdict.status is Status.ALLOWED:

@@ -17,7 +17,7 @@ and called by the model, so functions are judged by allowlist (`data/config_targ
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from airlock.checks.config_targets import judge_target, target_lists
@@ -41,6 +41,10 @@ _MAX_STRINGS = 64
 class KerasConfigAnalyzer:
     """A JsonAnalyzer for Keras model configs and .keras metadata."""
 
+    def __init__(self, trusted: Iterable[str] = ()) -> None:
+        # Exact `module.name`s the organization's policy trusts (its own layers).
+        self.trusted = frozenset(trusted)
+
     def applies(self, document: Any, blob: Blob) -> bool:
         return isinstance(document, dict) and (
             {"class_name", "config"} <= document.keys() or "keras_version" in document
@@ -52,16 +56,18 @@ class KerasConfigAnalyzer:
         while stack:
             node = stack.pop()
             if isinstance(node, dict):
-                yield from _object(node, blob, ctx)
+                yield from _object(node, blob, ctx, self.trusted)
                 stack.extend(reversed(list(node.values())))
             elif isinstance(node, list):
                 stack.extend(reversed(node))
 
 
-def _object(node: dict[str, Any], blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+def _object(
+    node: dict[str, Any], blob: Blob, ctx: ScanContext, trusted: frozenset[str]
+) -> Iterator[Finding]:
     class_name, config, module = node.get("class_name"), node.get("config"), node.get("module")
     if class_name == "Lambda" and isinstance(config, dict):
-        yield from _lambda_layer(config, blob, ctx)
+        yield from _lambda_layer(config, blob, ctx, trusted)
     elif class_name == "__lambda__":
         yield from _code(_strings(config), "A serialized lambda function", blob, ctx)
     elif class_name == "TFSMLayer":
@@ -78,7 +84,7 @@ def _object(node: dict[str, Any], blob: Blob, ctx: ScanContext) -> Iterator[Find
         function = class_name == "function" and isinstance(config, str)
         name = config if function and isinstance(config, str) else class_name
         if isinstance(module, str):
-            yield from _module(module, name, function, blob, ctx)
+            yield from _module(module, name, function, blob, ctx, trusted)
         if class_name == "function":
             yield from _unsafe_function(name, blob, ctx)
     for value in (node.get("registered_name"), class_name):
@@ -95,14 +101,16 @@ def _object(node: dict[str, Any], blob: Blob, ctx: ScanContext) -> Iterator[Find
         )
 
 
-def _lambda_layer(config: dict[str, Any], blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+def _lambda_layer(
+    config: dict[str, Any], blob: Blob, ctx: ScanContext, trusted: frozenset[str]
+) -> Iterator[Finding]:
     function = config.get("function")
     if isinstance(function, dict):
         return  # a serialized function object: visited on its own
     if config.get("function_type") == "function" and isinstance(function, str):
         module = config.get("module")
         if isinstance(module, str):
-            yield from _module(module, function, True, blob, ctx)
+            yield from _module(module, function, True, blob, ctx, trusted)
         yield from _unsafe_function(function, blob, ctx)
         return
     strings = _strings(function)
@@ -134,10 +142,10 @@ def _code(strings: list[str], what: str, blob: Blob, ctx: ScanContext) -> Iterat
 
 
 def _module(
-    module: str, name: str, function: bool, blob: Blob, ctx: ScanContext
+    module: str, name: str, function: bool, blob: Blob, ctx: ScanContext, trusted: frozenset[str]
 ) -> Iterator[Finding]:
     dotted = f"{module}.{name}"
-    verdict = judge_target(dotted)
+    verdict = judge_target(dotted, trusted)
     if verdict.status is Status.DANGEROUS or (module == "builtins" and dangerous([name])):
         yield _foreign(module, name, Severity.CRITICAL, blob, ctx)
         return

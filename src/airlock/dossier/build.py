@@ -29,7 +29,7 @@ from airlock.dossier.provenance import (
 )
 from airlock.formats.pickle.policy import GlobalsPolicy
 from airlock.formats.pickle_reader import PickleReader
-from airlock.formats.registry import default_readers
+from airlock.formats.registry import default_readers, json_reader
 from airlock.policy.model import Policy
 from airlock.scanner import Scanner
 
@@ -51,9 +51,14 @@ def build_dossier(
 
 
 def _scan(path: Path, policy: Policy, jobs: int | None) -> ScanSection:
-    # The organization's extra globals replace the default pickle reader, for nested pickles too.
-    pickles = PickleReader(GlobalsPolicy.default().allowing(policy.pickle_globals))
-    report = Scanner([*default_readers(), pickles]).scan_paths([path], jobs=jobs)
+    # The organization's extra globals replace the default pickle reader, for nested pickles too,
+    # and are trusted as config targets (Hydra, LightningCLI, Keras modules) as well.
+    from airlock.formats.yaml_reader import YamlReader  # imports libyaml and Jinja: only here
+
+    trusted = policy.pickle_globals
+    pickles = PickleReader(GlobalsPolicy.default().allowing(trusted))
+    configs = [YamlReader(trusted), json_reader(trusted)]
+    report = Scanner([*default_readers(), pickles, *configs]).scan_paths([path], jobs=jobs)
     return ScanSection(
         tuple(ScannedFile(r.path, r.kind, r.size, r.inspected, r.findings) for r in report.files)
     )

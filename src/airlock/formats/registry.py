@@ -7,7 +7,7 @@ op catalogs) up front would cost more than scanning a multi-GB checkpoint does.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from airlock.findings import Finding
 from airlock.formats.interface import Blob, Kind, Reader, ScanContext
@@ -36,8 +36,9 @@ _READERS: tuple[tuple[tuple[Kind, ...], str], ...] = (
 )
 
 
-def json_reader() -> Reader:
-    """JSON documents, with every analyzer that recognises a JSON format."""
+def json_reader(trusted: Iterable[str] = ()) -> Reader:
+    """JSON documents, with every analyzer that recognises a JSON format; `trusted`: exact
+    config targets and Keras `module.name`s the organization's policy allows."""
     from airlock.checks.auto_map import AutoMapAnalyzer
     from airlock.checks.chat_template_json import ChatTemplateJsonAnalyzer
     from airlock.checks.instantiate_json import InstantiateJsonAnalyzer
@@ -46,10 +47,11 @@ def json_reader() -> Reader:
 
     analyzers: list[JsonAnalyzer] = [
         ChatTemplateJsonAnalyzer(),
-        KerasConfigAnalyzer(),
+        KerasConfigAnalyzer(trusted),
         AutoMapAnalyzer(),
+        InstantiateJsonAnalyzer(trusted),
     ]
-    return JsonReader([*analyzers, InstantiateJsonAnalyzer()])
+    return JsonReader(analyzers)
 
 
 class LazyReader(Reader):

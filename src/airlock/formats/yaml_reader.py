@@ -10,7 +10,7 @@ import bisect
 import codecs
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -50,6 +50,10 @@ _BOMS = (
 class YamlReader(Reader):
     kinds = (Kind.YAML,)
 
+    def __init__(self, trusted: Iterable[str] = ()) -> None:
+        # Exact config targets the organization's policy trusts (its own classes).
+        self.trusted = frozenset(trusted)
+
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
         if len(blob.data) > MAX_YAML_BYTES:
             yield too_large(ctx, blob, "YAML", MAX_YAML_BYTES)
@@ -64,7 +68,7 @@ class YamlReader(Reader):
                 "PyYAML refuses the bytes, but a loader that opens the file as text in another "
                 f"encoding reads it, so it was inspected as {source.codec}.",
             )
-        scan = _Scan(blob, ctx, source)
+        scan = _Scan(blob, ctx, source, self.trusted)
         for item in items(source.text):
             if isinstance(item, Tag):
                 yield from scan.tag(item)
@@ -132,8 +136,10 @@ def _decode(raw: bytes) -> _Source:
 class _Scan:
     """Findings for one file's items, deduplicated and capped so a flood stays small."""
 
-    def __init__(self, blob: Blob, ctx: ScanContext, source: _Source) -> None:
-        self.blob, self.ctx, self.source = blob, ctx, source
+    def __init__(
+        self, blob: Blob, ctx: ScanContext, source: _Source, trusted: frozenset[str]
+    ) -> None:
+        self.blob, self.ctx, self.source, self.trusted = blob, ctx, source, trusted
         self.tags_shown: dict[Severity, set[str]] = {}
         self.tags_more: Counter[Severity] = Counter()
         self.templates: set[tuple[str, bool]] = set()
@@ -185,7 +191,7 @@ class _Scan:
             yield from self._template(item)
 
     def _target(self, key: str, item: Value) -> Iterator[Finding]:
-        judged = judge_instantiate(key, item.text)
+        judged = judge_instantiate(key, item.text, self.trusted)
         target = judged.target
         if not judged.why:  # allowed: listed once at the end
             if target not in self.targets:
