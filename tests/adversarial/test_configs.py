@@ -46,7 +46,9 @@ HIGH = Severity.HIGH
 @dataclass(frozen=True)
 class Sample:
     name: str
-    text: str  # with {cmd} (a shell command) / {code} (Python source) / {argv} (a JSON list)
+    # With {cmd} (a shell command, quoted), {cmd_raw} (unquoted), {code} (Python source,
+    # quoted) or {argv} (a JSON list).
+    text: str
     at_least: Severity = HIGH
     file_name: str = "config.yaml"
 
@@ -57,6 +59,7 @@ def write(tmp_path: Path, sample: Sample) -> tuple[Path, Path]:
     canary = folder / "CANARY"
     text = (
         sample.text.replace("{cmd}", json.dumps(canary_shell(canary)))
+        .replace("{cmd_raw}", canary_shell(canary))  # inside a string already quoted
         .replace("{code}", json.dumps(canary_code(canary)))
         .replace("{argv}", json.dumps(["touch", str(canary)]))
     )
@@ -179,10 +182,16 @@ HYDRA = """
 from omegaconf import OmegaConf
 from hydra.utils import instantiate
 for p in paths:
+    cfg = OmegaConf.load(p)
     try:
-        instantiate(OmegaConf.load(p))
+        instantiate(cfg)
     except Exception as exc:
         print(p, repr(exc)[:300])
+        for key in cfg:  # as apps do: `instantiate(cfg.model)`
+            try:
+                instantiate(cfg[key])
+            except Exception as exc:
+                print(p, key, repr(exc)[:300])
 """
 
 HYDRA_CONFIGS = [
@@ -234,6 +243,15 @@ HYDRA_CONFIGS = [
         CRIT,
     ),
     Sample("alias", "fn: &f os.system\ncb:\n  _target_: *f\n  _args_: [{cmd}]\n"),
+    Sample(
+        "oc-create-node",
+        "cb: '${oc.create:''{\"_target_\": \"os.system\", \"_args_\": [{cmd}]}''}'\n",
+        CRIT,
+    ),
+    Sample(
+        "oc-create-unknown",
+        "cb: '${oc.create:''{\"_target_\": \"subprocess.getoutput\", \"_args_\": [{cmd}]}''}'\n",
+    ),
     Sample("quoted-key", 'cb:\n  "_target_": "os.system"\n  "_args_": [{cmd}]\n', CRIT),
     Sample("flow-style", "cb: {_target_: os.system, _args_: [{cmd}]}\n", CRIT),
     Sample(
@@ -252,6 +270,13 @@ HYDRA_CONFIGS = [
         '{"cb": {"_target_": "torch.serialization.os.system", "_args_": [{cmd}]}}',
         HIGH,
         "model_config.json",
+    ),
+    Sample(
+        "json-oc-create",
+        '{"cb": "${oc.create:\'{\\"_target_\\": \\"os.system\\", '
+        '\\"_args_\\": [\\"{cmd_raw}\\"]}\'}"}',
+        CRIT,
+        "c.json",
     ),
     Sample(
         "json-nested",

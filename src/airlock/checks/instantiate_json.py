@@ -10,6 +10,7 @@ from typing import Any
 from airlock.checks.instantiate_targets import (
     INSTANTIATE_KEYS,
     dangerous_string,
+    embedded_target,
     eval_resolver,
     is_true,
     judge_instantiate,
@@ -29,7 +30,10 @@ class InstantiateJsonAnalyzer:
         self.trusted = frozenset(trusted)
 
     def applies(self, document: Any, blob: Blob) -> bool:
-        return any(key in INSTANTIATE_KEYS for key, _ in _pairs(document))
+        return any(
+            key in INSTANTIATE_KEYS or (isinstance(value, str) and _builds_node(value))
+            for key, value in _pairs(document)
+        )
 
     def analyze(self, document: Any, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
         flagged: dict[Severity, set[str]] = {}
@@ -38,8 +42,9 @@ class InstantiateJsonAnalyzer:
         for key, value in _pairs(document):
             if not isinstance(value, str):
                 continue
-            if key in INSTANTIATE_KEYS:
-                judged = judge_instantiate(key, value, self.trusted)
+            embedded = None if key in INSTANTIATE_KEYS else embedded_target(value, self.trusted)
+            if key in INSTANTIATE_KEYS or embedded is not None:
+                judged = embedded or judge_instantiate(key, value, self.trusted)
                 if not judged.why:
                     if judged.target not in allowed:
                         allowed.append(judged.target)
@@ -97,6 +102,10 @@ def _other_findings(
     for (rule, text), severity in others.items():
         message = _MESSAGES[rule].format(text[:200])
         yield ctx.finding(rule, blob, blob.location, message, text[:200], severity)
+
+
+def _builds_node(value: str) -> bool:
+    return "${" in value and any(key in value for key in INSTANTIATE_KEYS)
 
 
 def _pairs(document: Any) -> Iterator[tuple[str, Any]]:

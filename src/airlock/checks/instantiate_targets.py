@@ -30,6 +30,9 @@ _INTERPOLATION = re.compile(r"\$\{[^${}]*\}")
 _DOTTED_IN_TEXT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 _TRUE = frozenset({"true", "yes", "on", "1", "y"})
 _SHORT_CLASS = re.compile(r"[A-Z][A-Za-z0-9_]*")
+# A target spelled inside a string that OmegaConf turns into a node when it resolves it
+# (`${oc.create:'{"_target_": "os.system"}'}`, `${oc.decode:...}`).
+_EMBEDDED_TARGET = re.compile(r"""(_target_|class_path)\W{0,4}:\s*["']?([^"',}\]\s]+)""")
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,29 @@ def judge_instantiate(
         Severity.HIGH,
         "is not on the list of what ordinary configs instantiate: its code is imported and "
         "called with values from this file",
+    )
+
+
+def embedded_target(value: str, trusted: frozenset[str] = frozenset()) -> TargetJudgement | None:
+    """A `_target_` / `class_path` inside an interpolation that builds a config node when it
+    is resolved, which `instantiate` then calls like any other: judged, and at least high."""
+    if "${" not in value:
+        return None
+    worst: TargetJudgement | None = None
+    for match in _EMBEDDED_TARGET.finditer(value[:4096]):
+        judged = judge_instantiate(match[1], match[2], trusted)
+        if worst is None or judged.severity > worst.severity:
+            worst = judged
+    if worst is None:
+        return None
+    if worst.severity is Severity.CRITICAL:
+        return worst
+    return TargetJudgement(
+        value.strip(),
+        "AIR635",
+        Severity.HIGH,
+        "builds a node with a target when the config is resolved (`oc.create` / `oc.decode`), "
+        "so what it calls is not a plain key of the file",
     )
 
 

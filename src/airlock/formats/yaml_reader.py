@@ -18,7 +18,9 @@ from airlock.checks.chat_template import template_findings
 from airlock.checks.chat_template_json import is_template_key
 from airlock.checks.instantiate_targets import (
     INSTANTIATE_KEYS,
+    TargetJudgement,
     dangerous_string,
+    embedded_target,
     eval_resolver,
     is_true,
     judge_instantiate,
@@ -181,6 +183,8 @@ class _Scan:
         label = item.where.label if item.where is not None else None
         if label in INSTANTIATE_KEYS:
             yield from self._target(str(label), item)
+        elif (embedded := embedded_target(item.text, self.trusted)) is not None:
+            yield from self._flagged(str(label), item, embedded)
         elif label == "trust_remote_code" and is_true(item.text):
             self.remote_code = self.remote_code or item
         elif (why := dangerous_string(item.text)) and len(self.named_callables) < _MAX_SHOWN:
@@ -200,6 +204,10 @@ class _Scan:
                 else:
                     self.targets[target] = self.source.locate(item.index)[0]
             return
+        yield from self._flagged(key, item, judged)
+
+    def _flagged(self, key: str, item: Value, judged: TargetJudgement) -> Iterator[Finding]:
+        target = judged.target
         flagged = self.flagged_targets.setdefault(judged.severity, set())
         if target in flagged or len(flagged) >= _MAX_SHOWN:
             return
