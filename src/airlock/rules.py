@@ -165,7 +165,8 @@ _RULES = (
          "A config instantiator target (`_target_`, `class_path`) that is not on the list of "
          "what ordinary configs instantiate: instantiating the config imports that code and "
          "calls it with values from the file. An organization lists its own classes in its "
-         "policy.", 470),
+         "policy. Also an MLflow `MLmodel` whose `loader_module` is not one of MLflow's own "
+         "flavors (`pyfunc.load_model` imports it and calls its `_load_pyfunc`).", 470),
     Rule("AIR635", "config-computed-target", Severity.HIGH,
          "A config instantiator target that is not a plain dotted name: an OmegaConf "
          "interpolation (`${...}`, resolved from another key, an environment variable or a "

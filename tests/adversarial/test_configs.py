@@ -320,8 +320,14 @@ def test_lightning_class_paths_are_blocked(tmp_path: Path) -> None:
     check_blocked(tmp_path, LIGHTNING_CONFIGS, None)
 
 
-def test_eval_resolver_and_remote_code_are_high(tmp_path: Path) -> None:
+def test_eval_resolver_remote_code_and_mlflow_loader_are_high(tmp_path: Path) -> None:
     samples = [
+        Sample(
+            "mlflow-loader-module",
+            "flavors:\n  python_function:\n    loader_module: evil_flavor\n    code: code\n",
+            HIGH,
+            "MLmodel",
+        ),
         Sample("eval-resolver", 'dim: ${eval:\'__import__("os").system("id")\'}\n'),
         Sample(
             "remote-code",

@@ -16,6 +16,7 @@ from functools import cached_property
 
 from airlock.checks.chat_template import template_findings
 from airlock.checks.chat_template_json import is_template_key
+from airlock.checks.config_targets import DOTTED
 from airlock.checks.instantiate_targets import (
     INSTANTIATE_KEYS,
     TargetJudgement,
@@ -185,6 +186,8 @@ class _Scan:
             yield from self._target(str(label), item)
         elif (embedded := embedded_target(item.text, self.trusted)) is not None:
             yield from self._flagged(str(label), item, embedded)
+        elif label == "loader_module" and self.blob.name == "MLmodel":
+            yield from self._loader_module(item)
         elif label == "trust_remote_code" and is_true(item.text):
             self.remote_code = self.remote_code or item
         elif (why := dangerous_string(item.text)) and len(self.named_callables) < _MAX_SHOWN:
@@ -227,6 +230,23 @@ class _Scan:
             f"`instantiate`, LightningCLI) calls `{target[:200]}`, which {judged.why}. {advice}",
             f"line {line}: {text[:200]}",
             judged.severity,
+        )
+
+    def _loader_module(self, item: Value) -> Iterator[Finding]:
+        """MLflow's `pyfunc.load_model` imports `loader_module` (with the model's `code/`
+        folder on `sys.path`) and calls its `_load_pyfunc`: MLflow's own flavors are fine."""
+        module = item.text.strip()
+        if module.startswith("mlflow.") and DOTTED.fullmatch(module):
+            return
+        line, offset, text = self.source.locate(item.index)
+        yield self.ctx.finding(
+            "AIR634",
+            self.blob,
+            self.blob.location.at(offset),
+            f"Line {line}: `loader_module: {module[:200]}`: MLflow's `pyfunc.load_model` imports "
+            "this module (the model's `code/` folder is on the import path) and calls its "
+            "`_load_pyfunc`; it is not one of MLflow's own flavors.",
+            f"line {line}: {text[:200]}",
         )
 
     def _resolver(self, item: Value) -> Iterator[Finding]:
