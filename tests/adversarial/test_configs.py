@@ -732,3 +732,13 @@ def test_benign_keras_models_are_clean(tmp_path: Path) -> None:
     assert len(saved) == 6
     for path in saved:
         assert_clean(path)
+
+
+def test_installed_packages_yaml_files_are_clean() -> None:
+    """Real YAML files shipped by the installed packages (Hydra's own configs among them)."""
+    site = Path(np.__file__).resolve().parents[1]
+    found = sorted(p for p in site.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))[:400]
+    if len(found) < 10:
+        pytest.skip("too few YAML files installed")
+    for path in found:
+        assert_clean(path)
