@@ -232,10 +232,25 @@ HYDRA_CONFIGS = [
     Sample(
         "interpolated-from-key",
         "fn: os.system\ncb:\n  _target_: ${fn}\n  _args_: [{cmd}]\n",
+        CRIT,
+    ),
+    Sample(
+        "interpolated-relative",
+        "fns:\n  run: subprocess.getoutput\ncb:\n  _target_: ${..fns.run}\n  _args_: [{cmd}]\n",
+    ),
+    Sample(
+        "interpolated-list-index",
+        "names: [torch.nn.ReLU, os.system]\ncb:\n  _target_: ${names[1]}\n  _args_: [{cmd}]\n",
+        CRIT,
+    ),
+    Sample(
+        "interpolated-forward",
+        "cb:\n  _target_: ${impl.fn}\n  _args_: [{cmd}]\nimpl:\n  fn: posix.system\n",
     ),
     Sample(
         "interpolated-concat",
         "mod: os\ncb:\n  _target_: ${mod}.system\n  _args_: [{cmd}]\n",
+        CRIT,
     ),
     Sample(
         "interpolated-env-default",
@@ -577,6 +592,11 @@ data:
     - _target_: torchvision.transforms.Normalize
       mean: [0.1307]
       std: [0.3081]
+optimizer_class: torch.optim.SGD
+fallback_optimizer:
+  _target_: ${optimizer_class}
+  _partial_: true
+  lr: 0.1
 backbone:
   _target_: transformers.AutoModel.from_pretrained
   pretrained_model_name_or_path: bert-base-uncased

@@ -10,7 +10,11 @@ import pytest
 
 from airlock.artifact import ArtifactFile
 from airlock.checks.config_targets import judge_target, target_lists
-from airlock.checks.instantiate_targets import eval_resolver, judge_instantiate
+from airlock.checks.instantiate_targets import (
+    eval_resolver,
+    judge_instantiate,
+    resolve_references,
+)
 from airlock.findings import Severity
 from airlock.formats.pickle.policy import Status
 from airlock.formats.registry import json_reader
@@ -72,6 +76,27 @@ def test_lists_load_and_hold_no_dangerous_name() -> None:
 )
 def test_eval_resolver(value: str, severity: Severity | None) -> None:
     assert eval_resolver(value) == severity
+
+
+VALUES = {"fn": "os.system", "a.b": "torch", "a.fn": "posix.system", "l.1": "x.y", "m": "os"}
+
+
+@pytest.mark.parametrize(
+    ("text", "node", "resolved"),
+    [
+        ("${fn}", [], "os.system"),
+        ("${a.b}.optim.Adam", ["z"], "torch.optim.Adam"),
+        ("${.fn}", ["a"], "posix.system"),
+        ("${..fn}", ["a", "c"], "posix.system"),
+        ("${l[1]}", [], "x.y"),
+        ("${m}.${fn}", [], "os.os.system"),
+        ("${missing}", [], None),
+        ("${oc.env:X}", [], None),
+        ("${...fn}", ["a"], None),
+    ],
+)
+def test_resolve_references(text: str, node: list[str], resolved: str | None) -> None:
+    assert resolve_references(text, node, VALUES) == resolved
 
 
 def test_policy_trusted_targets_reach_yaml_and_json(tmp_path: Path) -> None:

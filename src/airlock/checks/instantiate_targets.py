@@ -13,6 +13,7 @@ allowlist (`checks.config_targets`): listed is info, denylisted is critical, any
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from airlock.checks.config_targets import DOTTED, judge_target
@@ -28,6 +29,9 @@ _EVAL_RESOLVER = re.compile(r"\$\{\s*(eval|exec|python|py|pyeval)\s*:", re.IGNOR
 _ARITHMETIC = re.compile(r"[\s\d.+\-*/%()<>=,]*")
 _INTERPOLATION = re.compile(r"\$\{[^${}]*\}")
 _DOTTED_IN_TEXT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+# A plain node reference: `${a.b}`, `${a.b[0]}`, relative `${.x}` / `${..x}`.
+_REFERENCE = re.compile(r"\$\{\s*(\.*)([A-Za-z0-9_\-]+(?:(?:\.[A-Za-z0-9_\-]+)|\[\d+\])*)\s*\}")
+_MAX_REFERENCES = 16
 _TRUE = frozenset({"true", "yes", "on", "1", "y"})
 _SHORT_CLASS = re.compile(r"[A-Z][A-Za-z0-9_]*")
 # A target spelled inside a string that OmegaConf turns into a node when it resolves it
@@ -107,6 +111,26 @@ def embedded_target(value: str, trusted: frozenset[str] = frozenset()) -> Target
         "builds a node with a target when the config is resolved (`oc.create` / `oc.decode`), "
         "so what it calls is not a plain key of the file",
     )
+
+
+def resolve_references(text: str, node: list[str], values: Mapping[str, str]) -> str | None:
+    """`text` with its OmegaConf node references replaced by the scalars they name in the same
+    file (`values`: dotted path -> text; `node`: the path of the mapping `text` sits in); None
+    when something is left that the file alone does not decide (a resolver such as `oc.env`,
+    a missing key, which a command-line override would supply)."""
+    for _ in range(_MAX_REFERENCES):
+        match = _REFERENCE.search(text)
+        if match is None:
+            break
+        dots, path = match[1], re.sub(r"\[(\d+)\]", r".\1", match[2])
+        base = node[: len(node) - max(len(dots) - 1, 0)] if dots else []
+        if len(dots) - 1 > len(node):
+            return None
+        value = values.get(".".join([*base, path]) if base else path)
+        if value is None:
+            return None
+        text = text[: match.start()] + value + text[match.end() :]
+    return None if "${" in text else text
 
 
 def dangerous_name_in(text: str) -> str | None:

@@ -25,6 +25,7 @@ from airlock.checks.instantiate_targets import (
     eval_resolver,
     is_true,
     judge_instantiate,
+    resolve_references,
 )
 from airlock.checks.yaml_objects import python_tag
 from airlock.findings import Finding, Severity
@@ -37,6 +38,7 @@ MAX_YAML_BYTES = 16 * 1024 * 1024
 _MAX_SHOWN = 16  # distinct python tags (dangerous targets) reported per severity
 _MAX_TEMPLATES = 1000  # distinct Jinja-looking strings analysed per file
 _MAX_TARGETS_LISTED = 12
+_MAX_VALUES = 100_000  # scalar values remembered for resolving interpolated targets
 # Where a string that is not under a `*chat_template` key looks like Jinja, only what no
 # benign string has is reported: GitHub Actions (`${{ matrix.os }}`) and Ansible strings are
 # Jinja-like but are not chat templates, and would trip the weaker signals.
@@ -136,6 +138,11 @@ def _decode(raw: bytes) -> _Source:
     return _Source(text, fallback, bom, declared.upper(), broken_at)
 
 
+def _dotted(labels: list[str]) -> str:
+    """A node's path as OmegaConf spells a reference to it (`a.b.0` for `a.b[0]`)."""
+    return ".".join(label.strip("[]") if label.startswith("[") else label for label in labels)
+
+
 class _Scan:
     """Findings for one file's items, deduplicated and capped so a flood stays small."""
 
@@ -155,6 +162,10 @@ class _Scan:
         # Reported only if the file names something to instantiate, at the end.
         self.named_callables: dict[str, tuple[Value, str]] = {}
         self.remote_code: Value | None = None
+        # Targets spelled as interpolations, judged at the end once every value is known, and
+        # the values they may refer to (dotted path -> text).
+        self.interpolated: list[tuple[str, Value]] = []
+        self.values: dict[str, str] = {}
 
     def tag(self, item: Tag) -> Iterator[Finding]:
         judged = python_tag(item.tag)
@@ -182,6 +193,8 @@ class _Scan:
 
     def value(self, item: Value) -> Iterator[Finding]:
         label = item.where.label if item.where is not None else None
+        if item.where is not None and len(self.values) < _MAX_VALUES:
+            self.values[_dotted(item.where.labels())] = item.text
         if label in INSTANTIATE_KEYS:
             yield from self._target(str(label), item)
         elif (embedded := embedded_target(item.text, self.trusted)) is not None:
@@ -199,6 +212,13 @@ class _Scan:
 
     def _target(self, key: str, item: Value) -> Iterator[Finding]:
         judged = judge_instantiate(key, item.text, self.trusted)
+        if judged.rule == "AIR635" and "${" in judged.target:
+            if len(self.interpolated) < _MAX_VALUES:
+                self.interpolated.append((key, item))
+            return
+        yield from self._judged(key, item, judged)
+
+    def _judged(self, key: str, item: Value, judged: TargetJudgement) -> Iterator[Finding]:
         target = judged.target
         if not judged.why:  # allowed: listed once at the end
             if target not in self.targets:
@@ -208,6 +228,19 @@ class _Scan:
                     self.targets[target] = self.source.locate(item.index)[0]
             return
         yield from self._flagged(key, item, judged)
+
+    def _resolve_interpolated(self) -> Iterator[Finding]:
+        """Targets such as `${fn}` judged as what the file's own values make them; what the
+        file alone does not decide stays high (AIR635)."""
+        for key, item in self.interpolated:
+            node = _dotted(item.where.labels()[:-1]).split(".") if item.where else []
+            resolved = resolve_references(item.text.strip(), [n for n in node if n], self.values)
+            judged = judge_instantiate(key, item.text, self.trusted)
+            if resolved is not None and "${" not in resolved:
+                final = judge_instantiate(key, resolved, self.trusted)
+                spelled = f"{item.text.strip()[:100]} (= {final.target[:100]})"
+                judged = TargetJudgement(spelled, final.rule, final.severity, final.why)
+            yield from self._judged(key, item, judged)
 
     def _flagged(self, key: str, item: Value, judged: TargetJudgement) -> Iterator[Finding]:
         target = judged.target
@@ -286,6 +319,7 @@ class _Scan:
         yield from (f for f in found if f.rule_id in _ANY_STRING_RULES)
 
     def finish(self) -> Iterator[Finding]:
+        yield from self._resolve_interpolated()
         for severity, count in sorted(self.tags_more.items(), reverse=True):
             yield self.ctx.finding(
                 "AIR631",
