@@ -294,6 +294,12 @@ HYDRA_CONFIGS = [
         "c.json",
     ),
     Sample(
+        "json-trailing-commas",  # not JSON, but OmegaConf reads .json files as YAML
+        '{"cb": {"_target_": "os.system", "_args_": [{cmd}],},}',
+        CRIT,
+        "config.json",
+    ),
+    Sample(
         "json-nested",
         '{"model": {"_target_": "torch.nn.Sequential", "_args_": '
         '[{"_target_": "builtins.exec", "_args_": [{code}]}]}}',

@@ -4,6 +4,7 @@ registered analyzer that recognises the document inspects it."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
@@ -12,6 +13,16 @@ from airlock.formats.interface import Blob, Kind, Reader, ScanContext, too_large
 
 # Model configs are small; a multi-megabyte JSON is still parsed, a gigabyte one is not.
 MAX_JSON_BYTES = 64 * 1024 * 1024
+
+
+_INSTANTIATED = re.compile(rb"_target_|class_path")
+
+
+def _as_yaml(blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+    from airlock.formats.yaml_reader import YamlReader  # only for these rare files
+
+    # A file that is not YAML either is loaded by no instantiator: its AIR632 is noise.
+    yield from (f for f in YamlReader().scan(blob, ctx) if f.rule_id != "AIR632")
 
 
 class JsonAnalyzer(Protocol):
@@ -35,7 +46,11 @@ class JsonReader(Reader):
         try:
             document = json.loads(bytes(blob.data).decode("utf-8-sig"))
         except (UnicodeDecodeError, ValueError, RecursionError):
-            # Not every .json-looking text is JSON; only analyzers' formats need to parse.
+            # Not every .json-looking text is JSON; only analyzers' formats need to parse. But
+            # config instantiators read JSON with a YAML parser (`OmegaConf.load`), which also
+            # takes trailing commas, comments and single quotes: such a file is read as YAML.
+            if _INSTANTIATED.search(blob.data):
+                yield from _as_yaml(blob, ctx)
             return
         for analyzer in self.analyzers:
             if analyzer.applies(document, blob):
