@@ -7,12 +7,16 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
+from airlock.formats.interface import Kind
+
 if TYPE_CHECKING:
     from airlock.artifact import ArtifactFile
     from airlock.scanner import FileResult, Scanner
 
 # Below this many files, starting workers costs more than it saves.
 MIN_FILES_PER_WORKER = 32
+# Formats read in the parent before workers fork; others load in a worker on first sight.
+PRELOADED_KINDS = (Kind.PICKLE, Kind.ZIP, Kind.NUMPY)
 
 _worker_scanner: Scanner | None = None
 
@@ -34,6 +38,10 @@ def scan_in_workers(
     # fork shares the already-imported scanner; elsewhere spawn re-imports it (slower, correct).
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
+    if method == "fork":
+        # Import the readers nearly every folder of models needs once, here, rather than
+        # once in every worker (about 40 ms each, with the pickle policy).
+        scanner.preload(PRELOADED_KINDS)
     chunk = max(1, min(16, len(files) // (workers * 8)))
     with context.Pool(workers, initializer=_init, initargs=(scanner,)) as pool:
         yield from pool.imap(_scan_one, files, chunksize=chunk)
