@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-import selectors
 import signal
 import struct
 from collections.abc import Iterator, Sequence
@@ -142,6 +141,8 @@ def _receive(buffers: dict[int, bytearray], done: dict[int, list[FileResult]], w
     something or exited); a pipe that ends is closed and dropped from `buffers`."""
     ready = list(buffers)
     if wait:
+        import selectors  # only here: most scans never wait on a worker
+
         with selectors.DefaultSelector() as selector:
             for fd in ready:
                 selector.register(fd, selectors.EVENT_READ)

@@ -98,7 +98,7 @@ class Interpreter:
         buf, handlers, offset = self.buf, _HANDLERS, start
         if offset < 0:
             return StreamResult(start, start, 0, False, PickleDecodeError("bad start", start))
-        # Locals for the fast path (see _fast_op_codes): the same objects the handlers use.
+        # Locals for the fast path (see FAST_OPS): the same objects the handlers use.
         stack, memo, marks, size = self.stack, self.memo, self.marks, len(buf)
         fast, listener, budget = FAST_OPS, self.listener, self.ops_budget
         while True:
@@ -451,7 +451,8 @@ _HANDLERS: dict[str, Handler] = {
 
 # The fast path in Interpreter.run: opcodes that make up most of every real stream (memo
 # traffic, small ints, strings, floats, MARK), each done in place exactly as its handler
-# would. An opcode whose handler is changed drops out of the fast path by itself.
+# would. An opcode whose handler is changed drops out of the fast path by itself, and
+# tests/formats/test_pickle_fast_path.py runs streams both ways.
 _CODES = {info.name: ord(info.code) for info in pickletools.opcodes}
 _BINPUT, _BININT1, _MEMOIZE, _BINGET = (
     _CODES[name] for name in ("BINPUT", "BININT1", "MEMOIZE", "BINGET")
