@@ -21,6 +21,11 @@ from typing import TYPE_CHECKING
 
 from airlock.formats.interface import Kind
 
+try:
+    import fcntl
+except ImportError:  # Windows: no fork either, the spawned pool is used
+    fcntl = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:
     from airlock.artifact import ArtifactFile
     from airlock.scanner import FileResult, Scanner
@@ -31,9 +36,12 @@ MIN_FILES_PER_WORKER = 32
 PRELOADED_KINDS = (Kind.PICKLE, Kind.ZIP, Kind.NUMPY)
 # Files per chunk: small enough to balance the work, large enough to keep messages few.
 MAX_CHUNK = 16
-# The chunk numbers must all fit in the pipe before any worker reads (Linux: 64 KiB).
-MAX_CHUNKS = 4096
-_TOKEN = struct.Struct("<I")
+# The chunk numbers are all written before any worker reads: they must fit in a pipe of the
+# smallest capacity in use (one 4 KiB page), two bytes each.
+MAX_CHUNKS = 2048
+_TOKEN = struct.Struct("<H")
+# Room for many chunks' results, so a worker rarely waits while this process scans a big file.
+_RESULTS_PIPE_BYTES = 1 << 20
 _LENGTH = struct.Struct("<Q")
 
 _worker_scanner: Scanner | None = None
@@ -94,6 +102,7 @@ def _scan_forked(
                     os._exit(status)
             os.close(results_in)
             os.set_blocking(results, False)
+            _widen(results)
             children[results] = pid
             buffers[results] = bytearray()
         emitted = 0
@@ -182,6 +191,14 @@ def _reap(children: dict[int, int], kill: bool) -> None:
                 os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         del children[fd]
+
+
+def _widen(fd: int) -> None:
+    """Ask for a larger pipe buffer where the system allows it (Linux); fine without."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if set_size is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, set_size, _RESULTS_PIPE_BYTES)
 
 
 def _write_all(fd: int, data: bytes) -> None:
