@@ -57,22 +57,49 @@ def _walk_folder(path: Path) -> list[ArtifactFile]:
 
 
 def _walk(root: Path, boundary: Path, snapshot: HfSnapshot | None) -> list[ArtifactFile]:
+    """Files in name order, each folder's own before its subfolders' (as os.walk goes, top
+    down), read with scandir so a plain file costs no stat call of its own."""
     found: list[ArtifactFile] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
-        here = Path(dirpath)
-        linked_dirs = [d for d in dirnames if (here / d).is_symlink()]
-        for name in sorted(filenames) + linked_dirs:
-            entry = here / name
-            display = str(entry)
+    pending = [root]
+    while pending:
+        here = pending.pop()
+        try:
+            with os.scandir(here) as listing:
+                entries = sorted(listing, key=_name)
+        except OSError:
+            continue  # an unreadable folder is skipped, as os.walk skips it
+        folders: list[Path] = []
+        linked_folders: list[os.DirEntry[str]] = []
+        files: list[os.DirEntry[str]] = []
+        for entry in entries:
+            if not _is_dir(entry):
+                files.append(entry)
+            elif entry.is_symlink():
+                linked_folders.append(entry)
+            else:
+                folders.append(here / entry.name)
+        for entry in files + linked_folders:
+            path = here / entry.name
             if entry.is_symlink():
-                target = entry.resolve()
+                target = path.resolve()
                 if not (target == boundary or boundary in target.parents):
-                    found.append(ArtifactFile(entry, display, True, snapshot))
+                    found.append(ArtifactFile(path, str(path), True, snapshot))
                     continue
                 if not target.is_file():
                     continue
             elif not entry.is_file():
                 continue
-            found.append(ArtifactFile(entry, display, snapshot=snapshot))
+            found.append(ArtifactFile(path, str(path), snapshot=snapshot))
+        pending.extend(reversed(folders))
     return found
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False

@@ -8,12 +8,13 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import BinaryIO
 
 from airlock.artifact import ArtifactFile, collect
 from airlock.findings import Finding, Location, Severity
 from airlock.formats.detect import HEAD_BYTES, detect, unrecognized_severity
 from airlock.formats.interface import Blob, Buffer, Kind, Reader
-from airlock.formats.registry import default_readers
+from airlock.formats.registry import LazyReader, default_readers
 from airlock.hf_cache import HfSnapshot
 from airlock.parallel import scan_in_workers, worker_count
 from airlock.rules import rule
@@ -109,6 +110,13 @@ class Scanner:
         for reader in readers if readers is not None else default_readers():
             for kind in reader.kinds:
                 self.readers[kind] = reader
+
+    def preload(self, kinds: Iterable[Kind]) -> None:
+        """Import the readers of `kinds` now (each is otherwise imported on first use)."""
+        for kind in kinds:
+            reader = self.readers.get(kind)
+            if isinstance(reader, LazyReader):
+                reader.load()
 
     def scan_paths(
         self,
@@ -206,18 +214,25 @@ class Scanner:
             ]
 
 
+# Files up to this size are read into memory: one read costs less than setting up and
+# tearing down a mapping, and most files in a folder of models are small.
+READ_WHOLE_BELOW = 1 << 20
+
+
 class _open_bytes:
-    """Map a file read-only (no copy); empty files become empty bytes."""
+    """Map a file read-only (no copy), or read it when it is small; empty files are b""."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._map: mmap.mmap | None = None
 
     def __enter__(self) -> Buffer:
-        with open(self.path, "rb") as handle:
+        with open(self.path, "rb", buffering=0) as handle:
             size = os.fstat(handle.fileno()).st_size
             if size == 0:
                 return b""
+            if size < READ_WHOLE_BELOW:
+                return _read_all(handle, size)
             self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         return self._map
 
@@ -226,3 +241,12 @@ class _open_bytes:
             # A view may still point into the map; it is unmapped once that view is freed.
             with contextlib.suppress(BufferError):
                 self._map.close()
+
+
+def _read_all(handle: BinaryIO, size: int) -> bytes:
+    """The whole file: one read when it is `size` bytes, as fstat said; up to its end if it
+    changed since (or a read came back short)."""
+    data = handle.read(size + 1)
+    if len(data) == size:
+        return data
+    return data + handle.read()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import io
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,8 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from container_helpers import canary_pickle, has, ids, of, scan, write_scan
+from hypothesis import given
+from hypothesis import strategies as st
 
 from airlock.findings import Severity
+from airlock.formats.numpy_reader import _canonical_header
 
 
 @pytest.fixture
@@ -94,3 +99,36 @@ def test_malformed_headers(tmp_path: Path, data: bytes) -> None:
     result = write_scan(tmp_path / "x.npy", data)
     assert ids(result) == {"AIR001"}
     assert "header" in result.findings[0].message
+
+
+CANONICAL_DTYPES = ["<f8", "|O", "|b1", "<U10", ">i4", "<M8[ns]", "|S5", "|V8", "<c16"]
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (0,), (3, 4), (10**17, 2), (1, 2, 3, 4, 5, 6)])
+def test_numpys_own_headers_read_like_literal_eval(shape: tuple[int, ...]) -> None:
+    for dtype in CANONICAL_DTYPES:
+        for fortran in (False, True):
+            out = io.BytesIO()
+            fields = {"descr": dtype, "fortran_order": fortran, "shape": shape}
+            np.lib.format.write_array_header_1_0(out, fields)
+            text = out.getvalue()[10:].decode("latin1")
+            assert _canonical_header(text) == ast.literal_eval(text) == fields
+
+
+@given(
+    st.text(alphabet="{}()'\":, 0123456789-+_LeTrueFals<f8|Oj#\\\n\t", max_size=80),
+    st.sampled_from(
+        [
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (%s), }",
+            "{'descr': '%s', 'fortran_order': True, 'shape': (2,), }",
+            "{'descr': '<f8', 'fortran_order': %s, 'shape': (2, 3), }",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }%s",
+            "%s{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }",
+        ]
+    ),
+)
+def test_the_fast_header_path_never_disagrees_with_literal_eval(part: str, form: str) -> None:
+    text = form % part
+    fast = _canonical_header(text)
+    if fast is not None:  # None: literal_eval decides, as before
+        assert fast == ast.literal_eval(text)

@@ -63,11 +63,15 @@ class LazyReader(Reader):
         self._reader: Reader | None = None
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+        return self.load().scan(blob, ctx)
+
+    def load(self) -> Reader:
+        """The real reader, imported now if it was not yet."""
         reader = self._reader
         if reader is None:
             module, _, attr = self._target.partition(":")
             reader = self._reader = getattr(importlib.import_module(module), attr)()
-        return reader.scan(blob, ctx)
+        return reader
 
 
 def default_readers() -> list[Reader]:

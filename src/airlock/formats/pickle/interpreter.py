@@ -9,6 +9,8 @@ listener; judging them is the analysis module's job.
 from __future__ import annotations
 
 import _compat_pickle
+import pickletools
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -96,7 +98,62 @@ class Interpreter:
         buf, handlers, offset = self.buf, _HANDLERS, start
         if offset < 0:
             return StreamResult(start, start, 0, False, PickleDecodeError("bad start", start))
+        # Locals for the fast path (see FAST_OPS): the same objects the handlers use.
+        stack, memo, marks, size = self.stack, self.memo, self.marks, len(buf)
+        fast, listener, budget = FAST_OPS, self.listener, self.ops_budget
         while True:
+            code = buf[offset] if offset < size else -1
+            # Fast path: the commonest opcodes in their ordinary case, done in place with the
+            # handlers' exact effect (no call, no decoded tuple). Anything unusual (a short
+            # buffer, an empty stack, an unknown memo index, bad UTF-8) and every 4096th
+            # opcode (the limit check) take the general path below.
+            if code in fast and budget & 0xFFF != 1:
+                if code == _BINPUT:
+                    if stack and offset + 1 < size:
+                        budget -= 1
+                        memo[buf[offset + 1]] = stack[-1]
+                        offset += 2
+                        continue
+                elif code == _BININT1:
+                    if offset + 1 < size:
+                        budget -= 1
+                        stack.append(buf[offset + 1])
+                        offset += 2
+                        continue
+                elif code == _MEMOIZE:
+                    if stack:
+                        budget -= 1
+                        memo[len(memo)] = stack[-1]
+                        offset += 1
+                        continue
+                elif code == _BINGET:
+                    if offset + 1 < size and buf[offset + 1] in memo:
+                        budget -= 1
+                        stack.append(memo[buf[offset + 1]])
+                        offset += 2
+                        continue
+                elif code == _MARK:
+                    budget -= 1
+                    marks.append(stack)
+                    stack = self.stack = []
+                    offset += 1
+                    continue
+                elif code == _BINFLOAT:
+                    if offset + 8 < size:
+                        budget -= 1
+                        stack.append(_F8(buf, offset + 1)[0])
+                        offset += 9
+                        continue
+                else:  # SHORT_BINUNICODE, BINUNICODE
+                    text = _fast_text(buf, offset, size, code)
+                    if text is not None:
+                        budget -= 1
+                        if len(text[0]) >= MIN_REPORTED_CONSTANT:
+                            listener.on_constant(text[0], offset)
+                        stack.append(text[0])
+                        offset = text[1]
+                        continue
+            self.ops_budget = budget  # the general path and nested interpreters share it
             try:
                 name, arg, end = decode_raw(buf, offset)
             except PickleDecodeError as exc:
@@ -116,6 +173,7 @@ class Interpreter:
                 return self._stop(
                     start, offset, PickleDecodeError(f"{name} cannot apply here", offset)
                 )
+            stack, budget = self.stack, self.ops_budget  # handlers may swap the stack list
             offset = end if jump is None else jump
 
     def _over_limit(self, offset: int) -> PickleLimitError | None:
@@ -389,6 +447,53 @@ _HANDLERS: dict[str, Handler] = {
     "READONLY_BUFFER": Interpreter._nothing,
     "FRAME": Interpreter._nothing,
 }
+
+
+# The fast path in Interpreter.run: opcodes that make up most of every real stream (memo
+# traffic, small ints, strings, floats, MARK), each done in place exactly as its handler
+# would. An opcode whose handler is changed drops out of the fast path by itself, and
+# tests/formats/test_pickle_fast_path.py runs streams both ways.
+_CODES = {info.name: ord(info.code) for info in pickletools.opcodes}
+_BINPUT, _BININT1, _MEMOIZE, _BINGET = (
+    _CODES[name] for name in ("BINPUT", "BININT1", "MEMOIZE", "BINGET")
+)
+_MARK, _BINFLOAT, _SHORT_BINUNICODE = _CODES["MARK"], _CODES["BINFLOAT"], _CODES["SHORT_BINUNICODE"]
+_FAST_HANDLERS: dict[str, Handler] = {
+    "BINPUT": Interpreter._put,
+    "BININT1": Interpreter._constant,
+    "MEMOIZE": Interpreter._memoize,
+    "BINGET": Interpreter._get,
+    "MARK": Interpreter._mark,
+    "BINFLOAT": Interpreter._constant,
+    "SHORT_BINUNICODE": Interpreter._constant,
+    "BINUNICODE": Interpreter._constant,
+}
+FAST_OPS = frozenset(
+    _CODES[name] for name, handler in _FAST_HANDLERS.items() if _HANDLERS[name] is handler
+)
+_F8 = struct.Struct(">d").unpack_from
+_U4 = struct.Struct("<I").unpack_from
+
+
+def _fast_text(buf: Buffer, offset: int, size: int, code: int) -> tuple[str, int] | None:
+    """(text, end) of the SHORT_BINUNICODE or BINUNICODE at `offset`, or None when its length
+    runs past the data or it is not UTF-8 (the general path then reports the error)."""
+    if code == _SHORT_BINUNICODE:
+        if offset + 1 >= size:
+            return None
+        begin = offset + 2
+        end = begin + buf[offset + 1]
+    else:
+        if offset + 4 >= size:
+            return None
+        begin = offset + 5
+        end = begin + _U4(buf, offset + 1)[0]
+    if end > size:
+        return None
+    try:
+        return bytes(buf[begin:end]).decode("utf-8", "surrogatepass"), end
+    except UnicodeDecodeError:
+        return None
 
 
 def _persistent(pid: Any) -> Any:
