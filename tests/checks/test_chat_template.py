@@ -167,6 +167,11 @@ ESCAPES = {
     "hex-escape": "{{ x['\\x5f\\x5fclass\\x5f\\x5f'] }}",
     "chr": "{{ x[chr(95) ~ chr(95) ~ 'class' ~ chr(95) ~ chr(95)] }}",
     "namespace-gadget": "{{ namespace.__init__.__globals__ }}",
+    # Names that reach the OS or code execution are critical by any spelling.
+    "popen": "{{ x.popen('id') }}",
+    "system": "{{ x.system('id') }}",
+    "eval": "{{ eval('1') }}",
+    "os-built": "{{ x[('o' ~ 's')] }}",
     "range-gadget": "{{ range.__init__.__globals__ }}",
 }
 SUSPICIOUS = {
@@ -177,9 +182,6 @@ SUSPICIOUS = {
     "private": "{{ c()._module }}",
     "computed-attr": "{{ x|attr(name) }}",
     "getattr": "{{ getattr(x, y) }}",
-    "popen": "{{ x.popen('id') }}",
-    "system": "{{ x.system('id') }}",
-    "eval": "{{ eval('1') }}",
     "environ": "{{ x.environ }}",
 }
 
@@ -209,9 +211,14 @@ def test_suspicious_constructs_are_high(name: str) -> None:
     assert worst(SUSPICIOUS[name]) == Severity.HIGH, analyze(SUSPICIOUS[name])
 
 
-@pytest.mark.parametrize("source", ["{{ cycler }}", "{{ lipsum() }}", "{{ range(1000000000) }}"])
-def test_gadgets_alone_are_medium(source: str) -> None:
-    assert worst(source) == Severity.MEDIUM
+@pytest.mark.parametrize("source", ["{{ cycler }}", "{{ lipsum() }}", "{{ joiner() }}"])
+def test_gadget_globals_are_high(source: str) -> None:
+    # Jinja's own globals that no chat template needs: the classic way to `__globals__`.
+    assert worst(source) == Severity.HIGH
+
+
+def test_oversized_range_is_medium() -> None:
+    assert worst("{{ range(1000000000) }}") == Severity.MEDIUM
 
 
 def test_bound_names_are_not_gadgets() -> None:
@@ -235,8 +242,9 @@ def test_deep_nesting_does_not_crash() -> None:
 
 
 def test_self_referencing_set_terminates() -> None:
+    # `a` is built while rendering (from itself), so looking a member up by it is high.
     source = "{% set a = a ~ a %}" * 200 + "{{ x[a] }}"
-    assert worst(source) is None
+    assert worst(source) == Severity.HIGH
 
 
 def scan_json(
