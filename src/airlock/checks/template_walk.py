@@ -210,7 +210,8 @@ class TemplateWalk:
         if isinstance(target, nodes.Name):
             self._bind(target.name, value)
         elif isinstance(target, nodes.NSRef):
-            self._name_risk(target.attr, "namespace member", member=True)
+            if DUNDER.search(target.attr) or target.attr.startswith("_"):
+                self._name_risk(target.attr, "namespace member", member=True)
             self._bind(f"{_STORED}.{target.attr}", value)
         elif isinstance(target, (nodes.Tuple, nodes.List)):
             for item in target.items:
@@ -300,6 +301,10 @@ class TemplateWalk:
         left, right = self.expr(node.left), self.expr(node.right)
         numbers = _is_number(left) and _is_number(right)
         if isinstance(node, nodes.Add):
+            if left.members is not None or right.members is not None:  # list + list
+                members = join_all([elements(left), elements(right)])
+                folded = fold(lambda a, b: a + b, left, right) if left.consts else NOTHING
+                return Value(consts=folded.consts, members=members)
             return fold(lambda a, b: a + b, left, right, numeric=numbers)
         if isinstance(node, nodes.Mul):
             return fold(safe_repeat, left, right, numeric=numbers)
@@ -328,7 +333,13 @@ class TemplateWalk:
     def _member(self, base: Value, key: Value, how: str, called: bool) -> Value:
         """`base.key` / `base[key]`: what it reaches, and what it evaluates to."""
         result = NOTHING
+        own = base.objects == {_NAMESPACE}
         for name in key.strings():
+            # A namespace's members are the template's own variables (`ns.system`): only the
+            # names that reach its class matter.
+            if own and not (DUNDER.search(name) or name.startswith("_")):
+                result = result.join(self._named_member(base, name, called))
+                continue
             if self._name_risk(name, how, member=True):
                 result = result.join(obj("python"))
                 continue
@@ -396,31 +407,36 @@ class TemplateWalk:
     def _call(self, node: nodes.Call) -> Value:
         args = [self.expr(arg) for arg in node.args]
         kwargs = {str(kw.key): self.expr(kw.value) for kw in node.kwargs}
-        for extra in (node.dyn_args, node.dyn_kwargs):
-            if extra is not None:
-                self.expr(extra)
-                self._hit("AIR504", Severity.HIGH, "`*args`/`**kwargs` in a call", "dyn-call")
+        extras = (node.dyn_args, node.dyn_kwargs)  # f(*a, **k): what a and k hold
+        spread = [elements(self.expr(extra)) for extra in extras if extra is not None]
         callee = node.node
         if isinstance(callee, nodes.Name) and callee.name not in self.env:
-            return self._call_name(callee.name, args, kwargs)
+            return self._call_name(callee.name, args, kwargs, spread)
+        passed = [*args, *spread]
         if isinstance(callee, nodes.Getattr):
             base = self.expr(callee.node)
             if self._name_risk(callee.attr, "method", member=True):
                 return obj("python")
-            return self._call_method(base, callee.attr, args)
+            return self._call_method(base, callee.attr, passed)
         value = self.expr(callee)
-        return self._call_value(value, "a call")
+        return self._call_value(value, "a call", [*passed, *kwargs.values()])
 
-    def _call_name(self, name: str, args: list[Value], kwargs: dict[str, Value]) -> Value:
+    def _call_name(
+        self, name: str, args: list[Value], kwargs: dict[str, Value], spread: list[Value]
+    ) -> Value:
         if name in self.macros:
             macro = self.macros[name]
             for param, arg in zip(macro.args, args, strict=False):
                 self._bind(param.name, arg)
             for key, value in kwargs.items():
                 self._bind(key, value)
-            self._bind("varargs", join_all(args))
+            if spread:  # which parameter gets what is known only rendering: all get all
+                self._bind_macro(name, [*args, *spread, *kwargs.values()])
+            self._bind("varargs", join_all([*args, *spread]))
             self._bind("kwargs", join_all(kwargs.values()))
             return BUILT.join(DATA)
+        if spread and name in ("namespace", "dict"):
+            self._hit("AIR506", Severity.HIGH, f"`{name}()` given `*`/`**` arguments", name)
         if name == "range":
             sizes = [c for arg in args for c in arg.consts if isinstance(c, int)]
             if any(abs(size) > MAX_RANGE for size in sizes):
@@ -449,7 +465,7 @@ class TemplateWalk:
             self._name_risk(name, "the function", member=False)
             return fold(chr, *args[:1])
         if name in self.allow.gadget_globals or name in _OBJECT_NAMES:
-            return self._call_value(self._free_name(name), "a call")
+            return self._call_value(self._free_name(name), "a call", [*args, *spread])
         if not self._name_risk(name, "the function", member=False):
             reason = f"the function `{name[:_SHOWN_NAME]}`, which Jinja does not define"
             self._hit("AIR504", Severity.HIGH, reason, name)
@@ -460,7 +476,7 @@ class TemplateWalk:
         for kind in sorted(base.objects):
             if kind == _NAMESPACE:
                 stored = self.env.get(f"{_STORED}.{name}", NOTHING)
-                result = result.join(self._call_value(stored, "a call"))
+                result = result.join(self._call_value(stored, "a call", args))
             elif kind == "loop" and name in ("cycle", "changed"):
                 result = result.join(join_all(args))
             else:
@@ -492,14 +508,24 @@ class TemplateWalk:
         # Strip, split, lower...: conversation data stays data (substrings of it).
         return result.join(folded).join(Value(data=base.data, built=base.built))
 
-    def _call_value(self, value: Value, what: str) -> Value:
+    def _bind_macro(self, name: str, passed: list[Value]) -> None:
+        macro = self.macros[name]
+        for param in macro.args:
+            self._bind(param.name, join_all(passed))
+        self._bind("varargs", join_all(passed))
+        self._bind("kwargs", join_all(passed))
+
+    def _call_value(self, value: Value, what: str, passed: list[Value]) -> Value:
+        """A call of a value (`macros[i](...)`): fine for macros (given what is passed), `loop`
+        and `caller`; anything else is a Python object being called."""
         for kind in sorted(value.objects):
-            if kind in ("loop", "global caller") or (kind.removeprefix("global ") in self.macros):
+            macro = kind.removeprefix("global ")
+            if macro in self.macros:
+                self._bind_macro(macro, passed)
+                continue
+            if kind in ("loop", "global caller"):
                 continue
             self._hit("AIR506", Severity.HIGH, f"{what} of {kind}", f"call:{kind}")
-        if value.data or value.built or value.consts:
-            self._hit("AIR506", Severity.HIGH, "a call of something that is not a function",
-                      "call-data")  # fmt: skip
         return BUILT.join(DATA).join(obj("python") if value.objects - {"loop"} else NOTHING)
 
     # -- filters and tests -------------------------------------------------------------------
