@@ -90,11 +90,10 @@ _RULES = (
          20),
     Rule("AIR501", "template-sandbox-escape", Severity.CRITICAL,
          "A Jinja chat template reaches Python internals (dunder attributes such as "
-         "`__class__`, `__globals__`, `__builtins__`) or `os`, `popen`, `eval`, `exec`, "
-         "however the name is spelled (built from pieces such as `'%c'|format(95)`, `~`, "
-         "`|join`, `|reverse`, slicing or a `{% set %}` block is the same name), the way "
-         "CVE-2024-34359 runs commands when a loader renders the template outside a sandbox.",
-         1336),
+         "`__class__`, `__globals__`, `__builtins__`), however the name is spelled (built "
+         "from pieces such as `'%c'|format(95)`, `~`, `|join`, `|reverse`, slicing or a "
+         "`{% set %}` block is the same name), the way CVE-2024-34359 runs commands when a "
+         "loader renders the template outside a sandbox.", 1336),
     Rule("AIR502", "template-suspicious", Severity.HIGH,
          "A Jinja chat template uses what chat templates never need: Python builtins or "
          "module names, private attributes, or other template files (high; medium for an "
@@ -120,6 +119,11 @@ _RULES = (
          "attribute of a Jinja object (`loop`, a global function, a macro), a method other "
          "than the string, list and dict methods templates call, or a Jinja object handed to "
          "a filter (`lipsum|string`): the steps of a sandbox escape.", 1336),
+    Rule("AIR507", "template-os-access", Severity.CRITICAL,
+         "A Jinja chat template names `os`, `popen`, `system`, `eval`, `exec`, `builtins`, "
+         "`subprocess` or another way to the operating system or to Python's code execution "
+         "(as a variable, attribute, key or argument, however spelled): rendered outside a "
+         "sandbox it runs commands.", 78),
     Rule("AIR601", "keras-lambda-code", Severity.HIGH,
          "A Keras config carries Python code (a Lambda layer's marshalled bytecode or "
          "source) that runs when the model is loaded or called (CVE-2024-3660); critical when "

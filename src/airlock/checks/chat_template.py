@@ -66,6 +66,9 @@ _MESSAGES = {
     "sandbox escape or command execution.",
     ("AIR502", Severity.MEDIUM): "refers to {}; harmless alone, but only sandbox escapes or "
     "resource exhaustion need it.",
+    ("AIR507", Severity.CRITICAL): "reaches the operating system or Python's code execution "
+    "({}). Rendered outside a sandbox, as llama-cpp-python did before its CVE-2024-34359 fix, "
+    "such a template runs commands.",
     ("AIR504", Severity.HIGH): "uses Jinja that published chat templates do not use ({}). "
     "A renderer with a custom environment may define such names, and Jinja's own `cycler`, "
     "`joiner` and `lipsum` lead to Python's globals: do not render it outside a sandbox.",

@@ -3,8 +3,9 @@
 Every expression is given a `Value` (constants, conversation data, a number, a string built at
 render time, or a Jinja/Python object), flow-insensitively: a variable is everything it is ever
 assigned, so the walk repeats until the variables stop growing. Then:
-- a member (attribute, key, `|attr`, `map(attribute=)`...) whose name is or may be a dunder, or
-  that reaches `os`, `popen`, `eval`, `exec`, `builtins`... is critical (AIR501);
+- a member (attribute, key, `|attr`, `map(attribute=)`...) whose name is or may be a dunder is
+  critical (AIR501), and so is any name that reaches `os`, `popen`, `eval`, `exec`,
+  `builtins`... (AIR507);
 - a member named by a string the template built and that cannot be read statically, or by
   conversation data on a Jinja object, is high (AIR505);
 - a member of a Jinja object, a method call, or an object handed to a filter that chat
@@ -121,7 +122,7 @@ class TemplateWalk:
             subject = dunder[0] if dunder else shown
             self._hit("AIR501", Severity.CRITICAL, f"{what} `{shown}`", subject)
         elif name in self.allow.critical_names or (member and name in self.allow.critical_members):
-            self._hit("AIR501", Severity.CRITICAL, f"{what} `{shown}`", name)
+            self._hit("AIR507", Severity.CRITICAL, f"{what} `{shown}`", name)
         elif name in (self.allow.high_members if member else self.allow.high_names):
             self._hit("AIR502", Severity.HIGH, f"{what} `{shown}`", name)
         elif member and name.startswith("_"):
