@@ -33,7 +33,8 @@ class _Generation(Extension):
 
 
 # Parsing only: this environment never renders anything, so it needs no sandbox.
-_PARSER = jinja2.Environment(extensions=["jinja2.ext.loopcontrols", _Generation])
+# `do` too: a renderer with that extension runs `{% do ... %}`, so such templates are judged.
+_PARSER = jinja2.Environment(extensions=["jinja2.ext.loopcontrols", "jinja2.ext.do", _Generation])
 
 
 @dataclass(frozen=True)

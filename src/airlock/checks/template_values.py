@@ -17,6 +17,7 @@ from itertools import product
 
 MAX_CONSTS = 64  # possible values tracked per expression; more becomes "built, unknown"
 MAX_BUILT = 10_000  # longest string folded
+MAX_NESTING = 3  # containers in containers tracked apart; deeper ones are merged
 _WIDTH = re.compile(r"\d{4,}")  # a format width that could allocate megabytes
 
 
@@ -137,6 +138,54 @@ def safe_format(template: object, *args: object) -> str:
     if not isinstance(template, str) or _WIDTH.search(template):
         raise ValueError(template)
     return template.format(*args)
+
+
+def bounded(value: Value, depth: int = MAX_NESTING) -> Value:
+    """`value` with containers nested at most `depth` deep (a recursive macro building
+    `[x]` or `x|items` of its own argument would otherwise never stop growing)."""
+    consts = frozenset(c for c in value.consts if _nesting(c) < depth)
+    lost = len(consts) != len(value.consts)
+    if value.members is None:
+        members = None
+    elif depth <= 1:
+        members = _flat(value.members)
+    else:
+        members = bounded(value.members, depth - 1)
+    result = Value(consts, value.data, value.number, value.built or lost, value.objects, members)
+    return result
+
+
+def _flat(value: Value) -> Value:
+    """Everything `value` and all it holds may be, as one value that holds nothing."""
+    inner = NOTHING if value.members is None else _flat(value.members)
+    consts = frozenset(c for c in value.consts if not isinstance(c, tuple))
+    lost = len(consts) != len(value.consts)
+    own = Value(consts, value.data, value.number, value.built or lost, value.objects)
+    return own.join(inner)
+
+
+def _nesting(item: object) -> int:
+    if isinstance(item, tuple) and item:
+        return 1 + max(_nesting(part) for part in item)
+    return 1 if isinstance(item, tuple) else 0
+
+
+def widen(value: Value, *, texts: bool) -> Value:
+    """`value` with its numbers given up (a number), and its other constants too when `texts`
+    (built text)."""
+    numbers = {c for c in value.consts if isinstance(c, (int, float))}
+    dropped = set(value.consts) if texts else numbers
+    if not dropped:
+        return value
+    members = value.members if value.members is None else widen(value.members, texts=texts)
+    return Value(
+        value.consts - dropped,
+        value.data,
+        value.number or bool(numbers),
+        value.built or bool(dropped - numbers),
+        value.objects,
+        members,
+    )
 
 
 def elements(value: Value) -> Value:

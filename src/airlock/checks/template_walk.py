@@ -30,6 +30,7 @@ from airlock.checks.template_values import (
     NUMBER,
     ConstDict,
     Value,
+    bounded,
     const,
     elements,
     fold,
@@ -38,17 +39,22 @@ from airlock.checks.template_values import (
     safe_format,
     safe_percent,
     safe_repeat,
+    widen,
 )
 from airlock.findings import Severity
 
 DUNDER = re.compile(r"__\w+__")
-MAX_PASSES = 6
+MAX_PASSES = 12  # walks until variables stop growing; real templates need 2 or 3
+_WIDEN_NUMBERS_AFTER = 2  # walks after which a growing variable's numbers are given up
+_WIDEN_TEXT_AFTER = 6  # ... and its strings (then built text: looking members up by it is high)
 MAX_RANGE = 100_000  # Jinja's sandbox cap; a bigger range() is a memory bomb elsewhere
 _LOADS = (nodes.Import, nodes.FromImport, nodes.Include, nodes.Extends)
 _SHOWN_NAME = 60
 # Objects a template may read any member of: a namespace's members are the values stored in it.
 _NAMESPACE = "namespace"
 _STORED = "(namespace members)"  # the env key holding them; no Jinja name can clash
+_CALLER_ARGS = "(caller arguments)"  # what macros pass to `caller(...)`
+_LOOP_ARGS = "(recursive loop arguments)"  # what `loop(...)` is given in a recursive for
 # Free names that are Jinja/Flask objects rather than conversation data.
 _OBJECT_NAMES = {"self": "`self`", "caller": "`caller`", "varargs": "varargs", "kwargs": "kwargs",
                  "request": "`request`", "config": "`config`", "url_for": "`url_for`",
@@ -77,6 +83,7 @@ class TemplateWalk:
         self.allow: JinjaAllowlist = allowlist()
         self.env: dict[str, Value] = {}
         self.macros: dict[str, nodes.Macro] = {}
+        self.widened: dict[str, bool] = {}  # variable -> its strings given up too
         self.hits: dict[tuple[str, str], Hit] = {}
         self.line = 1
 
@@ -84,11 +91,21 @@ class TemplateWalk:
         for node in self.tree.find_all(nodes.Macro):
             self.macros[node.name] = node
         self._node_types()
-        for _ in range(MAX_PASSES):
+        for walked in range(MAX_PASSES):
             before = dict(self.env)
             self._statements(self.tree.body)
             if self.env == before:
                 break
+            # A counter or an accumulated string grows one value a walk: stop enumerating it.
+            if walked >= _WIDEN_NUMBERS_AFTER:
+                texts = walked >= _WIDEN_TEXT_AFTER
+                for name, value in self.env.items():
+                    if before.get(name) != value:
+                        self.widened[name] = texts or self.widened.get(name, False)
+                        self.env[name] = widen(value, texts=self.widened[name])
+        else:  # still growing: what a variable may hold is not known, so it is not judged clean
+            reason = f"variables that pass values along more than {MAX_PASSES} times"
+            self._hit("AIR505", Severity.HIGH, reason, "passes")
         return sorted(self.hits.values(), key=lambda hit: (-hit.severity, hit.line))
 
     # -- reporting ---------------------------------------------------------------------------
@@ -151,6 +168,8 @@ class TemplateWalk:
             self._statements(node.else_)
         elif isinstance(node, nodes.For):
             self._assign(node.target, elements(self.expr(node.iter)))
+            if node.recursive:  # `loop(children)` runs the body again over what it is given
+                self._assign(node.target, elements(self.env.get(_LOOP_ARGS, NOTHING)))
             if node.test is not None:
                 self.expr(node.test)
             self._statements(node.body)
@@ -160,7 +179,7 @@ class TemplateWalk:
         elif isinstance(node, nodes.AssignBlock):
             value = self._output_of(node.body)
             if node.filter is not None:
-                value = self._filter(node.filter, value)
+                value = self._filter_chain(node.filter, value)
             self._assign(node.target, value)
         elif isinstance(node, nodes.Macro):
             with_defaults = node.args[len(node.args) - len(node.defaults) :]
@@ -169,9 +188,12 @@ class TemplateWalk:
             self._statements(node.body)
         elif isinstance(node, nodes.CallBlock):
             self._call(node.call)
+            # `{% call(x) m() %}`: x is whatever the macro passes to `caller(...)`.
+            for param in node.args:
+                self._bind(param.name, self.env.get(_CALLER_ARGS, NOTHING).join(BUILT))
             self._statements(node.body)
         elif isinstance(node, nodes.FilterBlock):
-            self._filter(node.filter, self._output_of(node.body))
+            self._filter_chain(node.filter, self._output_of(node.body))
         elif isinstance(node, nodes.With):
             for target, given in zip(node.targets, node.values, strict=False):
                 self._assign(target, self.expr(given))
@@ -204,8 +226,22 @@ class TemplateWalk:
             result = fold(lambda a, b: str(a) + str(b), result, part)
         return result
 
+    def _filter_chain(self, outer: nodes.Filter, value: Value) -> Value:
+        """`{% set x | f | g %}` / `{% filter f | g %}`: the filters, innermost first, applied
+        to the block's text (the innermost has no node of its own)."""
+        chain: list[nodes.Filter] = []
+        current: nodes.Node | None = outer
+        while isinstance(current, nodes.Filter):
+            chain.append(current)
+            current = current.node
+        for link in reversed(chain):
+            value = self._filter(link, value)
+        return value
+
     def _bind(self, name: str, value: Value) -> None:
-        self.env[name] = self.env.get(name, NOTHING).join(value)
+        if name in self.widened:  # given up enumerating: stays given up
+            value = widen(value, texts=self.widened[name])
+        self.env[name] = bounded(self.env.get(name, NOTHING).join(value))
 
     def _assign(self, target: nodes.Node, value: Value) -> None:
         if isinstance(target, nodes.Name):
@@ -221,6 +257,15 @@ class TemplateWalk:
     # -- expressions -------------------------------------------------------------------------
 
     def expr(self, node: nodes.Node) -> Value:
+        value = self._expr(node)
+        for text in value.strings():  # a name assembled from pieces is that name
+            match = DUNDER.search(text)
+            if match and not isinstance(node, (nodes.Const, nodes.TemplateData)):
+                reason = f"`{match[0][:_SHOWN_NAME]}` built from pieces"
+                self._hit("AIR501", Severity.CRITICAL, reason, match[0])
+        return value
+
+    def _expr(self, node: nodes.Node) -> Value:
         self.line = node.lineno or self.line
         if isinstance(node, nodes.Const):
             return const(node.value) if _hashable_const(node.value) else DATA
@@ -460,7 +505,11 @@ class TemplateWalk:
             return Value(consts=frozenset({keys}), members=join_all(kwargs.values()))
         if name in ("raise_exception", "strftime_now"):
             return DATA
+        if name == "loop":  # a recursive for loop running its body again
+            self._bind(_LOOP_ARGS, join_all([*args, *spread]))
+            return BUILT.join(DATA)
         if name == "caller":
+            self._bind(_CALLER_ARGS, join_all([*args, *spread, *kwargs.values()]))
             return BUILT.join(DATA)
         if name == "chr":  # not Jinja's, but a custom environment may add it: fold it too
             self._name_risk(name, "the function", member=False)
@@ -524,7 +573,11 @@ class TemplateWalk:
             if macro in self.macros:
                 self._bind_macro(macro, passed)
                 continue
-            if kind in ("loop", "global caller"):
+            if kind == "loop":
+                self._bind(_LOOP_ARGS, join_all(passed))
+                continue
+            if kind == "global caller":
+                self._bind(_CALLER_ARGS, join_all(passed))
                 continue
             self._hit("AIR506", Severity.HIGH, f"{what} of {kind}", f"call:{kind}")
         return BUILT.join(DATA).join(obj("python") if value.objects - {"loop"} else NOTHING)
