@@ -166,6 +166,47 @@ CASES["conversation-dict"] = (
     Severity.CRITICAL,
 )
 
+# Values passed where a reader of the text does not look: macro arguments, `caller(...)` into a
+# call block, `loop(...)` of a recursive for, a namespace accumulating a name, a `{% do %}`.
+_REACH = "((lipsum|attr(G))[O]|attr(P))(CMD).read()"
+CASES["macro-argument"] = (
+    "{% macro run(g, o, p) %}{{ "
+    + _REACH.replace("G", "g").replace("O", "o").replace("P", "p")
+    + " }}{% endmacro %}{% set u = '%c'|format(95) %}"
+    "{{ run(u ~ u ~ 'globals' ~ u ~ u, 'o' ~ 's', 'po' ~ 'pen') }}",
+    Severity.CRITICAL,
+)
+CASES["caller-argument"] = (
+    "{% macro m() %}{{ caller('_' ~ '_globals_' ~ '_', 'o' ~ 's', 'po' ~ 'pen') }}{% endmacro %}"
+    "{% call(g, o, p) m() %}{{ "
+    + _REACH.replace("G", "g").replace("O", "o").replace("P", "p")
+    + " }}{% endcall %}",
+    Severity.CRITICAL,
+)
+CASES["recursive-loop"] = (
+    "{% for g in ['x'] recursive %}{% if loop.depth == 2 %}{{ "
+    + _REACH.replace("G", "g").replace("O", "'o' ~ 's'").replace("P", "'po' ~ 'pen'")
+    + " }}{% else %}{{ loop(['_' ~ '_globals_' ~ '_']) }}{% endif %}{% endfor %}",
+    Severity.CRITICAL,
+)
+CASES["namespace-accumulated"] = (
+    "{% set ns = namespace(u='') %}{% for i in range(2) %}{% set ns.u = ns.u ~ '_' %}"
+    "{% endfor %}{{ "
+    + _REACH.replace("G", "ns.u ~ 'globals' ~ ns.u")
+    .replace("O", "'o' ~ 's'")
+    .replace("P", "'po' ~ 'pen'")
+    + " }}",
+    Severity.HIGH,
+)
+CASES["macro-list-spread"] = (
+    "{% macro run(g, o, p) %}{{ "
+    + _REACH.replace("G", "g").replace("O", "o").replace("P", "p")
+    + " }}{% endmacro %}{% set calls = [] + [run] %}"
+    "{% set args = [['_' ~ '_globals_' ~ '_', 'o' ~ 's', 'po' ~ 'pen']] %}"
+    "{{ calls[0](*args[0]) }}",
+    Severity.CRITICAL,
+)
+
 RENDER = """
 import json, jinja2
 cases = json.load(open(path))
