@@ -7,7 +7,8 @@ and reached through `|attr`, `[...]`, `|map(attribute=)`, `|groupby`, `map('attr
 
 All of them are rendered once, in one child process, each writing its own canary; then each
 must be blocked in every container a loader reads templates from: a standalone `.jinja`,
-`tokenizer_config.json` (string and list form) and GGUF `tokenizer.chat_template`. The real
+`tokenizer_config.json` (string and list form), an Axolotl YAML config
+(`chat_template_jinja`) and GGUF `tokenizer.chat_template`. The real
 templates in tests/data/chat_templates/ must stay clean.
 """
 
@@ -18,6 +19,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from tests.adversarial.live import assert_blocked, assert_clean, run_snippet
 
 from airlock.findings import Severity
@@ -261,6 +263,8 @@ def _containers(folder: Path, name: str, text: str) -> list[Path]:
     templates = [{"name": "default", "template": "{{ messages[0]['content'] }}"},
                  {"name": "tool_use", "template": text}]  # fmt: skip
     listed.write_text(json.dumps({"chat_template": templates}))
+    axolotl = folder / f"{name}-axolotl.yaml"
+    axolotl.write_text(yaml.safe_dump({"chat_template": "jinja", "chat_template_jinja": text}))
     gguf = folder / f"{name}.gguf"
     writer = GGUFWriter(str(gguf), "llama")
     writer.add_chat_template(text)
@@ -268,7 +272,7 @@ def _containers(folder: Path, name: str, text: str) -> list[Path]:
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    return [jinja, config, listed, gguf]
+    return [jinja, config, listed, axolotl, gguf]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
