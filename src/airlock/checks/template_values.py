@@ -11,6 +11,7 @@ numbers are safe to look members up by; a name built by the template is not.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from itertools import product
@@ -18,7 +19,11 @@ from itertools import product
 MAX_CONSTS = 64  # possible values tracked per expression; more becomes "built, unknown"
 MAX_BUILT = 10_000  # longest string folded
 MAX_NESTING = 3  # containers in containers tracked apart; deeper ones are merged
-_WIDTH = re.compile(r"\d{4,}")  # a format width that could allocate megabytes
+_WIDTH = re.compile(r"\d{4,}|\*")  # a format width (or `*`) that could allocate megabytes
+
+
+class NotFolded(Exception):
+    """Computing this constant could take much memory or time: the result is built text."""
 
 
 class ConstDict(tuple[Hashable, ...]):
@@ -84,18 +89,23 @@ def _join_optional(a: Value | None, b: Value | None) -> Value | None:
     return a if b is None else a.join(b)
 
 
-def fold(operation: Callable[..., Hashable], *args: Value, numeric: bool = False) -> Value:
+def fold(operation: Callable[..., object], *args: Value, numeric: bool = False) -> Value:
     """Apply `operation` to every combination of the arguments' constants. Anything not known
     (data, numbers, built strings, objects) makes the result a built string (or a number)."""
     mixed = any(not arg.only_consts for arg in args)
     result = NOTHING
-    if all(arg.consts for arg in args):
+    if all(arg.consts for arg in args) and all(
+        _size(c) <= 2 * MAX_BUILT for a in args for c in a.consts
+    ):
         combos = list(product(*(sorted(arg.consts, key=repr) for arg in args)))
         if len(combos) > MAX_CONSTS:
             return NUMBER if numeric else BUILT
         for combo in combos:
             try:
                 folded = operation(*combo)
+            except NotFolded:
+                result = result.join(BUILT)
+                continue
             except Exception:
                 continue
             if isinstance(folded, list):
@@ -109,6 +119,16 @@ def fold(operation: Callable[..., Hashable], *args: Value, numeric: bool = False
     return result
 
 
+def _size(value: object) -> int:
+    """Characters in a constant: operations on bigger ones are not folded (their result, or
+    the work to compute it, could be large)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, tuple):
+        return len(value) + sum(_size(item) for item in value[:MAX_BUILT])
+    return 1
+
+
 def _too_big(value: object) -> bool:
     if isinstance(value, str):
         return len(value) > MAX_BUILT
@@ -118,9 +138,11 @@ def _too_big(value: object) -> bool:
 
 
 def safe_percent(template: object, args: object) -> str:
-    """`template % args` when it cannot allocate much (no wide fields)."""
-    if not isinstance(template, str) or _WIDTH.search(template):
-        raise ValueError(template)
+    """`template % args` when it cannot allocate much (no wide or `*` fields)."""
+    if not isinstance(template, str):
+        raise TypeError(template)
+    if _WIDTH.search(template):
+        raise NotFolded
     return template % args
 
 
@@ -131,13 +153,37 @@ def safe_repeat(a: object, b: object) -> object:
         return b * a
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return a * b
-    raise ValueError("not folded")
+    raise NotFolded
 
 
 def safe_format(template: object, *args: object) -> str:
-    if not isinstance(template, str) or _WIDTH.search(template):
-        raise ValueError(template)
+    """`template.format(*args)` for plain `{}`/`{0}` fields: no attribute or item reads, no
+    nested or wide format specs."""
+    if not isinstance(template, str):
+        raise TypeError(template)
+    for _, field_name, spec, _ in string.Formatter().parse(template):
+        if field_name and not field_name.isdigit():
+            raise NotFolded
+        if spec and ("{" in spec or _WIDTH.search(spec)):
+            raise NotFolded
     return template.format(*args)
+
+
+def safe_replace(text: object, old: object, new: object) -> str:
+    """`text.replace(old, new)` when its result stays small."""
+    if not (isinstance(text, str) and isinstance(old, str) and isinstance(new, str)):
+        raise TypeError(old)
+    if not old or len(text) + text.count(old) * max(len(new) - len(old), 0) > MAX_BUILT:
+        raise NotFolded
+    return text.replace(old, new)
+
+
+def safe_join(separator: object, items: object) -> str:
+    if not isinstance(separator, str) or not isinstance(items, (str, tuple)):
+        raise TypeError(separator)
+    if len(separator) * len(items) + _size(items) > MAX_BUILT:
+        raise NotFolded
+    return separator.join(str(item) for item in items)
 
 
 def bounded(value: Value, depth: int = MAX_NESTING) -> Value:

@@ -37,8 +37,10 @@ from airlock.checks.template_values import (
     join_all,
     obj,
     safe_format,
+    safe_join,
     safe_percent,
     safe_repeat,
+    safe_replace,
     widen,
 )
 from airlock.findings import Severity
@@ -552,7 +554,7 @@ class TemplateWalk:
         strings = Value(consts=frozenset(c for c in base.consts if isinstance(c, str)))
         if name in self.allow.combining_methods:
             receiver = Value(strings.consts, base.data, built=base.built)
-            call = safe_format if name == "format" else _method(name)
+            call = _COMBINING.get(name) or _method(name)
             return result.join(fold(call, receiver, *args))
         folded = fold(_method(name), strings, *args) if strings.consts else NOTHING
         # Strip, split, lower...: conversation data stays data (substrings of it).
@@ -631,10 +633,10 @@ class TemplateWalk:
         if name == "join":
             separator = args[0] if args else const("")
             if base.only_consts and separator.only_consts:
-                return fold(lambda s, sep: str(sep).join(str(x) for x in s), base, separator)
+                return fold(lambda s, sep: safe_join(str(sep), s), base, separator)
             return BUILT
         if name == "replace" and len(args) >= 2:
-            return fold(lambda s, a, b: str(s).replace(a, b), base, args[0], args[1])
+            return fold(lambda s, a, b: safe_replace(str(s), a, b), base, args[0], args[1])
         if name == "format":
             return fold(lambda s, *a: safe_percent(s, a), base, *args)
         return BUILT
@@ -686,6 +688,14 @@ class TemplateWalk:
         if node.name not in self.allow.tests:
             self._hit("AIR504", Severity.HIGH, f"the test `is {node.name[:_SHOWN_NAME]}`",
                       f"is {node.name}")  # fmt: skip
+
+
+# String methods that mix template text in, computed only while their result stays small.
+_COMBINING: dict[str, Callable[..., object]] = {
+    "format": safe_format,
+    "replace": safe_replace,
+    "join": safe_join,
+}
 
 
 def _method(name: str) -> Callable[..., object]:
