@@ -351,6 +351,12 @@ HIDDEN_PATHS = {
     + "".join(f"{{% set ns.a{i + 1} = ns.a{i} %}}" for i in reversed(range(29)))
     + "{% set ns.a0 = 'c' ~ 'lass' %}{% endfor %}",
     "tojson-char": "{{ messages[('_'|tojson)[1] * 2 ~ 'class__'] }}",
+    "batch-join": "{% set u = '_' %}{{ messages[0][[u, u, 'c', 'l', 'a', 's', 's', u, u]"
+    "|batch(9)|first|join] }}",
+    "map-format": "{% set p = ['%c%c']|map('format', 95, 95)|join %}"
+    "{{ messages[0][p ~ 'class' ~ p] }}",
+    "loop-nextitem": "{% for x in ['a', 'o' ~ 's'] %}{{ messages[0][loop.nextitem or 'x'] }}"
+    "{% endfor %}",
 }
 
 

@@ -57,6 +57,7 @@ _NAMESPACE = "namespace"
 _STORED = "(namespace members)"  # the env key holding them; no Jinja name can clash
 _CALLER_ARGS = "(caller arguments)"  # what macros pass to `caller(...)`
 _LOOP_ARGS = "(recursive loop arguments)"  # what `loop(...)` is given in a recursive for
+_LOOP_ITEMS = "(loop items)"  # everything any for loop iterates over
 # Free names that are Jinja/Flask objects rather than conversation data.
 _OBJECT_NAMES = {"self": "`self`", "caller": "`caller`", "varargs": "varargs", "kwargs": "kwargs",
                  "request": "`request`", "config": "`config`", "url_for": "`url_for`",
@@ -169,7 +170,9 @@ class TemplateWalk:
                 self._statement(branch)
             self._statements(node.else_)
         elif isinstance(node, nodes.For):
-            self._assign(node.target, elements(self.expr(node.iter)))
+            items = elements(self.expr(node.iter))
+            self._assign(node.target, items)
+            self._bind(_LOOP_ITEMS, items)  # what `loop.previtem`/`loop.nextitem` may be
             if node.recursive:  # `loop(children)` runs the body again over what it is given
                 self._assign(node.target, elements(self.env.get(_LOOP_ARGS, NOTHING)))
             if node.test is not None:
@@ -428,6 +431,8 @@ class TemplateWalk:
         for kind in sorted(base.objects):
             if kind == _NAMESPACE:
                 result = result.join(self.env.get(f"{_STORED}.{name}", NOTHING))
+            elif kind == "loop" and name in ("previtem", "nextitem"):
+                result = result.join(self.env.get(_LOOP_ITEMS, NOTHING))
             elif kind == "loop" and name in self.allow.loop_members:
                 number = name in self.allow.loop_number_members
                 result = result.join(NUMBER if number else DATA)
@@ -619,15 +624,43 @@ class TemplateWalk:
             return _mapping_items(base)
         if name in ("map", "groupby", "batch", "slice", "list", "sort", "unique", "select",
                     "reject", "selectattr", "rejectattr", "reverse"):  # fmt: skip
-            folded = _pure(_STRING_FILTERS[name], base) if name in _STRING_FILTERS else NOTHING
-            found = looked_up if name in ("map", "groupby") and looked_up != NOTHING else None
-            inner = elements(base) if found is None else found.join(Value(members=elements(base)))
-            return Value(data=base.data, built=base.built, members=inner).join(folded)
+            return self._sequence_filter(name, base, args, looked_up)
         if name in self.allow.combining_filters:
             return self._combining_filter(name, base, args)
         if name in _STRING_FILTERS:
             return _pure(_STRING_FILTERS[name], base)
         return Value(data=base.data, built=base.built or bool(base.consts))
+
+    def _sequence_filter(
+        self, name: str, base: Value, args: list[Value], looked_up: Value
+    ) -> Value:
+        """Filters that give a list: of what, shaped as Jinja shapes it (a list of lists for
+        `|batch`, of (grouper, list) pairs for `|groupby`, of f(x) for `|map('f')`)."""
+        items = elements(base)
+        shell = Value(data=base.data, built=base.built)
+        if name in ("batch", "slice"):
+            return shell.join(Value(members=Value(data=base.data, members=items)))
+        if name == "groupby":
+            group = Value(data=base.data, members=items)
+            return shell.join(Value(members=Value(members=looked_up.join(group))))
+        if name == "map":
+            if looked_up != NOTHING:
+                mapped = looked_up
+            elif args and args[0].strings() and not (args[0].built or args[0].data):
+                mapped = join_all(self._mapped(f, items) for f in args[0].strings())
+            else:
+                mapped = BUILT.join(items)
+            return shell.join(Value(members=mapped))
+        folded = _pure(_STRING_FILTERS[name], base) if name in _STRING_FILTERS else NOTHING
+        return shell.join(Value(members=items)).join(folded)
+
+    def _mapped(self, name: str, items: Value) -> Value:
+        """What `|map('name', ...)` makes of each item (`attr` is judged by the caller)."""
+        if name in _STRING_FILTERS:
+            return _pure(_STRING_FILTERS[name], items)
+        if name in self.allow.number_filters:
+            return NUMBER
+        return Value(data=items.data, built=True, objects=items.objects)
 
     def _combining_filter(self, name: str, base: Value, args: list[Value]) -> Value:
         if name == "join":
