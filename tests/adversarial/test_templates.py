@@ -56,8 +56,8 @@ SPELLINGS = {
     "lipsum-string": lambda n: "(" + " ~ ".join(U if c == "_" else repr(c) for c in n) + ")",
     "split-index": lambda n: f"('{'|'.join(n)}'.split('|')|join)",
 }
-# Spellings the scan can evaluate statically: it sees the very name, so critical.
-FOLDED = set(SPELLINGS) - {"lipsum-string"}
+# The scan evaluates every spelling statically (`lipsum|string` too: Jinja's reprs are known),
+# so it sees the very name: critical.
 
 # Ways to reach a member by a name expression: base, name -> expression.
 ACCESS = {
@@ -81,11 +81,16 @@ def payload(spell: str, access: str, base: str = "lipsum") -> str:
 
 CASES: dict[str, tuple[str, Severity]] = {}
 for _spell in SPELLINGS:
-    _level = Severity.CRITICAL if _spell in FOLDED else Severity.HIGH
-    CASES[f"{_spell}-attr"] = (payload(_spell, "attr"), _level)
+    CASES[f"{_spell}-attr"] = (payload(_spell, "attr"), Severity.CRITICAL)
 for _access in ("subscript", "map-attribute", "map-attr", "groupby"):
     CASES[f"format-c-{_access}"] = (payload("format-c", _access), Severity.CRITICAL)
-    CASES[f"lipsum-string-{_access}"] = (payload("lipsum-string", _access), Severity.HIGH)
+    CASES[f"lipsum-string-{_access}"] = (payload("lipsum-string", _access), Severity.CRITICAL)
+# A name only known while rendering (from the conversation's length): high, not critical.
+CASES["render-time-number"] = (
+    "{% set u = '%c'|format(messages|length + 94) %}"
+    "{{ ((lipsum|attr(u ~ u ~ 'globals' ~ u ~ u))['o' ~ 's']|attr('po' ~ 'pen'))(CMD).read() }}",
+    Severity.HIGH,
+)
 # Other ways in to the globals of a module that imported `os`.
 CASES["cycler-init"] = (
     payload("tilde", "attr", "cycler|attr('_' ~ '_init_' ~ '_')"),
@@ -110,13 +115,13 @@ CASES["set-block-filtered"] = (
     "{% set g %}{% filter lower %}__GLOBALS__{% endfilter %}{% endset %}"
     "{% set o %}{% if true %}o{% endif %}s{% endset %}"
     "{{ ((lipsum|attr(g))[o]|attr('p' ~ 'open'))(CMD).read() }}",
-    Severity.HIGH,
+    Severity.CRITICAL,
 )
 CASES["macro-output"] = (
     "{% macro u() %}_{% endmacro %}{% macro w(x) %}{{ x }}{% endmacro %}"
     "{{ ((lipsum|attr(u() ~ u() ~ 'globals' ~ u() ~ u()))[w('o') ~ w('s')]"
     "|attr(w('po') ~ w('pen')))(CMD).read() }}",
-    Severity.HIGH,
+    Severity.CRITICAL,
 )
 CASES["namespace-member"] = (
     "{% set ns = namespace(a='__glo', b='bals__', o='o') %}{% set ns.o = ns.o ~ 's' %}"
@@ -198,7 +203,7 @@ CASES["namespace-accumulated"] = (
     .replace("O", "'o' ~ 's'")
     .replace("P", "'po' ~ 'pen'")
     + " }}",
-    Severity.HIGH,
+    Severity.CRITICAL,
 )
 CASES["macro-list-spread"] = (
     "{% macro run(g, o, p) %}{{ "

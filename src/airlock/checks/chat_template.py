@@ -4,7 +4,6 @@ rendered without one (CVE-2024-34359), run commands."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -13,12 +12,11 @@ from jinja2 import nodes
 from jinja2.ext import Extension
 from jinja2.parser import Parser
 
-from airlock.checks.template_walk import walk
+from airlock.checks.template_walk import DUNDER, walk
 from airlock.findings import Finding, Location, Severity
 from airlock.formats.interface import Blob, ScanContext
 
 MAX_TEMPLATE_BYTES = 1_000_000
-_DUNDER = re.compile(r"__\w+__")
 
 
 class _Generation(Extension):
@@ -151,7 +149,7 @@ def oversized(
 def _text_search(lines: list[str]) -> list[Issue]:
     issues: dict[str, Issue] = {}
     for number, line in enumerate(lines, 1):
-        for name in _DUNDER.findall(line):
+        for name in DUNDER.findall(line):
             reason = f"`{name[:60]}` in its text"
             issues.setdefault(reason, Issue("AIR501", Severity.CRITICAL, reason, number))
     return list(issues.values())

@@ -45,7 +45,8 @@ from airlock.checks.template_values import (
 )
 from airlock.findings import Severity
 
-DUNDER = re.compile(r"__\w+__")
+# `__name__`: a letter inside, so `________` (a text rule) is not one.
+DUNDER = re.compile(r"__(?=\w*[A-Za-z])\w+__")
 MAX_PASSES = 12  # walks until variables stop growing; real templates need 2 or 3
 _WIDEN_NUMBERS_AFTER = 2  # walks after which a growing variable's numbers are given up
 _WIDEN_TEXT_AFTER = 6  # ... and its strings (then built text: looking members up by it is high)
@@ -87,6 +88,7 @@ class TemplateWalk:
         self.env: dict[str, Value] = {}
         self.macros: dict[str, nodes.Macro] = {}
         self.widened: dict[str, bool] = {}  # variable -> its strings given up too
+        self.outputs: dict[str, Value] = {}  # macro -> the text it renders (this walk)
         self.hits: dict[tuple[str, str], Hit] = {}
         self.line = 1
 
@@ -96,6 +98,7 @@ class TemplateWalk:
         self._node_types()
         for walked in range(MAX_PASSES):
             before = dict(self.env)
+            self.outputs.clear()
             self._statements(self.tree.body)
             if self.env == before:
                 break
@@ -309,7 +312,7 @@ class TemplateWalk:
         if isinstance(node, nodes.Concat):
             result = const("")
             for part in node.nodes:
-                result = fold(lambda a, b: str(a) + str(b), result, self.expr(part))
+                result = fold(lambda a, b: str(a) + str(b), result, _as_text(self.expr(part)))
             return result
         if isinstance(node, nodes.BinExpr):
             return self._binary(node)
@@ -487,7 +490,7 @@ class TemplateWalk:
                 self._bind_macro(name, [*args, *spread, *kwargs.values()])
             self._bind("varargs", join_all([*args, *spread]))
             self._bind("kwargs", join_all(kwargs.values()))
-            return BUILT.join(DATA)
+            return self._macro_output(name)
         if spread and name in ("namespace", "dict"):
             self._hit("AIR506", Severity.HIGH, f"`{name}()` given `*`/`**` arguments", name)
         if name == "range":
@@ -565,6 +568,14 @@ class TemplateWalk:
         # Strip, split, lower...: conversation data stays data (substrings of it).
         return result.join(folded).join(Value(data=base.data, built=base.built))
 
+    def _macro_output(self, name: str) -> Value:
+        """The text macro `name` renders: `{% macro u() %}_{% endmacro %}` gives `_`. Once a
+        walk (so nested macros cost linear time); recursion gives built text."""
+        if name not in self.outputs:
+            self.outputs[name] = BUILT.join(DATA)
+            self.outputs[name] = self._output_of(self.macros[name].body)
+        return self.outputs[name]
+
     def _bind_macro(self, name: str, passed: list[Value]) -> None:
         macro = self.macros[name]
         for param in macro.args:
@@ -628,7 +639,7 @@ class TemplateWalk:
         if name in self.allow.combining_filters:
             return self._combining_filter(name, base, args)
         if name in _STRING_FILTERS:
-            return _pure(_STRING_FILTERS[name], base)
+            return _pure(_STRING_FILTERS[name], _as_text(base) if name == "string" else base)
         return Value(data=base.data, built=base.built or bool(base.consts))
 
     def _sequence_filter(
@@ -729,6 +740,28 @@ _COMBINING: dict[str, Callable[..., object]] = {
     "replace": safe_replace,
     "join": safe_join,
 }
+
+
+# What `str()` of Jinja's globals gives, known to the character (lipsum's address aside): the
+# text `(lipsum|string)[18]` picks a `_` from.
+_REPRS = {
+    "global lipsum": "<function generate_lorem_ipsum at 0x0000000000000000>",
+    "global cycler": "<class 'jinja2.utils.Cycler'>",
+    "global joiner": "<class 'jinja2.utils.Joiner'>",
+    "global namespace": "<class 'jinja2.utils.Namespace'>",
+    "global range": "<class 'range'>",
+    "global dict": "<class 'dict'>",
+}
+
+
+def _as_text(value: Value) -> Value:
+    """`value` as `str()` would write it, where that is known: Jinja's globals' reprs."""
+    known = [const(_REPRS[kind]) for kind in value.objects if kind in _REPRS]
+    if not known:
+        return value
+    rest = value.objects - _REPRS.keys()
+    return Value(value.consts, value.data, value.number, value.built or bool(rest),
+                 frozenset(), value.members).join(join_all(known))  # fmt: skip
 
 
 def _method(name: str) -> Callable[..., object]:
