@@ -90,17 +90,40 @@ _RULES = (
          20),
     Rule("AIR501", "template-sandbox-escape", Severity.CRITICAL,
          "A Jinja chat template reaches Python internals (dunder attributes such as "
-         "`__class__`, `__globals__`, `__builtins__`), the way CVE-2024-34359 runs commands "
-         "when a loader renders the template outside a sandbox.", 1336),
+         "`__class__`, `__globals__`, `__builtins__`), however the name is spelled (built "
+         "from pieces such as `'%c'|format(95)`, `~`, `|join`, `|reverse`, slicing or a "
+         "`{% set %}` block is the same name), the way CVE-2024-34359 runs commands when a "
+         "loader renders the template outside a sandbox.", 1336),
     Rule("AIR502", "template-suspicious", Severity.HIGH,
-         "A Jinja chat template uses what chat templates never need: Python builtins or OS "
-         "names, private attributes, attribute names computed at render time, or other "
-         "template files (high; medium for a bare reference to a Jinja global that escapes "
-         "use as a gadget, such as `cycler`, or an oversized `range`).", 1336),
+         "A Jinja chat template uses what chat templates never need: Python builtins or "
+         "module names, private attributes, or other template files (high; medium for an "
+         "oversized `range`).", 1336),
     Rule("AIR503", "template-unparseable", Severity.MEDIUM,
          "A Jinja chat template does not parse, so its structure could not be inspected (its "
          "text was still searched for escape patterns). This Jinja version would refuse to "
          "render it; another template engine or version might not.", 20),
+    Rule("AIR504", "template-unlisted-jinja", Severity.HIGH,
+         "A Jinja chat template uses a filter, test, global function or tag that published "
+         "chat templates do not use (Airlock allows only those, see "
+         "`airlock/data/chat_template_jinja.toml`). A renderer with a custom environment may "
+         "define such names, and Jinja's own `cycler`, `joiner` and `lipsum` lead to Python's "
+         "globals. Do not render it outside a sandbox until it is understood.", 1336),
+    Rule("AIR505", "template-computed-member", Severity.HIGH,
+         "A Jinja chat template looks an attribute or key up by a name it builds while "
+         "rendering (through `[...]`, `|attr`, `|map(attribute=)`, `|groupby`...) that "
+         "cannot be read from the file: the way a template hides `__globals__` from a "
+         "scanner. Real templates look members up by literal names or by conversation data.",
+         1336),
+    Rule("AIR506", "template-object-member", Severity.HIGH,
+         "A Jinja chat template uses members or methods that chat templates do not use: an "
+         "attribute of a Jinja object (`loop`, a global function, a macro), a method other "
+         "than the string, list and dict methods templates call, or a Jinja object handed to "
+         "a filter (`lipsum|string`): the steps of a sandbox escape.", 1336),
+    Rule("AIR507", "template-os-access", Severity.CRITICAL,
+         "A Jinja chat template names `os`, `popen`, `system`, `eval`, `exec`, `builtins`, "
+         "`subprocess` or another way to the operating system or to Python's code execution "
+         "(as a variable, attribute, key or argument, however spelled): rendered outside a "
+         "sandbox it runs commands.", 78),
     Rule("AIR601", "keras-lambda-code", Severity.HIGH,
          "A Keras config carries Python code (a Lambda layer's marshalled bytecode or "
          "source) that runs when the model is loaded or called (CVE-2024-3660); critical when "

@@ -167,6 +167,11 @@ ESCAPES = {
     "hex-escape": "{{ x['\\x5f\\x5fclass\\x5f\\x5f'] }}",
     "chr": "{{ x[chr(95) ~ chr(95) ~ 'class' ~ chr(95) ~ chr(95)] }}",
     "namespace-gadget": "{{ namespace.__init__.__globals__ }}",
+    # Names that reach the OS or code execution are critical by any spelling.
+    "popen": "{{ x.popen('id') }}",
+    "system": "{{ x.system('id') }}",
+    "eval": "{{ eval('1') }}",
+    "os-built": "{{ x[('o' ~ 's')] }}",
     "range-gadget": "{{ range.__init__.__globals__ }}",
 }
 SUSPICIOUS = {
@@ -177,9 +182,6 @@ SUSPICIOUS = {
     "private": "{{ c()._module }}",
     "computed-attr": "{{ x|attr(name) }}",
     "getattr": "{{ getattr(x, y) }}",
-    "popen": "{{ x.popen('id') }}",
-    "system": "{{ x.system('id') }}",
-    "eval": "{{ eval('1') }}",
     "environ": "{{ x.environ }}",
 }
 
@@ -201,7 +203,7 @@ def test_namespace_alone_is_fine() -> None:
 def test_escapes_are_critical(name: str) -> None:
     issues = analyze(ESCAPES[name])
     assert worst(ESCAPES[name]) == Severity.CRITICAL, issues
-    assert any(issue.rule_id == "AIR501" for issue in issues)
+    assert any(issue.rule_id in ("AIR501", "AIR507") for issue in issues)
 
 
 @pytest.mark.parametrize("name", sorted(SUSPICIOUS))
@@ -209,9 +211,14 @@ def test_suspicious_constructs_are_high(name: str) -> None:
     assert worst(SUSPICIOUS[name]) == Severity.HIGH, analyze(SUSPICIOUS[name])
 
 
-@pytest.mark.parametrize("source", ["{{ cycler }}", "{{ lipsum() }}", "{{ range(1000000000) }}"])
-def test_gadgets_alone_are_medium(source: str) -> None:
-    assert worst(source) == Severity.MEDIUM
+@pytest.mark.parametrize("source", ["{{ cycler }}", "{{ lipsum() }}", "{{ joiner() }}"])
+def test_gadget_globals_are_high(source: str) -> None:
+    # Jinja's own globals that no chat template needs: the classic way to `__globals__`.
+    assert worst(source) == Severity.HIGH
+
+
+def test_oversized_range_is_medium() -> None:
+    assert worst("{{ range(1000000000) }}") == Severity.MEDIUM
 
 
 def test_bound_names_are_not_gadgets() -> None:
@@ -235,8 +242,9 @@ def test_deep_nesting_does_not_crash() -> None:
 
 
 def test_self_referencing_set_terminates() -> None:
+    # `a` is built while rendering (from itself), so looking a member up by it is high.
     source = "{% set a = a ~ a %}" * 200 + "{{ x[a] }}"
-    assert worst(source) is None
+    assert worst(source) == Severity.HIGH
 
 
 def scan_json(
@@ -314,3 +322,81 @@ def test_corpus_edge_cases() -> None:
     # A second, non-standard template key carrying an escape is still found.
     assert _corpus_worst(SAMPLES / "edge_cases/multiple_templates.json") == Severity.CRITICAL
     assert _corpus_worst(SAMPLES / "tokenizer_config.json") == Severity.CRITICAL
+
+
+# Names that reach a lookup along paths a text search does not follow.
+HIDDEN_PATHS = {
+    "call-block": "{% macro m() %}{{ caller('__glo' ~ 'bals__') }}{% endmacro %}"
+    "{% call(n) m() %}{{ messages[0][n] }}{% endcall %}",
+    "recursive-loop": "{% for x in ['a'] recursive %}{{ messages[x] }}"
+    "{{ loop(['__cl' ~ 'ass__']) }}{% endfor %}",
+    "set-block-filters": "{% set x | lower | trim %} __GLO{{ 'BALS' }}__ {% endset %}"
+    "{{ messages[x] }}",
+    "macro-argument": "{% macro g(k) %}{{ messages[0][k] }}{% endmacro %}"
+    "{% set u = '%c'|format(95) %}{{ g(u ~ u ~ 'class' ~ u ~ u) }}",
+    "macro-from-list": "{% macro g(k) %}{{ messages[0][k] }}{% endmacro %}{% set fs = [g] %}"
+    "{{ fs[0]('_' ~ '_class__') }}",
+    "kwargs": "{% macro g() %}{{ messages[0][kwargs.k] }}{% endmacro %}{{ g(k='__cla' ~ 'ss__') }}",
+    "format-method": "{{ messages['{}{}class{}{}'.format('_', '_', '_', '_')] }}",
+    "dict-items": "{% for k, v in {'__cla': 'ss__'}|items %}{{ messages[0][k ~ v] }}{% endfor %}",
+    "conditional": "{{ messages[0]['__cla' ~ 'ss__' if true else 'x'] }}",
+    "default": "{{ messages[0][nothing|default('__cla' ~ 'ss__')] }}",
+    "loop-cycle": "{% for m in messages %}{{ m[loop.cycle('__cla' ~ 'ss__')] }}{% endfor %}",
+    "namespace-accumulated": "{% set ns = namespace(s='') %}{% for m in messages %}"
+    "{% set ns.s = ns.s ~ '_' %}{% endfor %}{{ messages[0][ns.s ~ 'class' ~ ns.s] }}",
+    "counter-char": "{% set ns = namespace(n=90) %}{% for m in range(5) %}"
+    "{% set ns.n = ns.n + 1 %}{% endfor %}{{ messages[0][('%c' % ns.n) * 2 ~ 'class__'] }}",
+    "long-chain": "{% set ns = namespace(a0='x') %}{% for i in range(30) %}"
+    "{{ messages[0][ns.a29] }}"
+    + "".join(f"{{% set ns.a{i + 1} = ns.a{i} %}}" for i in reversed(range(29)))
+    + "{% set ns.a0 = 'c' ~ 'lass' %}{% endfor %}",
+    "tojson-char": "{{ messages[('_'|tojson)[1] * 2 ~ 'class__'] }}",
+    "batch-join": "{% set u = '_' %}{{ messages[0][[u, u, 'c', 'l', 'a', 's', 's', u, u]"
+    "|batch(9)|first|join] }}",
+    "map-format": "{% set p = ['%c%c']|map('format', 95, 95)|join %}"
+    "{{ messages[0][p ~ 'class' ~ p] }}",
+    "loop-nextitem": "{% for x in ['a', 'o' ~ 's'] %}{{ messages[0][loop.nextitem or 'x'] }}"
+    "{% endfor %}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HIDDEN_PATHS))
+def test_hidden_paths_are_followed(name: str) -> None:
+    found = worst(HIDDEN_PATHS[name])
+    assert found is not None and found >= Severity.HIGH, analyze(HIDDEN_PATHS[name])
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% set a = 'x' * 9000 %}{{ m[a.replace('x', 'y' * 9000)] }}",
+        "{% set a = 'x' * 9999 %}{% set l = [" + ",".join(["a"] * 3000) + "] %}{{ m[l|join] }}",
+        "{{ m['{:>{}}'.format('x', 999999999)] }}",
+        "{{ m['%*s' % (999999999, 'x')] }}",
+    ],
+)
+def test_folding_does_not_build_huge_strings(source: str) -> None:
+    # Not computed (it could take gigabytes), so the name is unknown: high, and quick.
+    assert worst(source) == Severity.HIGH
+
+
+def test_real_template_idioms_are_clean() -> None:
+    idioms = (
+        "{% set ns = namespace(system=false) %}{% set ns.system = messages[0].content %}"
+        "{{ ns.system }}",  # a namespace member called `system` is the template's own
+        "{% macro a(x) %}{{ x }}{% endmacro %}{% set calls = [] + [a] %}"
+        "{% set params = [[messages]] %}{% for i in range(calls|length) %}"
+        "{{ calls[i](*params[i]) }}{% endfor %}",  # AI21 Jamba calls macros from a list
+        "{% for k, v in tool.parameters.properties|items %}{{ k }}: "
+        "{{ tool.parameters.properties[k].type }}{% endfor %}",
+        "{% set ns = namespace(value=0) %}{% for d in documents %}"
+        "{% set ns.value = ns.value + 1 %}{{ ns.value }}{% endfor %}",
+    )
+    for source in idioms:
+        assert analyze(source) == [], source
+
+
+def test_os_names_are_critical_by_any_spelling() -> None:
+    issues = analyze("{{ x[('o' ~ 's')].popen('id') }}")
+    assert {issue.rule_id for issue in issues} == {"AIR507"}
+    assert all(issue.severity == Severity.CRITICAL for issue in issues)

@@ -12,7 +12,7 @@ from airlock.formats.interface import Blob, ScanContext
 
 class ChatTemplateJsonAnalyzer:
     """`chat_template` in tokenizer_config.json / chat_template.json: a string, or a list of
-    {"name", "template"}; other keys ending in `chat_template` are checked too."""
+    {"name", "template"}; other keys naming `chat_template` are checked too."""
 
     def applies(self, document: Any, blob: Blob) -> bool:
         return isinstance(document, dict) and any(is_template_key(key) for key in document)
@@ -33,5 +33,6 @@ class ChatTemplateJsonAnalyzer:
 
 
 def is_template_key(key: str) -> bool:
-    """Keys whose string value transformers renders as a chat template."""
-    return key.endswith("chat_template")
+    """Keys whose string value is rendered as a chat template: transformers' `chat_template`
+    (and `*_chat_template`), Axolotl's `chat_template_jinja`, and the like."""
+    return "chat_template" in key.lower()
