@@ -18,13 +18,13 @@ from __future__ import annotations
 import importlib.util
 import io
 import pickle
+import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from tests.adversarial.live import (
-    LOADER_MODULES,
     assert_blocked,
     assert_clean,
     canary_code,
@@ -81,14 +81,24 @@ def run(cmd, *rest):
     os.system(cmd)
 '''
 
-# A grouped loader: `samples` (list of file names) are loaded one by one, errors ignored: the
-# payload fires before the loader notices anything odd, if it fires at all.
-GROUP_LOADERS = {
-    "pickle": "import pickle\ndef load(p):\n    with open(p, 'rb') as f: pickle.load(f)\n",
-    "torch": "import torch\ndef load(p): torch.load(p, weights_only=False)\n",
-    "joblib": "import joblib\ndef load(p): joblib.load(p)\n",
-    "numpy": "import numpy\ndef load(p): numpy.load(p, allow_pickle=True)\n",
-}
+# One child process loads every sample with its real loader (errors ignored: a payload fires
+# before the loader notices anything odd, if it fires at all); a process start costs seconds.
+LIVE_LOADER = """
+import pickle
+def load(loader, p):
+    if loader == "torch":
+        import torch; torch.load(p, weights_only=False)
+    elif loader == "joblib":
+        import joblib; joblib.load(p)
+    elif loader == "numpy":
+        import numpy; numpy.load(p, allow_pickle=True)
+    else:
+        with open(p, "rb") as f: pickle.load(f)
+for loader, p in SAMPLES:
+    try: load(loader, p)
+    except BaseException: pass
+"""
+LIBRARIES = ("torch", "sklearn", "joblib", "numpy", "xgboost")
 
 Builder = Callable[[str, str], bytes]  # (shell command, python code) -> pickle bytes
 
@@ -193,7 +203,7 @@ def _gadget(cmd: str, how: str = "reconstructor") -> bytes:
             _sg(GADGET_MODULE, "Gadget"),
             _sg("builtins", "object"),
             pb.none(),
-        )  # fmt: skip
+        )
         + state
     )
 
@@ -350,81 +360,6 @@ def _wrap(loader: str, raw: bytes, path: Path) -> Path:
     return path
 
 
-def _build_group(
-    folder: Path, loader: str, builders: dict[str, Builder]
-) -> list[tuple[str, Path, Path]]:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{GADGET_MODULE}.py").write_text(GADGET_SOURCE)
-    samples = []
-    for name, build in builders.items():
-        canary = folder / f"{name}.{loader}.canary"
-        raw = build(canary_shell(canary), canary_code(canary))
-        samples.append((name, _wrap(loader, raw, folder / f"{name}-{loader}"), canary))
-    return samples
-
-
-def _prove_group(loader: str, samples: list[tuple[str, Path, Path]]) -> None:
-    """Load every sample once, in one child process, with the real loader: all must fire."""
-    module = LOADER_MODULES.get(loader)
-    if module is not None and importlib.util.find_spec(module) is None:
-        pytest.skip(f"{module} is not installed: cannot prove the samples live")
-    names = [str(path) for _, path, _ in samples]
-    code = GROUP_LOADERS[loader] + (
-        f"for p in {names!r}:\n    try: load(p)\n    except BaseException: pass\n"
-    )
-    output = run_snippet(code, samples[0][1])
-    dead = [name for name, _, canary in samples if not canary.exists()]
-    assert not dead, f"samples that did not fire under {loader}: {dead}\n{output[-3000:]}"
-    for _, _, canary in samples:
-        canary.unlink()
-
-
-def _needs(*modules: str) -> None:
-    for module in modules:
-        if importlib.util.find_spec(module) is None:
-            pytest.skip(f"{module} is not installed")
-
-
-# Tests -----------------------------------------------------------------------------------
-def test_class1_resolved_names_are_critical(tmp_path: Path) -> None:
-    _needs("torch", "sklearn", "joblib", "xgboost")
-    samples = _build_group(tmp_path / "pickle", "pickle", CLASS1)
-    _prove_group("pickle", samples)
-    for name, path, canary in samples:
-        findings = assert_blocked(path, canary, Severity.CRITICAL)
-        assert any(f.rule_id == "AIR101" for f in findings), name
-
-
-@pytest.mark.parametrize("loader", sorted(CLASS1_VIA))
-def test_class1_through_other_loaders(tmp_path: Path, loader: str) -> None:
-    _needs("torch", "sklearn")
-    name = CLASS1_VIA[loader]
-    samples = _build_group(tmp_path / loader, loader, {name: CLASS1[name]})
-    _prove_group(loader, samples)
-    for _, path, canary in samples:
-        assert_blocked(path, canary, Severity.CRITICAL, rule="AIR101")
-
-
-def test_class2_flows_into_allowlisted_calls_are_critical(tmp_path: Path) -> None:
-    _needs("torch", "sklearn", "numpy")
-    samples = _build_group(tmp_path / "pickle", "pickle", CLASS2)
-    _prove_group("pickle", samples)
-    for name, path, canary in samples:
-        findings = assert_blocked(path, canary, Severity.CRITICAL)
-        assert any(f.rule_id in ("AIR111", "AIR113") for f in findings), name
-
-
-@pytest.mark.parametrize("loader", sorted(CLASS2_VIA))
-def test_class2_through_other_loaders(tmp_path: Path, loader: str) -> None:
-    _needs("torch", "sklearn", "numpy")
-    name = CLASS2_VIA[loader]
-    samples = _build_group(tmp_path / loader, loader, {name: CLASS2[name]})
-    _prove_group(loader, samples)
-    for _, path, canary in samples:
-        assert_blocked(path, canary, Severity.CRITICAL)
-
-
-# Written by the real libraries' own picklers ------------------------------------------------
 class _Evil:
     """Pickles as `dict(gadget)`: the gadget is only ever handed to dict(), never called."""
 
@@ -435,24 +370,13 @@ class _Evil:
         return (dict, (self.gadget,))
 
 
-def _library_gadget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cmd: str) -> object:
-    (tmp_path / f"{GADGET_MODULE}.py").write_text(GADGET_SOURCE)
-    monkeypatch.syspath_prepend(str(tmp_path))
+def _saved_by(writer: str, folder: Path, cmd: str) -> Path:
+    """`{"model": dict(gadget)}` written by torch.save, joblib.dump or pickle.dumps."""
     module = importlib.import_module(GADGET_MODULE)
     gadget = object.__new__(module.Gadget)
     gadget.__dict__["cmd"] = cmd
-    return gadget
-
-
-@pytest.mark.parametrize("writer", ["torch", "joblib", "pickle"])
-def test_class2_written_by_real_savers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: str
-) -> None:
-    _needs("torch", "joblib")
-    canary = tmp_path / f"{writer}.canary"
-    gadget = _library_gadget(tmp_path, monkeypatch, canary_shell(canary))
     payload = {"model": _Evil(gadget), "step": 3}
-    path = tmp_path / f"evil-{writer}.bin"
+    path = folder / f"saved-by-{writer}.bin"
     if writer == "torch":
         import torch
 
@@ -463,8 +387,76 @@ def test_class2_written_by_real_savers(
         joblib.dump(payload, path)
     else:
         path.write_bytes(pickle.dumps(payload, protocol=2))
-    monkeypatch.delitem(__import__("sys").modules, GADGET_MODULE)
-    _prove_group(writer, [("saved", path, canary)])
+    return path
+
+
+Sample = tuple[Path, Path]  # (file, canary)
+WRITERS = ("torch", "joblib", "pickle")
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Sample]:
+    """Every sample of this module, built and proved live together: {id: (file, canary)}."""
+    missing = [m for m in LIBRARIES if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(f"not installed: {missing}; cannot prove the samples live")
+    folder = tmp_path_factory.mktemp("adversarial-pickle")
+    (folder / f"{GADGET_MODULE}.py").write_text(GADGET_SOURCE)
+    wanted = [("pickle", name, CLASS1[name]) for name in CLASS1]
+    wanted += [(loader, name, CLASS1[name]) for loader, name in CLASS1_VIA.items()]
+    wanted += [("pickle", name, CLASS2[name]) for name in CLASS2]
+    wanted += [(loader, name, CLASS2[name]) for loader, name in CLASS2_VIA.items()]
+    samples: dict[str, Sample] = {}
+    order: list[tuple[str, str]] = []
+    for loader, name, build in wanted:
+        canary = folder / f"{name}.{loader}.canary"
+        raw = build(canary_shell(canary), canary_code(canary))
+        path = _wrap(loader, raw, folder / f"{name}-{loader}")
+        samples[f"{loader}:{name}"] = (path, canary)
+        order.append((loader, str(path)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(folder))
+        for writer in WRITERS:
+            canary = folder / f"saved-by-{writer}.canary"
+            path = _saved_by(writer, folder, canary_shell(canary))
+            samples[f"saved:{writer}"] = (path, canary)
+            order.append(("pickle" if writer == "pickle" else writer, str(path)))
+        patch.delitem(sys.modules, GADGET_MODULE)
+    output = run_snippet(f"SAMPLES = {order!r}\n" + LIVE_LOADER, folder / "x")
+    dead = [key for key, (_, canary) in samples.items() if not canary.exists()]
+    assert not dead, f"samples that did not fire under the real loader: {dead}\n{output[-3000:]}"
+    for _, canary in samples.values():
+        canary.unlink()
+    return samples
+
+
+def _keys(prefix: str, names: object) -> list[str]:
+    return [f"{prefix}:{name}" for name in names]  # type: ignore[attr-defined]
+
+
+# Tests -----------------------------------------------------------------------------------
+CLASS1_KEYS = _keys("pickle", CLASS1) + [f"{k}:{v}" for k, v in CLASS1_VIA.items()]
+CLASS2_KEYS = _keys("pickle", CLASS2) + [f"{k}:{v}" for k, v in CLASS2_VIA.items()]
+
+
+@pytest.mark.parametrize("key", CLASS1_KEYS)
+def test_class1_resolved_names_are_critical(live: dict[str, Sample], key: str) -> None:
+    path, canary = live[key]
+    assert_blocked(path, canary, Severity.CRITICAL, rule="AIR101")
+
+
+@pytest.mark.parametrize("key", CLASS2_KEYS)
+def test_class2_flows_into_allowlisted_calls_are_critical(
+    live: dict[str, Sample], key: str
+) -> None:
+    path, canary = live[key]
+    findings = assert_blocked(path, canary, Severity.CRITICAL)
+    assert any(f.rule_id in ("AIR111", "AIR113") for f in findings)
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_class2_written_by_real_savers(live: dict[str, Sample], writer: str) -> None:
+    path, canary = live[f"saved:{writer}"]
     assert_blocked(path, canary, Severity.CRITICAL, rule="AIR111")
 
 
@@ -488,7 +480,9 @@ def test_class2_callables_kept_for_later_are_high(tmp_path: Path, body: bytes) -
 
 # Benign: the same libraries, real files, must stay below HIGH -----------------------------
 def test_benign_files_stay_clean(tmp_path: Path) -> None:
-    _needs("torch", "sklearn", "joblib", "numpy")
+    for module in ("torch", "sklearn", "joblib", "numpy"):
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{module} is not installed")
     import collections
     import functools
     import uuid
