@@ -58,6 +58,7 @@ class PickleAnalysis:
         self._scanned: set[bytes] = set()
         self._embedded: list[tuple[bytes, str, int, str]] = []
         self._flows = Flows(policy, self._add, UNKNOWN)
+        self._callees: dict[tuple[str, str], tuple[str, Behaviour | None]] = {}
 
     # Interpreter listener -------------------------------------------------------------
     def on_global(self, glob: Global) -> None:
@@ -78,13 +79,25 @@ class PickleAnalysis:
     def on_call(self, call: Call) -> None:
         func = call.func
         if isinstance(func, Global):
-            self._imports.setdefault((func.module, func.name), _Import(func)).calls.append(call)
-            if func.dotted in DESERIALIZERS:
+            key = (func.module, func.name)
+            record = self._imports.get(key)
+            if record is None:
+                record = self._imports[key] = _Import(func)
+            record.calls.append(call)
+            callee = self._callees.get(key)
+            if callee is None:
+                callee = self._callees[key] = self._callee(func)
+            dotted, behaviour = callee
+            if dotted in DESERIALIZERS:
                 self._scan_payload(call, func)
+            if behaviour is None:  # not allowlisted: whatever it is handed, it may call
+                self._flows.on_call(call, None)
+                self._note_passed_globals(call)
+                return
             if self._flows.active:
-                self._follow_flows(call, func)
-            else:
-                self._follow_forwarded(call, self.policy.behaviour(func.dotted))
+                self._flows.on_call(call, behaviour)
+            if behaviour.forwards is not None:
+                self._follow_forwarded(call, behaviour)
             return
         self._flows.note_computed()
         self._flows.on_dynamic_call(call)
@@ -99,14 +112,12 @@ class PickleAnalysis:
                 render(call),
             )
 
-    def _follow_flows(self, call: Call, func: Global) -> None:
+    def _callee(self, func: Global) -> tuple[str, Behaviour | None]:
+        """A called global's name and, when it is allowlisted, what it does with arguments."""
+        dotted = func.dotted
         if self._flows.verdict(func).status is not Status.ALLOWED:
-            self._flows.on_call(call, None)
-            self._note_passed_globals(call)
-            return
-        behaviour = self.policy.behaviour(func.dotted)
-        self._flows.on_call(call, behaviour)
-        self._follow_forwarded(call, behaviour)
+            return dotted, None
+        return dotted, self.policy.behaviour(dotted)
 
     def _follow_forwarded(self, call: Call, behaviour: Behaviour) -> None:
         """The call an allowlisted forwarder makes on load: copyreg.__newobj__ makes the

@@ -15,7 +15,16 @@ from typing import Any
 
 from airlock.findings import Severity
 from airlock.formats.pickle.policy import Behaviour, GlobalsPolicy, Status, Verdict
-from airlock.formats.pickle.values import Call, Extension, Global, SymDict, SymList, SymSet, render
+from airlock.formats.pickle.values import (
+    Call,
+    Extension,
+    Global,
+    Persistent,
+    SymDict,
+    SymList,
+    SymSet,
+    render,
+)
 
 # (rule id, offset, message, evidence, severity or None for the rule's default)
 Report = Callable[[str, int, str, str, Severity | None], None]
@@ -26,6 +35,8 @@ COMPUTED = "a value computed while loading"
 WALK_DEPTH = 4
 WALK_BUDGET = 2048
 WALK_WIDTH = 64
+# Values that are never foreign and hold nothing: most arguments (sizes, flags, names).
+_SCALARS = frozenset({str, int, float, bool, bytes, bytearray, type(None), Persistent})
 
 
 class Flows:
@@ -59,12 +70,15 @@ class Flows:
     # What a value is ----------------------------------------------------------------------
     def origin(self, value: Any) -> str | None:
         """What makes `value` foreign (an unknown name), or None for allowlisted values."""
-        if isinstance(value, Call):
-            return value.taint
-        if isinstance(value, Global):
-            if self.verdict(value).status is Status.ALLOWED:
-                return None
-            return value.dotted
+        kind = type(value)
+        if kind in _SCALARS:
+            return None
+        if kind is Call:
+            taint: str | None = value.taint
+            return taint
+        if kind is Global:
+            glob: Global = value
+            return None if self.verdict(glob).status is Status.ALLOWED else glob.dotted
         if isinstance(value, Extension):
             return f"extension code {value.code}"
         if value is self.unknown:
@@ -74,12 +88,18 @@ class Flows:
     def nested(self, value: Any) -> tuple[Any, str] | None:
         """A foreign value inside `value` (containers, and the arguments and state of
         allowlisted calls), within the walk's bounds."""
+        if type(value) in _SCALARS or (
+            type(value) is tuple and all(type(item) in _SCALARS for item in value)
+        ):
+            return None  # the common case (sizes, strides, flags), without building a walk
         seen: set[int] = set()
         pending: list[tuple[Any, int]] = [(value, WALK_DEPTH)]
         budget = WALK_BUDGET
         while pending and budget > 0:
             item, level = pending.pop()
             budget -= 1
+            if type(item) in _SCALARS:
+                continue
             found = self.origin(item)
             if found is not None:
                 return item, found
@@ -109,8 +129,12 @@ class Flows:
         if behaviour.result is not None:
             held = _argument(args, call.kwargs, behaviour.result)
             call.taint = self.origin(held) if held is not None else None
-        for slot, value in _arguments(args, call.kwargs):
-            self._judge_argument(call, func, behaviour, slot, value)
+        for slot, value in enumerate(args[:WALK_WIDTH]):
+            if type(value) not in _SCALARS:
+                self._judge_argument(call, func, behaviour, slot, value)
+        if call.kwargs is not None:
+            for name, value in _keywords(call.kwargs):
+                self._judge_argument(call, func, behaviour, name, value)
 
     def on_forwarded(self, outer: Call, inner: Call) -> None:
         """An allowlisted function calls `inner.func` with arguments from the file."""
@@ -263,13 +287,10 @@ def _described(origin: str) -> str:
     return f"an object from `{origin}` (not on the allowlist)"
 
 
-def _arguments(args: tuple[Any, ...], kwargs: Any) -> list[tuple[int | str, Any]]:
-    slots: list[tuple[int | str, Any]] = list(enumerate(args[:WALK_WIDTH]))
+def _keywords(kwargs: Any) -> list[tuple[int | str, Any]]:
     if isinstance(kwargs, SymDict):
-        slots.extend((k if isinstance(k, str) else "?", v) for k, v in kwargs.pairs[:WALK_WIDTH])
-    elif kwargs is not None:
-        slots.append(("**", kwargs))
-    return slots
+        return [(k if isinstance(k, str) else "?", v) for k, v in kwargs.pairs[:WALK_WIDTH]]
+    return [("**", kwargs)]
 
 
 def _argument(args: tuple[Any, ...], kwargs: Any, slot: int | str) -> Any:
