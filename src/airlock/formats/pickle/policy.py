@@ -123,6 +123,10 @@ class GlobalsPolicy:
             if alias is not None:
                 heads.append(alias)
             for head in heads:
+                if 0 < start == len(parts) - 1 and "." not in head:
+                    # `torch.sys`, `torch.profiler.profile`: at most the module object itself
+                    # (or a namesake), which does nothing unless something of it is used.
+                    continue
                 resolved = [*head.split("."), *parts[start + 1 :]]
                 why = self._denied(resolved)
                 if why is None:
