@@ -364,6 +364,20 @@ CLASS2_VIA = {"joblib": "dict_keys", "numpy": "randomstate_ctor_calls",
               "torch": "module_setstate_update"}  # fmt: skip
 
 
+# joblib.load runs the pure-Python unpickler, which also accepts what C refuses.
+PYTHON_UNPICKLER_ONLY: dict[str, Builder] = {
+    "reduce_args_not_a_tuple": lambda c, p: pb.pickle4(
+        _sg("builtins", "dict") + _gadget(c) + pb.reduce()
+    ),
+    "newobj_args_not_a_tuple": lambda c, p: pb.pickle4(
+        _sg("collections", "OrderedDict") + _gadget(c) + pb.newobj()
+    ),
+    "build_state_items_default": lambda c, p: pb.pickle4(
+        _empty("collections", "OrderedDict") + _gadget(c) + pb.build()
+    ),
+}
+
+
 # Plumbing --------------------------------------------------------------------------------
 def _wrap(loader: str, raw: bytes, path: Path) -> Path:
     """The same pickle as the file a loader reads: raw pickle, torch zip, or .npy."""
@@ -435,6 +449,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Sample]:
     wanted += [(loader, name, CLASS1[name]) for loader, name in CLASS1_VIA.items()]
     wanted += [("pickle", name, CLASS2[name]) for name in CLASS2]
     wanted += [(loader, name, CLASS2[name]) for loader, name in CLASS2_VIA.items()]
+    wanted += [("joblib", name, build) for name, build in PYTHON_UNPICKLER_ONLY.items()]
     samples: dict[str, Sample] = {}
     order: list[tuple[str, str]] = []
     for loader, name, build in wanted:
@@ -465,7 +480,11 @@ def _keys(prefix: str, names: object) -> list[str]:
 
 # Tests -----------------------------------------------------------------------------------
 CLASS1_KEYS = _keys("pickle", CLASS1) + [f"{k}:{v}" for k, v in CLASS1_VIA.items()]
-CLASS2_KEYS = _keys("pickle", CLASS2) + [f"{k}:{v}" for k, v in CLASS2_VIA.items()]
+CLASS2_KEYS = (
+    _keys("pickle", CLASS2)
+    + [f"{k}:{v}" for k, v in CLASS2_VIA.items()]
+    + _keys("joblib", PYTHON_UNPICKLER_ONLY)
+)
 
 
 @pytest.mark.parametrize("key", CLASS1_KEYS)

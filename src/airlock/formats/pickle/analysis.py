@@ -132,6 +132,10 @@ class PickleAnalysis:
         else:
             self._flows.on_forwarded(call, inner)
 
+    def on_persistent(self, pid: Any, offset: int) -> None:
+        if self._flows.active:
+            self._flows.on_persistent(pid, offset)
+
     def on_hashed(self, keys: list[Any], offset: int) -> None:
         if self._flows.active:
             self._flows.on_hashed(keys, offset)

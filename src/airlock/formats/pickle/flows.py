@@ -37,6 +37,7 @@ WALK_BUDGET = 2048
 WALK_WIDTH = 64
 # Values that are never foreign and hold nothing: most arguments (sizes, flags, names).
 _SCALARS = frozenset({str, int, float, bool, bytes, bytearray, type(None), Persistent})
+# (A persistent id's content is judged once, when the loader is handed it.)
 
 
 class Flows:
@@ -123,6 +124,8 @@ class Flows:
         if taint is not None:
             call.taint = taint
             return
+        if not isinstance(call.args, tuple):
+            self._unpacked_arguments(call, func)
         if behaviour is None:
             return
         args = call.args if isinstance(call.args, tuple) else (call.args,)
@@ -135,6 +138,23 @@ class Flows:
         if call.kwargs is not None:
             for name, value in _keywords(call.kwargs):
                 self._judge_argument(call, func, behaviour, name, value)
+
+    def _unpacked_arguments(self, call: Call, func: Global) -> None:
+        """`func(*args)` with args that are not a tuple: the pure-Python unpickler iterates
+        them (C refuses anything but a tuple; fail closed)."""
+        origin = self.origin(call.args)
+        if origin is None:
+            return
+        self._once(
+            "AIR111",
+            origin,
+            f"*{func.dotted}",
+            call.offset,
+            f"Loading this file calls `{func.dotted}` with {_described(origin)} as its argument "
+            "list, which the loader iterates, so code from outside the allowlist runs while "
+            "loading. Do not load it unless you trust its source.",
+            render(call, 400),
+        )
 
     def on_forwarded(self, outer: Call, inner: Call) -> None:
         """An allowlisted function calls `inner.func` with arguments from the file."""
@@ -150,6 +170,24 @@ class Flows:
             f"{_described(origin)} with arguments from the file, so code from outside the "
             "allowlist runs while loading. Do not load it unless you trust its source.",
             render(outer, 400),
+        )
+
+    def on_persistent(self, pid: Any, offset: int) -> None:
+        """A persistent id is handed to the loader's persistent_load (torch.load reads the
+        storage type's attributes and calls it)."""
+        found = self.nested(pid)
+        if found is None:
+            return
+        self._once(
+            "AIR112",
+            found[1],
+            "persistent_load",
+            offset,
+            f"Loading this file hands {_described(found[1])} to the loader's persistent-id "
+            "handler (PyTorch's reads and calls the storage type it names), which may call it "
+            "while loading; ordinary checkpoints name only tensor storage types there. Load it "
+            "only if you trust its source.",
+            f"persistent_id({render(pid, 240)})",
         )
 
     def on_build(self, target: Any, state: Any, offset: int) -> None:

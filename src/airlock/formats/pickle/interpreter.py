@@ -51,6 +51,7 @@ class Listener(Protocol):
     def on_extension(self, code: int, offset: int) -> None: ...
     def on_constant(self, value: str | bytes | bytearray, offset: int) -> None: ...
     def on_hashed(self, keys: list[Any], offset: int) -> None: ...
+    def on_persistent(self, pid: Any, offset: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -285,10 +286,13 @@ class Interpreter:
         self.stack.append(Extension(int(arg)))
 
     def _persid(self, arg: Any, offset: int, end: int) -> None:
+        self.listener.on_persistent(arg, offset)
         self.stack.append(_persistent(arg))
 
     def _binpersid(self, arg: Any, offset: int, end: int) -> None:
-        self.stack.append(_persistent(self.stack.pop()))
+        pid = self.stack.pop()
+        self.listener.on_persistent(pid, offset)
+        self.stack.append(_persistent(pid))
 
     def _nothing(self, arg: Any, offset: int, end: int) -> None:
         pass
