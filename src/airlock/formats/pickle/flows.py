@@ -207,6 +207,43 @@ class Flows:
                 f"BUILD {render(target, 120)} with state {render(state, 240)}",
             )
             return
+        cls = self._class_of(target)
+        if cls is None or self.policy.build_keeps_values(cls):
+            return
+        found = self.nested(state)
+        if found is None:
+            return
+        calls = cls in self.policy.build_calls_values
+        self._once(
+            "AIR111" if calls else "AIR112",
+            found[1],
+            f"BUILD {cls}",
+            offset,
+            f"Loading this file restores a `{cls}` from state that holds "
+            f"{_described(found[1])}; restoring it "
+            + (
+                "calls that object's methods while loading, so code from outside the "
+                "allowlist runs. Do not load it unless you trust its source."
+                if calls
+                else "may call that object's methods while loading. Load it only if you "
+                "trust its source."
+            ),
+            f"BUILD {render(target, 120)} with state {render(state, 240)}",
+        )
+
+    def _class_of(self, target: Any) -> str | None:
+        """The allowlisted class (or rebuild function) an instance comes from; None when it
+        is not an allowlisted instance (a foreign class restores itself: see AIR102)."""
+        if not isinstance(target, Call) or target.taint is not None:
+            return None
+        func = target.func
+        if not isinstance(func, Global):
+            return None
+        result = self.policy.behaviour(func.dotted).result
+        if isinstance(result, int) and isinstance(target.args, tuple):
+            held = target.args[result] if result < len(target.args) else None
+            return held.dotted if isinstance(held, Global) else None
+        return func.dotted
 
     def on_hashed(self, keys: list[Any], offset: int) -> None:
         """Dict keys and set elements are hashed on insertion (their __hash__/__eq__ run)."""

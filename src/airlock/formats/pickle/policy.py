@@ -82,6 +82,12 @@ class GlobalsPolicy:
     # Attribute names under which modules bind a dangerous module or callable (`_os` -> `os`).
     aliases: Mapping[str, str] = field(default_factory=dict)
     behaviours: Mapping[str, Behaviour] = field(default_factory=dict)
+    # Classes whose BUILD only keeps the values inside their state (exact names, prefixes,
+    # and prefixes excepted from those).
+    build_keeps: frozenset[str] = frozenset()
+    build_keeps_under: tuple[str, ...] = ()
+    build_uses_under: tuple[str, ...] = ()
+    build_calls_values: frozenset[str] = frozenset()
 
     @classmethod
     def default(cls) -> GlobalsPolicy:
@@ -95,6 +101,10 @@ class GlobalsPolicy:
             self.namespaces,
             self.aliases,
             self.behaviours,
+            self.build_keeps,
+            self.build_keeps_under,
+            self.build_uses_under,
+            self.build_calls_values,
         )
 
     def judge(self, dotted: str, module: str | None = None) -> Verdict:
@@ -140,6 +150,12 @@ class GlobalsPolicy:
     def behaviour(self, dotted: str) -> Behaviour:
         return self.behaviours.get(dotted, UNANNOTATED)
 
+    def build_keeps_values(self, cls: str) -> bool:
+        """Whether restoring an instance of `cls` only keeps the values inside its state."""
+        if cls in self.build_keeps:
+            return True
+        return cls.startswith(self.build_keeps_under) and not cls.startswith(self.build_uses_under)
+
     def _denied(self, parts: list[str]) -> str | None:
         for end in range(1, len(parts) + 1):
             why = self.dangerous.get(".".join(parts[:end]))
@@ -173,7 +189,18 @@ def _default_policy() -> GlobalsPolicy:
         for name, entry in allow_data.get("behaviour", {}).items()
         if isinstance(entry, dict)
     }
-    return GlobalsPolicy(frozenset(allowed), dangerous, frozenset(namespaces), aliases, behaviours)
+    build = allow_data.get("build", {})
+    return GlobalsPolicy(
+        frozenset(allowed),
+        dangerous,
+        frozenset(namespaces),
+        aliases,
+        behaviours,
+        frozenset(str(n) for n in _names(build, "keeps")),
+        tuple(str(n) for n in _names(build, "keeps_under")),
+        tuple(str(n) for n in _names(build, "uses_under")),
+        frozenset(str(n) for n in _names(build, "calls_values")),
+    )
 
 
 def _behaviour(entry: dict[str, object]) -> Behaviour:
