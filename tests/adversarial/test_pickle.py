@@ -534,8 +534,27 @@ def test_class2_written_by_real_savers(live: dict[str, Sample], writer: str) -> 
         _call(_sg("collections", "defaultdict"), _sg(*RUN)),
         _call(_sg("torch._utils", "_rebuild_tensor_v2"), _sg(*RUN), pb.binint1(0)),
         pb.empty_dict() + _sg(*RUN) + pb.binint1(1) + pb.setitem(),
+        _call(
+            _sg("copyreg", "_reconstructor"),
+            _sg("torch.nn.modules.linear", "Linear"),
+            _sg("builtins", "object"),
+            pb.none(),
+        )
+        + pb.none()
+        + pb.empty_dict()
+        + _s("hook")
+        + _sg(*RUN)
+        + pb.setitem()
+        + pb.tuple2()
+        + pb.build(),
     ],
-    ids=["partial_kept", "defaultdict_factory", "unannotated_allowlisted", "class_as_key"],
+    ids=[
+        "partial_kept",
+        "defaultdict_factory",
+        "unannotated_allowlisted",
+        "class_as_key",
+        "slot_state_attribute",
+    ],
 )
 def test_class2_callables_kept_for_later_are_high(tmp_path: Path, body: bytes) -> None:
     path = tmp_path / "later.pkl"

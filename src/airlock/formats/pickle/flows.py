@@ -208,7 +208,26 @@ class Flows:
             )
             return
         cls = self._class_of(target)
-        if cls is None or self.policy.build_keeps_values(cls):
+        if cls is None:
+            return
+        if isinstance(state, tuple) and len(state) == 2:
+            # (dict_state, slots_state): slot values go through setattr, which runs the
+            # class's __setattr__ and descriptors on them (Module.__setattr__'s isinstance
+            # checks reach a foreign object's __class__).
+            found = self.nested(state[1])
+            if found is not None:
+                self._once(
+                    "AIR112",
+                    found[1],
+                    f"BUILD slots {cls}",
+                    offset,
+                    f"Loading this file sets {_described(found[1])} as an attribute of a "
+                    f"`{cls}` while restoring it, which may call that object's methods. Load "
+                    "it only if you trust its source.",
+                    f"BUILD {render(target, 120)} with state {render(state, 240)}",
+                )
+                return
+        if self.policy.build_keeps_values(cls):
             return
         found = self.nested(state)
         if found is None:
