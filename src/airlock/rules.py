@@ -54,6 +54,20 @@ _RULES = (
     Rule("AIR108", "nested-payload", Severity.INFO,
          "Serialized bytes inside the file are handed to a deserializer when it loads; "
          "they were decoded and scanned as well.", None),
+    Rule("AIR111", "pickle-gadget-call", Severity.CRITICAL,
+         "Loading this pickle hands a class, function or object from outside the allowlist "
+         "to allowlisted code that calls it or its methods while loading (for example "
+         "`dict(x)` runs `x.keys()`, NumPy's random-state helper calls its second argument, "
+         "dictionary keys are hashed): the outside code runs with data from the file.", 502),
+    Rule("AIR112", "pickle-foreign-object-exposed", Severity.HIGH,
+         "Loading this pickle hands a class, function or object from outside the allowlist "
+         "to code that may call it or its methods while loading (an allowlisted function "
+         "whose use of that argument is not recorded, or a dictionary key), a place ordinary "
+         "model files never put one.", 502),
+    Rule("AIR113", "pickle-foreign-state", Severity.CRITICAL,
+         "Loading this pickle restores an object (BUILD, `__setstate__`) from state that is "
+         "itself an object from outside the allowlist; restoring calls methods of the state "
+         "(`state.items()`, `state.pop(...)`), so the outside code runs while loading.", 502),
     Rule("AIR201", "archive-tampered", Severity.MEDIUM,
          "The archive's headers disagree with each other (names, flags, checksums); "
          "strict readers reject it but lenient loaders such as PyTorch still load it.", 345),

@@ -9,9 +9,10 @@ from typing import Any
 from airlock.findings import Finding, Location, Severity
 from airlock.formats.interface import Blob, ScanContext
 from airlock.formats.pickle.embedded import embedded_pickle
+from airlock.formats.pickle.flows import Flows
 from airlock.formats.pickle.interpreter import UNKNOWN
 from airlock.formats.pickle.payloads import DESERIALIZERS, concrete_bytes
-from airlock.formats.pickle.policy import GlobalsPolicy, Status
+from airlock.formats.pickle.policy import Behaviour, GlobalsPolicy, Status
 from airlock.formats.pickle.values import (
     Call,
     Extension,
@@ -27,7 +28,7 @@ from airlock.formats.pickle.values import (
 class _Import:
     glob: Global
     calls: list[Call] = field(default_factory=list)
-    # Set when the import is handed to another call, which may call it with arguments.
+    # Set when the import is handed to an unknown call, which may call it with arguments.
     passed_to: Call | None = None
 
     def called_with_arguments(self) -> Call | None:
@@ -44,12 +45,6 @@ def _has_arguments(call: Call) -> bool:
     return has_args or has_kwargs
 
 
-# Calls that do not call what they are handed while loading: they instantiate a class
-# (copyreg) or wrap a function for later (functools.partial; calling the partial object is
-# itself a dynamic call, AIR103).
-_NON_CALLING = frozenset({"copyreg._reconstructor", "copyreg.__newobj__", "functools.partial"})
-
-
 class PickleAnalysis:
     """Listens to one or more streams of a blob and reports imports, calls and writes."""
 
@@ -58,16 +53,20 @@ class PickleAnalysis:
         self.ctx = ctx
         self.policy = policy
         self.findings: list[Finding] = []
-        self._imports: dict[str, _Import] = {}
+        self._imports: dict[tuple[str, str], _Import] = {}
         # Digests of nested payloads already scanned: one payload, one set of findings.
         self._scanned: set[bytes] = set()
         self._embedded: list[tuple[bytes, str, int, str]] = []
+        self._flows = Flows(policy, self._add, UNKNOWN)
+        self._callees: dict[tuple[str, str], tuple[str, Behaviour | None]] = {}
 
     # Interpreter listener -------------------------------------------------------------
     def on_global(self, glob: Global) -> None:
-        self._imports.setdefault(glob.dotted, _Import(glob))
+        self._imports.setdefault((glob.module, glob.name), _Import(glob))
+        self._flows.note_global(glob)
 
     def on_dynamic_import(self, module: Any, name: Any, offset: int) -> None:
+        self._flows.note_computed()
         self._add(
             "AIR103",
             offset,
@@ -79,15 +78,31 @@ class PickleAnalysis:
 
     def on_call(self, call: Call) -> None:
         func = call.func
-        self._note_passed_globals(call)
         if isinstance(func, Global):
-            self._imports.setdefault(func.dotted, _Import(func)).calls.append(call)
-            if func.dotted in DESERIALIZERS:
+            key = (func.module, func.name)
+            record = self._imports.get(key)
+            if record is None:
+                record = self._imports[key] = _Import(func)
+            record.calls.append(call)
+            callee = self._callees.get(key)
+            if callee is None:
+                callee = self._callees[key] = self._callee(func)
+            dotted, behaviour = callee
+            if dotted in DESERIALIZERS:
                 self._scan_payload(call, func)
-            inner = _forwarded_call(call, func)
-            if inner is not None:
-                self.on_call(inner)
-        elif not isinstance(func, Extension) and func is not UNKNOWN:
+            if behaviour is None:  # not allowlisted: whatever it is handed, it may call
+                self._flows.on_call(call, None)
+                self._note_passed_globals(call)
+                return
+            if self._flows.active:
+                self._flows.on_call(call, behaviour)
+            if behaviour.forwards is not None:
+                self._follow_forwarded(call, behaviour)
+            return
+        self._flows.note_computed()
+        self._flows.on_dynamic_call(call)
+        self._flows.on_call(call, None)
+        if not isinstance(func, Extension) and func is not UNKNOWN:
             # Extensions and computed imports were reported where they appeared.
             self._add(
                 "AIR103",
@@ -97,7 +112,37 @@ class PickleAnalysis:
                 render(call),
             )
 
+    def _callee(self, func: Global) -> tuple[str, Behaviour | None]:
+        """A called global's name and, when it is allowlisted, what it does with arguments."""
+        dotted = func.dotted
+        if self._flows.verdict(func).status is not Status.ALLOWED:
+            return dotted, None
+        return dotted, self.policy.behaviour(dotted)
+
+    def _follow_forwarded(self, call: Call, behaviour: Behaviour) -> None:
+        """The call an allowlisted forwarder makes on load: copyreg.__newobj__ makes the
+        pickle's own NEWOBJ; torch's _rebuild_from_type_v2 runs `func(*args)`."""
+        inner = _forwarded_call(call, behaviour)
+        if inner is None:
+            return
+        if behaviour.forwards_as_pickle or self._flows.origin(inner.func) is None:
+            self.on_call(inner)
+            if behaviour.forwards_as_pickle:
+                call.taint = inner.taint
+        else:
+            self._flows.on_forwarded(call, inner)
+
+    def on_persistent(self, pid: Any, offset: int) -> None:
+        if self._flows.active:
+            self._flows.on_persistent(pid, offset)
+
+    def on_hashed(self, keys: list[Any], offset: int) -> None:
+        if self._flows.active:
+            self._flows.on_hashed(keys, offset)
+
     def on_build(self, target: Any, state: Any, offset: int) -> None:
+        if self._flows.active:
+            self._flows.on_build(target, state, offset)
         if isinstance(target, Global):
             self._add(
                 "AIR104",
@@ -109,6 +154,7 @@ class PickleAnalysis:
             )
 
     def on_extension(self, code: int, offset: int) -> None:
+        self._flows.note_computed()
         self._add(
             "AIR105",
             offset,
@@ -124,20 +170,19 @@ class PickleAnalysis:
             self._embedded.append((found[0], found[1], offset, render(value, 120)))
 
     def _note_passed_globals(self, call: Call) -> None:
-        func = call.func
-        if isinstance(func, Global) and func.dotted in _NON_CALLING:
-            return
+        """Unknown globals handed to an unknown callable, which may call them."""
         args = call.args if isinstance(call.args, tuple) else (call.args,)
         for arg in args:
             for glob in _globals_in(arg, depth=3):
-                self._imports.setdefault(glob.dotted, _Import(glob)).passed_to = call
+                self._imports.setdefault((glob.module, glob.name), _Import(glob)).passed_to = call
 
     # Results ---------------------------------------------------------------------------
     def finish(self) -> list[Finding]:
         """Findings for every import that is not allowed, with the call that uses it."""
         self._report_embedded()
-        for dotted, record in self._imports.items():
-            verdict = self.policy.judge(dotted)
+        for record in self._imports.values():
+            dotted = record.glob.dotted
+            verdict = self._flows.verdict(record.glob)
             if verdict.status is Status.ALLOWED:
                 continue
             armed = record.called_with_arguments()
@@ -237,24 +282,25 @@ class PickleAnalysis:
         )
 
 
-# Allowed functions that call one of their arguments with others: (callee index, args index).
-# torch._tensor._rebuild_from_type_v2(func, new_type, args, state) runs func(*args).
-_FORWARDERS = {
-    "torch._tensor._rebuild_from_type_v2": (0, 2),
-    "torch._tensor._rebuild_from_type": (0, 2),
-}
-
-
-def _forwarded_call(call: Call, func: Global) -> Call | None:
-    """The call an allowed forwarder makes on load, judged like one the pickle makes itself."""
-    slots = _FORWARDERS.get(func.dotted)
-    args = call.args if isinstance(call.args, tuple) else ()
-    if slots is None or len(args) <= max(slots):
+def _forwarded_call(call: Call, behaviour: Behaviour) -> Call | None:
+    """The call an allowlisted forwarder makes on load, as a call of its own."""
+    if behaviour.forwards is None:
         return None
-    inner_args = args[slots[1]]
-    if isinstance(inner_args, SymList):
-        inner_args = tuple(inner_args.items)
-    return Call(args[slots[0]], inner_args, None, call.opcode, call.offset)
+    callee, given = behaviour.forwards
+    args = call.args if isinstance(call.args, tuple) else ()
+    if len(args) <= callee:
+        return None
+    if behaviour.forwards_as_pickle:
+        # copyreg.__newobj__(cls, *args); copyreg.__newobj_ex__(cls, args, kwargs).
+        if len(args) == 3 and isinstance(args[2], SymDict):
+            return Call(args[0], _as_tuple(args[1]), args[2], call.opcode, call.offset)
+        return Call(args[0], tuple(args[given:]), None, call.opcode, call.offset)
+    inner_args = args[given] if len(args) > given else ()
+    return Call(args[callee], _as_tuple(inner_args), None, call.opcode, call.offset)
+
+
+def _as_tuple(value: Any) -> Any:
+    return tuple(value.items) if isinstance(value, SymList) else value
 
 
 def _globals_in(value: Any, depth: int) -> list[Global]:

@@ -52,6 +52,8 @@ class Listener(Protocol):
     def on_build(self, target: Any, state: Any, offset: int) -> None: ...
     def on_extension(self, code: int, offset: int) -> None: ...
     def on_constant(self, value: str | bytes | bytearray, offset: int) -> None: ...
+    def on_hashed(self, keys: list[Any], offset: int) -> None: ...
+    def on_persistent(self, pid: Any, offset: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -221,11 +223,21 @@ class Interpreter:
 
     def _dict(self, arg: Any, offset: int, end: int) -> None:
         items = self._pop_mark()
+        self._hashing(items[::2], offset)
         self.stack.append(SymDict(list(zip(items[::2], items[1::2], strict=False))))
 
     def _frozenset(self, arg: Any, offset: int, end: int) -> None:
         items = self._pop_mark()
+        self._hashing(items, offset)
         self.stack.append(SymSet(items, frozen=True))
+
+    def _hashing(self, keys: list[Any], offset: int) -> None:
+        """Keys and set elements are hashed (their __hash__/__eq__ run) as they are inserted."""
+        plain = _PLAIN_KEYS
+        for key in keys:
+            if type(key) not in plain:
+                self.listener.on_hashed(keys, offset)
+                return
 
     def _append(self, arg: Any, offset: int, end: int) -> None:
         value = self.stack.pop()
@@ -238,14 +250,18 @@ class Interpreter:
     def _setitem(self, arg: Any, offset: int, end: int) -> None:
         value = self.stack.pop()
         key = self.stack.pop()
+        if type(key) not in _PLAIN_KEYS:
+            self.listener.on_hashed([key], offset)
         _set_items(self.stack[-1], [(key, value)])
 
     def _setitems(self, arg: Any, offset: int, end: int) -> None:
         items = self._pop_mark()
+        self._hashing(items[::2], offset)
         _set_items(self.stack[-1], list(zip(items[::2], items[1::2], strict=False)))
 
     def _additems(self, arg: Any, offset: int, end: int) -> None:
         items = self._pop_mark()
+        self._hashing(items, offset)
         target = self.stack[-1]
         if isinstance(target, SymSet):
             target.items.extend(items)
@@ -328,10 +344,13 @@ class Interpreter:
         self.stack.append(Extension(int(arg)))
 
     def _persid(self, arg: Any, offset: int, end: int) -> None:
+        self.listener.on_persistent(arg, offset)
         self.stack.append(_persistent(arg))
 
     def _binpersid(self, arg: Any, offset: int, end: int) -> None:
-        self.stack.append(_persistent(self.stack.pop()))
+        pid = self.stack.pop()
+        self.listener.on_persistent(pid, offset)
+        self.stack.append(_persistent(pid))
 
     def _nothing(self, arg: Any, offset: int, end: int) -> None:
         pass
@@ -395,6 +414,9 @@ _CONSTANT_OPS = frozenset(
     }
 )  # fmt: skip
 _STR_OPS = frozenset({"STRING", "BINSTRING", "SHORT_BINSTRING"})
+# Key types whose hashing runs no code from the pickle (the usual dict keys); others are
+# reported to the listener, which decides (a tuple key hashes its items, for instance).
+_PLAIN_KEYS = frozenset({str, int, bytes, float, bool, type(None)})
 
 _HANDLERS: dict[str, Handler] = {
     **{name: Interpreter._constant for name in _CONSTANT_OPS - _STR_OPS},

@@ -29,6 +29,9 @@ class Call:
     opcode: str
     offset: int
     state: Any = None
+    # Set by the analysis when the result is an object from outside the allowlist (an
+    # instance of, or a wrapper around, an unknown class or function): what it comes from.
+    taint: str | None = None
 
 
 @dataclass(eq=False, slots=True)
