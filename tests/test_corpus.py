@@ -52,6 +52,13 @@ PICKLE_FAMILY_KINDS = frozenset(
 )
 NOT_INSPECTABLE_RULES = frozenset({"AIR001", "AIR002", "AIR003", "AIR004"})
 THRESHOLD = Severity.HIGH
+# Labelled benign by the peers, flagged by Airlock on purpose (reviewed, issue 12): a pickle that
+# instantiates a class outside the allowlist runs that class's code while loading, so it is
+# high until the organization allows the name in its policy.
+REVIEWED_DISAGREEMENTS = {
+    "modelaudit/tests/assets/scenarios/license_scenarios/agpl_component/agpl_model.pkl":
+        "instantiates __main__.AGPLNeuralNetwork, a class outside the allowlist",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -137,7 +144,11 @@ def test_every_malicious_file_is_flagged(verdicts: list[Verdict]) -> None:
 
 
 def test_no_benign_file_is_flagged(verdicts: list[Verdict]) -> None:
-    flagged = [v for v in verdicts if v.label == "benign" and v.flagged]
+    flagged = [
+        v
+        for v in verdicts
+        if v.label == "benign" and v.flagged and v.path not in REVIEWED_DISAGREEMENTS
+    ]
     assert not flagged, _failure("benign files flagged (>= high):", flagged, verdicts)
 
 
@@ -171,10 +182,24 @@ def test_whole_corpus_malicious_flagged(all_verdicts: list[Verdict]) -> None:
 
 def test_whole_corpus_benign_and_meta_suspicious_clean(all_verdicts: list[Verdict]) -> None:
     # meta-suspicious: safetensors metadata that looks like code; the format cannot run it.
-    flagged = [v for v in all_verdicts if v.label in ("benign", "meta-suspicious") and v.flagged]
+    flagged = [
+        v
+        for v in all_verdicts
+        if v.label in ("benign", "meta-suspicious")
+        and v.flagged
+        and v.path not in REVIEWED_DISAGREEMENTS
+    ]
     assert not flagged, _failure("benign files flagged:", flagged, all_verdicts)
 
 
 def test_whole_corpus_neutral_not_inspectable(all_verdicts: list[Verdict]) -> None:
     missed = [v for v in all_verdicts if v.label == "neutral" and not v.not_inspectable]
     assert not missed, _failure("neutral files not reported:", missed, all_verdicts)
+
+
+def test_reviewed_disagreements_are_still_flagged(all_verdicts: list[Verdict]) -> None:
+    """Each reviewed disagreement is still in the corpus and still flagged: the list must not
+    silently hide files that would pass anyway."""
+    by_path = {v.path: v for v in all_verdicts}
+    for path in REVIEWED_DISAGREEMENTS:
+        assert path in by_path and by_path[path].flagged, path

@@ -35,8 +35,8 @@ _RULES = (
          "execute code, touch files or the network.", 502),
     Rule("AIR102", "pickle-unknown-global", Severity.HIGH,
          "Loading this pickle imports something that is not on the allowlist of what "
-         "ordinary checkpoints need (high when it is called with arguments, medium when it "
-         "is only referenced or instantiated empty).", 502),
+         "ordinary checkpoints need (high when it is called or instantiated, medium when it "
+         "is only referenced).", 502),
     Rule("AIR103", "pickle-dynamic-call", Severity.HIGH,
          "Loading this pickle calls or imports a value computed while loading, a "
          "common way to hide a payload.", 502),

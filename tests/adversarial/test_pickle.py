@@ -31,6 +31,7 @@ from tests.adversarial.live import (
     canary_shell,
     describe,
     run_snippet,
+    scan,
 )
 from tests.samples import pickle_bytes as pb
 
@@ -639,15 +640,6 @@ def test_benign_files_stay_clean(tmp_path: Path) -> None:
         "objects.npy": lambda p: numpy.save(
             p, numpy.array([{"a": 1}, [1, 2], "s"], dtype=object), allow_pickle=True
         ),
-        "custom_modules_in_sequential.pt": lambda p: torch.save(
-            torch.nn.Sequential(_custom_block(), torch.nn.ReLU(), _custom_block()), p
-        ),
-        "custom_step_pipeline.joblib": lambda p: joblib.dump(
-            Pipeline([("mine", CustomScaler()), ("clf", LogisticRegression())]).fit(
-                numpy.random.RandomState(0).randn(20, 3), [0, 1] * 10
-            ),
-            p,
-        ),
         "pipeline.joblib": lambda p: joblib.dump(
             Pipeline(
                 [
@@ -663,3 +655,46 @@ def test_benign_files_stay_clean(tmp_path: Path) -> None:
         path = tmp_path / name
         write(path)
         assert_clean(path)
+
+
+def test_custom_classes_are_high_until_the_organization_allows_them(tmp_path: Path) -> None:
+    """A class outside the allowlist runs its own code while loading (constructor, restore):
+    high by default (fail closed); clean once the organization allows its own names."""
+    for module in ("torch", "sklearn", "joblib", "numpy"):
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{module} is not installed")
+    import joblib
+    import numpy
+    import torch
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from airlock.formats.pickle.policy import GlobalsPolicy
+    from airlock.formats.pickle_reader import PickleReader
+    from airlock.formats.registry import default_readers
+    from airlock.scanner import Scanner
+
+    files: dict[str, Callable[[Path], None]] = {
+        "custom_modules_in_sequential.pt": lambda p: torch.save(
+            torch.nn.Sequential(_custom_block(), torch.nn.ReLU(), _custom_block()), p
+        ),
+        "custom_step_pipeline.joblib": lambda p: joblib.dump(
+            Pipeline([("mine", CustomScaler()), ("clf", LogisticRegression())]).fit(
+                numpy.random.RandomState(0).randn(20, 3), [0, 1] * 10
+            ),
+            p,
+        ),
+    }
+    trusted = GlobalsPolicy.default().allowing(
+        [f"{__name__}.Block", f"{CustomScaler.__module__}.{CustomScaler.__qualname__}"]
+    )
+    allowing = Scanner([*default_readers(), PickleReader(trusted)])
+    for name, write in files.items():
+        path = tmp_path / name
+        write(path)
+        findings = scan(path)
+        assert any(f.rule_id == "AIR102" and f.severity >= Severity.HIGH for f in findings), (
+            describe(findings)
+        )
+        allowed = allowing.scan_paths([path]).findings
+        assert not [f for f in allowed if f.severity >= Severity.MEDIUM], describe(allowed)

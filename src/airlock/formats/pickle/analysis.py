@@ -205,13 +205,26 @@ class PickleAnalysis:
                     "trust its source (an organization can allow the name in its policy).",
                     shown,
                 )
+            elif record.calls:
+                # Called without arguments from the file, its constructor (and any
+                # __setstate__ a BUILD reaches) still runs while loading: fail closed.
+                self._add(
+                    "AIR102",
+                    offset,
+                    f"Loading this file creates objects of `{dotted}` (a class that ordinary "
+                    "model files do not need), so its code runs while loading. Usually custom "
+                    "code the model needs: allow the name in the policy if you trust where it "
+                    "comes from.",
+                    shown,
+                )
             else:
                 self._add(
                     "AIR102",
                     offset,
                     f"Loading this file imports `{dotted}` (a class or function that ordinary "
-                    "model files do not need), without calling it with data from the file. "
-                    "Usually custom code the model needs; allow it in the policy if you trust it.",
+                    "model files do not need) without calling it or handing it to code that "
+                    "could. Usually custom code the model needs; allow it in the policy if you "
+                    "trust it.",
                     shown,
                     Severity.MEDIUM,
                 )
