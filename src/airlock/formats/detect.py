@@ -1,13 +1,15 @@
-"""Decide what a file is from its first bytes: magic numbers first, the name only as a hint."""
+"""Decide what a file is: its primary kind from its first bytes (magic numbers first, the name
+only as a hint), and every other kind a loader may read the same bytes as (`readings`)."""
 
 from __future__ import annotations
 
 import re
+import struct
 import zlib
 
 from airlock.findings import Severity
 from airlock.formats.interface import Buffer, Kind
-from airlock.formats.pickle.opcodes import looks_like_pickle
+from airlock.formats.pickle.opcodes import FIRST_OPCODE_BYTES, looks_like_pickle
 from airlock.formats.tar_headers import looks_like_tar
 
 HEAD_BYTES = 4096
@@ -92,9 +94,89 @@ def detect(head: Buffer, name: str) -> Kind:
     return Kind.UNKNOWN
 
 
+def readings(data: Buffer, name: str) -> tuple[Kind, ...]:
+    """Every kind a plausible loader may read `data` as; the first is the primary (`detect`).
+
+    Loaders choose a format by their own rules, not by the first match: `yaml.load`, Jinja and
+    Python's import by the file name; `pickle.load` (and `torch.load` after its zip and tar
+    attempts, `numpy.load` with allow_pickle) by unpickling from byte 0; tarfile by the header
+    in the first 512 bytes; zipfile (Keras, joblib-free zips) by the end record at the end of
+    the file, whatever precedes it; h5py by a superblock at 0, 512, 1024, .... A file valid as
+    several is scanned as each. Every check here is a few byte comparisons, except the
+    pickle probe, which runs only when the first byte is an opcode a stream can start with.
+    """
+    head = bytes(data[:HEAD_BYTES])
+    primary = detect(head, name)
+    kinds = [primary]
+    if primary is not Kind.TAR and looks_like_tar(head):
+        kinds.append(Kind.TAR)
+    if primary not in _ARCHIVES:
+        # An archive member's data can sit at offset 512 or end the file; it is scanned as
+        # a member, so the archive itself is not read as that member's format too.
+        if primary is not Kind.HDF5 and _is_hdf5(head):
+            kinds.append(Kind.HDF5)
+        if primary is not Kind.ZIP and _zip_at_end(data):
+            kinds.append(Kind.ZIP)
+    if primary is not Kind.SAFETENSORS and _is_safetensors(head):
+        kinds.append(Kind.SAFETENSORS)
+    if primary is not Kind.PICKLE and head[:1] and head[0] in FIRST_OPCODE_BYTES:
+        from airlock.formats.pickle.probe import imports_when_unpickled
+
+        if imports_when_unpickled(data):
+            kinds.append(Kind.PICKLE)
+    kinds += _named_readings(data, head, name)
+    found = [kind for kind in dict.fromkeys(kinds) if kind not in _NOT_READINGS]
+    return tuple(found) or (primary,)
+
+
 # Field 1 varint (ONNX ir_version, SavedModel schema version), field 1 or 2 length-delimited
 # (GraphDef node, SavedModel meta graph).
 _PROTOBUF_FIRST_TAGS = (b"\x08", b"\x0a", b"\x12")
+
+
+_ARCHIVES = (Kind.TAR, Kind.ZIP, Kind.SEVEN_ZIP)
+_NOT_READINGS = (Kind.TEXT, Kind.UNKNOWN)
+_ZIP_END = struct.Struct("<4sHHHHIIH")
+_ZIP64_LOCATOR = b"PK\x06\x07"
+
+
+def _named_readings(data: Buffer, head: bytes, name: str) -> list[Kind]:
+    """Formats a loader reads by the file name alone, whatever the bytes say."""
+    kinds = []
+    if _is_yaml(name):
+        kinds.append(Kind.YAML)
+    if _is_python(head, name):
+        kinds.append(Kind.PYTHON)
+    if name.lower().endswith(_TEMPLATE_SUFFIXES) and (
+        _find(data, b"{{") >= 0 or _find(data, b"{%") >= 0
+    ):
+        kinds.append(Kind.TEMPLATE)
+    return kinds
+
+
+def _zip_at_end(data: Buffer) -> bool:
+    """An end-of-central-directory record in the last 64 KiB whose directory is really there.
+
+    zipfile finds the record from the end, so a zip is read whatever bytes precede it (a
+    pickle, a GGUF). The directory's first entry must sit where the record says (allowing for
+    the prepended bytes), so that tensor data that merely contains the signature is no zip.
+    """
+    base = max(0, len(data) - _ZIP_END.size - 0xFFFF)
+    tail = data[base:] if not isinstance(data, memoryview) else bytes(data[base:])
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < _ZIP_END.size:
+        return False
+    *_, cd_size, _cd_offset, _ = _ZIP_END.unpack_from(tail, at)
+    if at >= 20 and bytes(tail[at - 20 : at - 16]) == _ZIP64_LOCATOR:
+        return True
+    start = base + at - cd_size
+    return cd_size > 0 and start >= 0 and bytes(data[start : start + 4]) == b"PK\x01\x02"
+
+
+def _find(data: Buffer, needle: bytes) -> int:
+    if isinstance(data, memoryview):
+        return bytes(data).find(needle)
+    return data.find(needle)
 
 
 def unrecognized_severity(name: str) -> Severity | None:
