@@ -10,6 +10,7 @@ import zlib
 from airlock.findings import Severity
 from airlock.formats.interface import Buffer, Kind
 from airlock.formats.pickle.opcodes import FIRST_OPCODE_BYTES, looks_like_pickle
+from airlock.formats.pickle.probe import imports_when_unpickled
 from airlock.formats.tar_headers import looks_like_tar
 
 HEAD_BYTES = 4096
@@ -30,6 +31,7 @@ _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
 _TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2", ".template")
 _YAML_SUFFIXES = (".yaml", ".yml")
 _YAML_NAMES = ("MLmodel",)  # MLflow's model descriptor: YAML without an extension
+_NAMED_SUFFIXES = (*_YAML_SUFFIXES, *_TEMPLATE_SUFFIXES, ".py")
 
 # Names that say "this is a model file": one whose content is unrecognized is reported, not
 # skipped. Names of formats that run code on load are high; generic binary names (raw tensor
@@ -100,33 +102,48 @@ def readings(data: Buffer, name: str) -> tuple[Kind, ...]:
     Loaders choose a format by their own rules, not by the first match: `yaml.load`, Jinja and
     Python's import by the file name; `pickle.load` (and `torch.load` after its zip and tar
     attempts, `numpy.load` with allow_pickle) by unpickling from byte 0; tarfile by the header
-    in the first 512 bytes; zipfile (Keras, joblib-free zips) by the end record at the end of
-    the file, whatever precedes it; h5py by a superblock at 0, 512, 1024, .... A file valid as
-    several is scanned as each. Every check here is a few byte comparisons, except the
-    pickle probe, which runs only when the first byte is an opcode a stream can start with.
+    in the first 512 bytes; zipfile (Keras) by the end record at the end of the file, whatever
+    precedes it; h5py by a superblock at 0, 512, 1024, .... A file valid as several is scanned
+    as each. This runs on every file and archive member, so each check is a byte comparison
+    or two before anything costlier; the pickle probe runs only when the first byte is an
+    opcode a stream can start with.
     """
     head = bytes(data[:HEAD_BYTES])
     primary = detect(head, name)
-    kinds = [primary]
-    if primary is not Kind.TAR and looks_like_tar(head):
-        kinds.append(Kind.TAR)
-    if primary not in _ARCHIVES:
-        # An archive member's data can sit at offset 512 or end the file; it is scanned as
-        # a member, so the archive itself is not read as that member's format too.
-        if primary is not Kind.HDF5 and _is_hdf5(head):
-            kinds.append(Kind.HDF5)
-        if primary is not Kind.ZIP and _zip_at_end(data):
-            kinds.append(Kind.ZIP)
-    if primary is not Kind.SAFETENSORS and _is_safetensors(head):
-        kinds.append(Kind.SAFETENSORS)
-    if primary is not Kind.PICKLE and head[:1] and head[0] in FIRST_OPCODE_BYTES:
-        from airlock.formats.pickle.probe import imports_when_unpickled
+    others = _structural_readings(data, head, primary)
+    lowered = name.lower()
+    if lowered.endswith(_NAMED_SUFFIXES) or name.rpartition("/")[2] in _YAML_NAMES:
+        others += _named_readings(data, head, name)
+    others = [kind for kind in others if kind is not primary]
+    if not others:
+        return (primary,)  # the common case
+    kinds = [] if primary in _NOT_READINGS else [primary]
+    kinds += [kind for kind in dict.fromkeys(others)]
+    return tuple(kinds)
 
-        if imports_when_unpickled(data):
-            kinds.append(Kind.PICKLE)
-    kinds += _named_readings(data, head, name)
-    found = [kind for kind in dict.fromkeys(kinds) if kind not in _NOT_READINGS]
-    return tuple(found) or (primary,)
+
+def _structural_readings(data: Buffer, head: bytes, primary: Kind) -> list[Kind]:
+    """Formats found by structure, whatever matched first (the primary kind may recur)."""
+    kinds = []
+    if looks_like_tar(head):
+        kinds.append(Kind.TAR)
+    # An archive member's data can sit at offset 512 or end the archive; it is scanned as a
+    # member, so the archive itself is not also read as that member's format.
+    in_archive = primary is Kind.TAR or primary is Kind.ZIP or primary is Kind.SEVEN_ZIP
+    if not in_archive and _HDF5_SIGNATURE in head and _is_hdf5(head):
+        kinds.append(Kind.HDF5)
+    if not in_archive and _zip_at_end(data):
+        kinds.append(Kind.ZIP)
+    if head[8:9] == b"{" and _is_safetensors(head):
+        kinds.append(Kind.SAFETENSORS)
+    if (
+        primary is not Kind.PICKLE
+        and head[:1]
+        and head[0] in FIRST_OPCODE_BYTES
+        and imports_when_unpickled(data)
+    ):
+        kinds.append(Kind.PICKLE)
+    return kinds
 
 
 # Field 1 varint (ONNX ir_version, SavedModel schema version), field 1 or 2 length-delimited
@@ -134,7 +151,6 @@ def readings(data: Buffer, name: str) -> tuple[Kind, ...]:
 _PROTOBUF_FIRST_TAGS = (b"\x08", b"\x0a", b"\x12")
 
 
-_ARCHIVES = (Kind.TAR, Kind.ZIP, Kind.SEVEN_ZIP)
 _NOT_READINGS = (Kind.TEXT, Kind.UNKNOWN)
 _ZIP_END = struct.Struct("<4sHHHHIIH")
 _ZIP64_LOCATOR = b"PK\x06\x07"
@@ -162,14 +178,15 @@ def _zip_at_end(data: Buffer) -> bool:
     the prepended bytes), so that tensor data that merely contains the signature is no zip.
     """
     base = max(0, len(data) - _ZIP_END.size - 0xFFFF)
-    tail = data[base:] if not isinstance(data, memoryview) else bytes(data[base:])
-    at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or len(tail) - at < _ZIP_END.size:
+    if isinstance(data, memoryview):  # no rfind: search a copy of the tail
+        data, base = bytes(data[base:]), 0
+    at = data.rfind(b"PK\x05\x06", base)  # in place on bytes and mmap: no copy
+    if at < 0 or len(data) - at < _ZIP_END.size:
         return False
-    *_, cd_size, _cd_offset, _ = _ZIP_END.unpack_from(tail, at)
-    if at >= 20 and bytes(tail[at - 20 : at - 16]) == _ZIP64_LOCATOR:
+    *_, cd_size, _cd_offset, _ = _ZIP_END.unpack_from(data, at)
+    if at >= 20 and bytes(data[at - 20 : at - 16]) == _ZIP64_LOCATOR:
         return True
-    start = base + at - cd_size
+    start = at - cd_size
     return cd_size > 0 and start >= 0 and bytes(data[start : start + 4]) == b"PK\x01\x02"
 
 

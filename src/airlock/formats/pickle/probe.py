@@ -14,12 +14,13 @@ name that is not a Python identifier ends the probe with "no": the real unpickle
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airlock.formats.interface import Buffer
-from airlock.formats.pickle.interpreter import Interpreter
-from airlock.formats.pickle.opcodes import FIRST_OPCODE_BYTES
-from airlock.formats.pickle.values import Call, Global
+from airlock.formats.pickle.opcodes import FIRST_OPCODE_BYTES, PickleDecodeError, decode_raw
+
+if TYPE_CHECKING:
+    from airlock.formats.pickle.values import Call, Global
 
 
 class _Imports(Exception):
@@ -54,10 +55,19 @@ class _ImportProbe:
         pass
 
 
+_NAMED_IMPORTS = ("GLOBAL", "INST")
+_OTHER_IMPORTS = ("STACK_GLOBAL", "EXT1", "EXT2", "EXT4")
+
+
 def imports_when_unpickled(data: Buffer) -> bool:
     """True when unpickling `data` from byte 0 reaches an import of a well-formed name."""
     if not len(data) or data[0] not in FIRST_OPCODE_BYTES:
         return False  # the first byte already makes the unpickler fail: the common case
+    if not _import_opcode_ahead(data):
+        return False
+    # Imported only now: detection runs on every file, and this point is rarely reached.
+    from airlock.formats.pickle.interpreter import Interpreter
+
     try:
         Interpreter(data, _ImportProbe()).run(0)
     except _Imports:
@@ -65,6 +75,25 @@ def imports_when_unpickled(data: Buffer) -> bool:
     except _ImportFails:
         return False
     return False
+
+
+def _import_opcode_ahead(data: Buffer) -> bool:
+    """Opcodes decode (stack aside) up to an import of a well-formed name.
+
+    A cheap first pass: binary formats and text whose first byte happens to be an opcode
+    fail here within a few bytes, without the interpreter's set-up."""
+    pos = 0
+    while True:
+        try:
+            name, arg, pos = decode_raw(data, pos)
+        except PickleDecodeError:
+            return False
+        if name in _NAMED_IMPORTS:
+            return _importable(arg[0]) and _importable(arg[1])
+        if name in _OTHER_IMPORTS:
+            return True
+        if name == "STOP":
+            return False
 
 
 def _importable(dotted: str) -> bool:
