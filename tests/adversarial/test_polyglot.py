@@ -135,10 +135,10 @@ def zip_bytes(members: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def hdf5_with_userblock(path: Path, userblock: bytes) -> None:
-    """An HDF5 file made by h5py with a 512-byte user block, which holds `userblock`."""
+def hdf5_with_userblock(path: Path, userblock: bytes, size: int = 512) -> None:
+    """An HDF5 file made by h5py with a user block of `size` bytes, which holds `userblock`."""
     h5py = pytest.importorskip("h5py")
-    with h5py.File(path, "w", userblock_size=512) as handle:
+    with h5py.File(path, "w", userblock_size=size) as handle:
         handle.create_dataset("weights", data=[1.0, 2.0, 3.0])
     with open(path, "r+b") as raw:
         raw.write(userblock)
@@ -155,8 +155,13 @@ def _write(path: Path, data: bytes | None) -> None:
         path.write_bytes(data)
 
 
-def _h5(path: Path) -> None:
-    hdf5_with_userblock(path, payload(0))
+def _h5(path: Path, userblock: int = 512) -> None:
+    hdf5_with_userblock(path, payload(0), userblock)
+
+
+def _exec_pickle(path: Path) -> bytes:
+    code = f"open({str(path.parent / CANARY)!r}, 'w').write('fired')"
+    return b"c__builtin__\nexec\n(V" + code.encode() + b"\ntR."
 
 
 ATTACKS: dict[str, Sample] = {
@@ -204,6 +209,30 @@ ATTACKS: dict[str, Sample] = {
         pickle.dumps({"ok": 1}, protocol=2) + zip_bytes({"state.pkl": payload(2)})),
         ZIP_MEMBER_LOADER, True),
     "pickle-in-hdf5-userblock": ("model.h5", lambda p: _h5(p), "pickle", True),
+    "pickle-in-hdf5-userblock-1024": ("weights.h5", lambda p: _h5(p, 1024), "numpy", True),
+    # More spellings of the same overlaps: other names loaders read by, other opcodes.
+    "yml-is-pickle-exec": ("hparams.yml", lambda p: _exec_pickle(p), "pickle", True),
+    "yaml-pickle-breaks-after-call": ("config.yaml", lambda _: (
+        b"cos\nsystem\n(S'" + TOUCH.encode() + b"'\ntR\nmodel: llama\n"), "pickle", True),
+    "yaml-is-inst-pickle": ("config.yaml", lambda _: (
+        b"(S'" + TOUCH.encode() + b"'\nios\nsystem\n."), "pickle", True),
+    "jinja2-is-pickle": ("template.jinja2", lambda _: payload(0) + b"{% if x %}{% endif %}",
+                         "pickle", True),
+    "j2-is-pickle": ("prompt.j2", lambda _: payload(0) + b"{{ x }}", "joblib", True),
+    "python-is-pickle-torch": ("tokenization_evil.py", lambda _: payload(0), "torch", True),
+    "gguf-magic-pickle-protocol-0": ("model.gguf", lambda _: gguf_magic_pickle(payload(0)),
+                                     "numpy", True),
+    "safetensors-pickle-protocol-4": ("model.safetensors",
+                                      lambda _: safetensors_pickle(payload(4)), "pickle", True),
+    "pickle-then-torch-zip": ("pytorch_model.bin", lambda _: payload(2) + zip_bytes(
+        {"archive/data.pkl": pickle.dumps({}, protocol=2), "archive/version": b"3\n"}),
+        "joblib", True),
+    "npy-named-pickle": ("weights.npy", lambda _: payload(2), "numpy", False),
+    # A first opcode longer than the 4 KiB head: only a probe of the whole file sees a pickle.
+    "long-first-string-bin": ("model.bin", lambda _: (
+        b"S'" + b"A" * 6000 + b"'\n0" + payload(0)), "torch", False),
+    "long-first-unicode-txt": ("notes.txt", lambda _: (
+        b"V" + b"A" * 6000 + b"\n0" + payload(0)), "pickle", False),
 }  # fmt: skip
 
 
@@ -331,6 +360,14 @@ def _benign_files(folder: Path) -> list[Path]:
         "modeling_tiny.py": MODELING.encode(),
         "README.md": b"---\nlicense: apache-2.0\n---\n# Tiny\n",
         "labels.yaml": b"- cat\n- dog\n",
+        # Text read by its name whose first bytes decode as opcodes for a while (`P` PERSID,
+        # `V` UNICODE, `c` GLOBAL, `I` INT, `(` MARK): no import, no STOP, so not a pickle.
+        "constants.py": b'PERIOD_PREFIX = "P"\nTIME_PREFIX = "T"\nWEEK_PREFIX = "W"\n',
+        "modeling_cls.py": b"class Config:\n    hidden_size = 64\n",
+        "versions.yaml": b"Version: 2\nVocab: 32000\n",
+        "cfg.yml": b"cfg\nlr\n",
+        "ids.yaml": b"I1: one\nI2: two\n",
+        "notes.jinja": b"(draft) {{ messages[0]['content'] }}\n",
         "archive.tar": _tar(TAR_MEMBERS, tarfile.USTAR_FORMAT),
         "archive-gnu.tar": _tar(TAR_MEMBERS, tarfile.GNU_FORMAT),
         "archive-pax.tar": _tar(TAR_MEMBERS, tarfile.PAX_FORMAT),
@@ -384,6 +421,16 @@ def _library_files(folder: Path) -> list[Path]:
             with h5py.File(folder / "userblock.h5", "w", userblock_size=512) as handle:
                 handle.create_dataset("w", data=np.ones(3))
             made += [folder / "plain.h5", folder / "userblock.h5"]
+            # Archives whose first member's data (an HDF5 superblock at offset 512) or last
+            # member (a zip's end record near the end) is another format: scanned as members.
+            h5 = (folder / "plain.h5").read_bytes()
+            npz = (folder / "arrays.npz").read_bytes()
+            (folder / "keras-h5.tar").write_bytes(_tar({"model.h5": h5}, tarfile.USTAR_FORMAT))
+            (folder / "last-npz.tar").write_bytes(
+                _tar({"a.txt": b"a", "arrays.npz": npz}, tarfile.GNU_FORMAT)
+            )
+            (folder / "h5-then-npz.zip").write_bytes(zip_bytes({"model.h5": h5, "a.npz": npz}))
+            made += [folder / "keras-h5.tar", folder / "last-npz.tar", folder / "h5-then-npz.zip"]
     if importlib.util.find_spec("torch") is not None:
         import torch
 

@@ -10,7 +10,7 @@ import zlib
 from airlock.findings import Severity
 from airlock.formats.interface import Buffer, Kind
 from airlock.formats.pickle.opcodes import FIRST_OPCODE_BYTES, looks_like_pickle
-from airlock.formats.pickle.probe import imports_when_unpickled
+from airlock.formats.pickle.probe import unpickling
 from airlock.formats.tar_headers import looks_like_tar
 
 HEAD_BYTES = 4096
@@ -111,15 +111,33 @@ def readings(data: Buffer, name: str) -> tuple[Kind, ...]:
     head = bytes(data[:HEAD_BYTES])
     primary = detect(head, name)
     others = _structural_readings(data, head, primary)
-    lowered = name.lower()
-    if lowered.endswith(_NAMED_SUFFIXES) or name.rpartition("/")[2] in _YAML_NAMES:
-        others += _named_readings(data, head, name)
+    if name.lower().endswith(_NAMED_SUFFIXES) or name.rpartition("/")[2] in _YAML_NAMES:
+        named = _named_readings(data, head, name)
+        if named and primary is Kind.PICKLE and not _unpickles(data):
+            # Text read by its name whose first bytes only look like opcodes: the
+            # unpickler fails before any import and builds nothing, so no pickle loader
+            # reads it (a stream that imports, or completes, is kept: both readings count).
+            primary = named.pop(0)
+        others += named
     others = [kind for kind in others if kind is not primary]
     if not others:
         return (primary,)  # the common case
     kinds = [] if primary in _NOT_READINGS else [primary]
     kinds += [kind for kind in dict.fromkeys(others)]
     return tuple(kinds)
+
+
+def _unpickles(data: Buffer) -> bool:
+    outcome = unpickling(data)
+    return outcome.calls or outcome.complete
+
+
+def _runs_when_unpickled(data: Buffer) -> bool:
+    # Bytes of another format are a pickle too when unpickling them calls what they import
+    # (or completes having imported something): a stream that merely completes builds
+    # plain data, and other formats' bytes can do that by chance (`N.`).
+    outcome = unpickling(data)
+    return outcome.calls or (outcome.complete and outcome.imports)
 
 
 def _structural_readings(data: Buffer, head: bytes, primary: Kind) -> list[Kind]:
@@ -140,7 +158,7 @@ def _structural_readings(data: Buffer, head: bytes, primary: Kind) -> list[Kind]
         primary is not Kind.PICKLE
         and head[:1]
         and head[0] in FIRST_OPCODE_BYTES
-        and imports_when_unpickled(data)
+        and _runs_when_unpickled(data)
     ):
         kinds.append(Kind.PICKLE)
     return kinds
