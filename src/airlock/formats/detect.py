@@ -123,7 +123,7 @@ def readings(data: Buffer, name: str) -> tuple[Kind, ...]:
     if not others:
         return (primary,)  # the common case
     kinds = [] if primary in _NOT_READINGS else [primary]
-    kinds += [kind for kind in dict.fromkeys(others)]
+    kinds += dict.fromkeys(others)
     return tuple(kinds)
 
 

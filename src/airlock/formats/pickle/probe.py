@@ -52,7 +52,8 @@ def unpickling(data: Buffer) -> Unpickling:
     probe = _CallProbe()
     try:
         result = Interpreter(data, probe).run(0)
-    except _Calls:
+    except (_Calls, MemoryError, RecursionError):
+        # Out of resources: fail closed, the pickle reader reports the limit it hits.
         return Unpickling(calls=True, complete=False, imports=True)
     except _ImportFails:
         return Unpickling(calls=False, complete=False, imports=probe.imported)
@@ -70,6 +71,8 @@ def _first_import_or_stop(data: Buffer) -> str | None:
             name, arg, pos = decode_raw(data, pos)
         except PickleDecodeError:
             return None
+        except MemoryError:
+            return "STOP"  # an argument too large to hold: let the interpreter decide
         if name in _NAMED_IMPORTS:
             return name if _importable(arg[0]) and _importable(arg[1]) else None
         if name in _OTHER_IMPORTS or name == "STOP":
