@@ -143,7 +143,8 @@ def _runs_when_unpickled(data: Buffer) -> bool:
 def _structural_readings(data: Buffer, head: bytes, primary: Kind) -> list[Kind]:
     """Formats found by structure, whatever matched first (the primary kind may recur)."""
     kinds = []
-    if looks_like_tar(head):
+    maybe_tar = head[257:262] == b"ustar" or (len(head) >= 512 and head[156] in _V7_TYPES)
+    if maybe_tar and looks_like_tar(head):
         kinds.append(Kind.TAR)
     # An archive member's data can sit at offset 512 or end the archive; it is scanned as a
     # member, so the archive itself is not also read as that member's format.
@@ -170,6 +171,7 @@ _PROTOBUF_FIRST_TAGS = (b"\x08", b"\x0a", b"\x12")
 
 
 _NOT_READINGS = (Kind.TEXT, Kind.UNKNOWN)
+_V7_TYPES = b"\x0001234567"  # a tar header without magic has one of these type flags
 _ZIP_END = struct.Struct("<4sHHHHIIH")
 _ZIP64_LOCATOR = b"PK\x06\x07"
 
