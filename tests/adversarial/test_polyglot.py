@@ -159,6 +159,21 @@ def _h5(path: Path, userblock: int = 512) -> None:
     hdf5_with_userblock(path, payload(0), userblock)
 
 
+def _zip_appended(path: Path, prefix: bytes) -> None:
+    """zipfile in append mode on a non-zip file writes a whole zip after it, with offsets
+    counted from the file's start (as self-extracting archives do)."""
+    path.write_bytes(prefix)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("config.json", '{"class_name": "Sequential"}')
+
+
+def _npz_appended(path: Path, prefix: bytes) -> None:
+    np = pytest.importorskip("numpy")
+    out = io.BytesIO()
+    np.savez(out, a=np.ones(3))
+    path.write_bytes(prefix + out.getvalue())
+
+
 def _exec_pickle(path: Path) -> bytes:
     code = f"open({str(path.parent / CANARY)!r}, 'w').write('fired')"
     return b"c__builtin__\nexec\n(V" + code.encode() + b"\ntR."
@@ -227,6 +242,9 @@ ATTACKS: dict[str, Sample] = {
     "pickle-then-torch-zip": ("pytorch_model.bin", lambda _: payload(2) + zip_bytes(
         {"archive/data.pkl": pickle.dumps({}, protocol=2), "archive/version": b"3\n"}),
         "joblib", True),
+    "pickle-then-zip-absolute-offsets": ("model.keras", lambda p: _zip_appended(p, payload(4)),
+                                         "pickle", True),
+    "pickle-then-npz": ("arrays.npz", lambda p: _npz_appended(p, payload(2)), "numpy", True),
     "npy-named-pickle": ("weights.npy", lambda _: payload(2), "numpy", False),
     # A first opcode longer than the 4 KiB head: only a probe of the whole file sees a pickle.
     "long-first-string-bin": ("model.bin", lambda _: (
