@@ -43,6 +43,7 @@ from airlock.formats.detect import (
     GENERIC_BINARY_SUFFIXES,
     HEAD_BYTES,
     detect,
+    readings,
 )
 from airlock.formats.interface import Blob, Kind, Reader
 from airlock.formats.registry import default_readers
@@ -117,12 +118,11 @@ NAMES = sorted(
 def scan_bytes(
     data: bytes, name: str = "model.bin", scanner: Scanner | None = None, file: str | None = None
 ) -> list[Finding]:
-    """Scan `data` in memory the way Scanner.scan_file scans a file's bytes."""
+    """Scan `data` in memory the way Scanner.scan_file scans a file's bytes (as each reading)."""
     scanner = scanner or Scanner()
     display = file if file is not None else name
-    kind = detect(data[:HEAD_BYTES], name)
-    return scanner.scan_blob(
-        Blob(data, display, Location(), name), kind, _Context(scanner, display)
+    return scanner.scan_readings(
+        Blob(data, display, Location(), name), readings(data, name), _Context(scanner, display)
     )
 
 

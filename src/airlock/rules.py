@@ -30,6 +30,11 @@ _RULES = (
          "A file named like a model file whose content matches no known format (high for "
          "names of formats that can run code, such as .pt or .pkl; medium for generic .bin or "
          ".dat names, which also hold raw tensor data).", 20),
+    Rule("AIR005", "file-polyglot", Severity.HIGH,
+         "The file is valid as two or more formats at once (for example a pickle that is also "
+         "a tar archive, or YAML text that is also a pickle), so different loaders read "
+         "different content from the same bytes; it was scanned as each. Ordinary tools never "
+         "write such files: it is a known way to hide a payload from scanners.", 436),
     Rule("AIR101", "pickle-dangerous-callable", Severity.CRITICAL,
          "Loading this pickle imports or calls a function that can run commands, "
          "execute code, touch files or the network.", 502),

@@ -12,8 +12,9 @@ from typing import BinaryIO
 
 from airlock.artifact import ArtifactFile, collect
 from airlock.findings import Finding, Location, Severity
-from airlock.formats.detect import HEAD_BYTES, detect, unrecognized_severity
+from airlock.formats.detect import readings, unrecognized_severity
 from airlock.formats.interface import Blob, Buffer, Kind, Reader
+from airlock.formats.polyglot import polyglot_finding
 from airlock.formats.registry import LazyReader, default_readers
 from airlock.hf_cache import HfSnapshot
 from airlock.parallel import scan_in_workers, worker_count
@@ -99,8 +100,7 @@ class _Context:
                 )
             ]
         inner = _Context(self.scanner, self.file, self.depth + 1)
-        kind = detect(data[:HEAD_BYTES], name)
-        return self.scanner.scan_blob(blob, kind, inner)
+        return self.scanner.scan_readings(blob, readings(data, name), inner)
 
 
 class Scanner:
@@ -161,9 +161,9 @@ class Scanner:
             )
         try:
             with _open_bytes(item.path) as data:
-                kind = detect(data[:HEAD_BYTES], item.path.name)
+                kinds = readings(data, item.path.name)
                 blob = Blob(data, item.display, Location(), item.path.name)
-                findings = self.scan_blob(blob, kind, ctx)
+                findings = self.scan_readings(blob, kinds, ctx)
                 size = len(data)
         except OSError as exc:
             blob = Blob(b"", item.display, Location(), item.path.name)
@@ -171,8 +171,19 @@ class Scanner:
                 "AIR001", blob, Location(), f"The file could not be read: {exc.strerror or exc}."
             )
             return FileResult(item.display, Kind.UNKNOWN.value, 0, False, (finding,))
-        inspected = kind in self.readers or any(f.rule_id == "AIR004" for f in findings)
-        return FileResult(item.display, kind.value, size, inspected, tuple(findings))
+        inspected = any(kind in self.readers for kind in kinds) or any(
+            f.rule_id == "AIR004" for f in findings
+        )
+        return FileResult(item.display, kinds[0].value, size, inspected, tuple(findings))
+
+    def scan_readings(self, blob: Blob, kinds: Sequence[Kind], ctx: _Context) -> list[Finding]:
+        """Scan the blob as each kind a loader may read it as (see `readings`), and report a
+        blob that is valid as several: the first kind is the primary one."""
+        polyglot = polyglot_finding(ctx, blob, kinds)
+        findings = [] if polyglot is None else [polyglot]
+        for kind in kinds:
+            findings += self.scan_blob(blob, kind, ctx)
+        return findings
 
     def scan_blob(self, blob: Blob, kind: Kind, ctx: _Context) -> list[Finding]:
         reader = self.readers.get(kind)

@@ -1,13 +1,16 @@
-"""Decide what a file is from its first bytes: magic numbers first, the name only as a hint."""
+"""Decide what a file is: its primary kind from its first bytes (magic numbers first, the name
+only as a hint), and every other kind a loader may read the same bytes as (`readings`)."""
 
 from __future__ import annotations
 
 import re
+import struct
 import zlib
 
 from airlock.findings import Severity
 from airlock.formats.interface import Buffer, Kind
-from airlock.formats.pickle.opcodes import looks_like_pickle
+from airlock.formats.pickle.opcodes import FIRST_OPCODE_BYTES, looks_like_pickle
+from airlock.formats.pickle.probe import unpickling
 from airlock.formats.tar_headers import looks_like_tar
 
 HEAD_BYTES = 4096
@@ -28,6 +31,7 @@ _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
 _TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2", ".template")
 _YAML_SUFFIXES = (".yaml", ".yml")
 _YAML_NAMES = ("MLmodel",)  # MLflow's model descriptor: YAML without an extension
+_NAMED_SUFFIXES = (*_YAML_SUFFIXES, *_TEMPLATE_SUFFIXES, ".py")
 
 # Names that say "this is a model file": one whose content is unrecognized is reported, not
 # skipped. Names of formats that run code on load are high; generic binary names (raw tensor
@@ -92,9 +96,124 @@ def detect(head: Buffer, name: str) -> Kind:
     return Kind.UNKNOWN
 
 
+def readings(data: Buffer, name: str) -> tuple[Kind, ...]:
+    """Every kind a plausible loader may read `data` as; the first is the primary (`detect`).
+
+    Loaders choose a format by their own rules, not by the first match: `yaml.load`, Jinja and
+    Python's import by the file name; `pickle.load` (and `torch.load` after its zip and tar
+    attempts, `numpy.load` with allow_pickle) by unpickling from byte 0; tarfile by the header
+    in the first 512 bytes; zipfile (Keras) by the end record at the end of the file, whatever
+    precedes it; h5py by a superblock at 0, 512, 1024, .... A file valid as several is scanned
+    as each. This runs on every file and archive member, so each check is a byte comparison
+    or two before anything costlier; the pickle probe runs only when the first byte is an
+    opcode a stream can start with.
+    """
+    head = bytes(data[:HEAD_BYTES])
+    primary = detect(head, name)
+    others = _structural_readings(data, head, primary)
+    if name.lower().endswith(_NAMED_SUFFIXES) or name.rpartition("/")[2] in _YAML_NAMES:
+        named = _named_readings(data, head, name)
+        if named and primary is Kind.PICKLE and not _unpickles(data):
+            # Text read by its name whose first bytes only look like opcodes: the
+            # unpickler fails before any import and builds nothing, so no pickle loader
+            # reads it (a stream that imports, or completes, is kept: both readings count).
+            primary = named.pop(0)
+        others += named
+    others = [kind for kind in others if kind is not primary]
+    if not others:
+        return (primary,)  # the common case
+    kinds = [] if primary in _NOT_READINGS else [primary]
+    kinds += dict.fromkeys(others)
+    return tuple(kinds)
+
+
+def _unpickles(data: Buffer) -> bool:
+    outcome = unpickling(data)
+    return outcome.calls or outcome.complete
+
+
+def _runs_when_unpickled(data: Buffer) -> bool:
+    # Bytes of another format are a pickle too when unpickling them calls what they import
+    # (or completes having imported something): a stream that merely completes builds
+    # plain data, and other formats' bytes can do that by chance (`N.`).
+    outcome = unpickling(data)
+    return outcome.calls or (outcome.complete and outcome.imports)
+
+
+def _structural_readings(data: Buffer, head: bytes, primary: Kind) -> list[Kind]:
+    """Formats found by structure, whatever matched first (the primary kind may recur)."""
+    kinds = []
+    maybe_tar = head[257:262] == b"ustar" or (len(head) >= 512 and head[156] in _V7_TYPES)
+    if maybe_tar and looks_like_tar(head):
+        kinds.append(Kind.TAR)
+    # An archive member's data can sit at offset 512 or end the archive; it is scanned as a
+    # member, so the archive itself is not also read as that member's format.
+    in_archive = primary is Kind.TAR or primary is Kind.ZIP or primary is Kind.SEVEN_ZIP
+    if not in_archive and _HDF5_SIGNATURE in head and _is_hdf5(head):
+        kinds.append(Kind.HDF5)
+    if not in_archive and _zip_at_end(data):
+        kinds.append(Kind.ZIP)
+    if head[8:9] == b"{" and _is_safetensors(head):
+        kinds.append(Kind.SAFETENSORS)
+    if (
+        primary is not Kind.PICKLE
+        and head[:1]
+        and head[0] in FIRST_OPCODE_BYTES
+        and _runs_when_unpickled(data)
+    ):
+        kinds.append(Kind.PICKLE)
+    return kinds
+
+
 # Field 1 varint (ONNX ir_version, SavedModel schema version), field 1 or 2 length-delimited
 # (GraphDef node, SavedModel meta graph).
 _PROTOBUF_FIRST_TAGS = (b"\x08", b"\x0a", b"\x12")
+
+
+_NOT_READINGS = (Kind.TEXT, Kind.UNKNOWN)
+_V7_TYPES = b"\x0001234567"  # a tar header without magic has one of these type flags
+_ZIP_END = struct.Struct("<4sHHHHIIH")
+_ZIP64_LOCATOR = b"PK\x06\x07"
+
+
+def _named_readings(data: Buffer, head: bytes, name: str) -> list[Kind]:
+    """Formats a loader reads by the file name alone, whatever the bytes say."""
+    kinds = []
+    if _is_yaml(name):
+        kinds.append(Kind.YAML)
+    if _is_python(head, name):
+        kinds.append(Kind.PYTHON)
+    if name.lower().endswith(_TEMPLATE_SUFFIXES) and (
+        _find(data, b"{{") >= 0 or _find(data, b"{%") >= 0
+    ):
+        kinds.append(Kind.TEMPLATE)
+    return kinds
+
+
+def _zip_at_end(data: Buffer) -> bool:
+    """An end-of-central-directory record in the last 64 KiB whose directory is really there.
+
+    zipfile finds the record from the end, so a zip is read whatever bytes precede it (a
+    pickle, a GGUF). The directory's first entry must sit where the record says (allowing for
+    the prepended bytes), so that tensor data that merely contains the signature is no zip.
+    """
+    base = max(0, len(data) - _ZIP_END.size - 0xFFFF)
+    if isinstance(data, memoryview):  # no rfind: search a copy of the tail
+        data, base = bytes(data[base:]), 0
+    at = data.rfind(b"PK\x05\x06", base)  # in place on bytes and mmap: no copy
+    if at < 0 or len(data) - at < _ZIP_END.size:
+        return False
+    *_, cd_size, _cd_offset, _ = _ZIP_END.unpack_from(data, at)
+    if at >= 20 and bytes(data[at - 20 : at - 16]) == _ZIP64_LOCATOR:
+        return True
+    start = at - cd_size
+    return cd_size > 0 and start >= 0 and bytes(data[start : start + 4]) == b"PK\x01\x02"
+
+
+def _find(data: Buffer, needle: bytes) -> int:
+    if isinstance(data, memoryview):
+        return bytes(data).find(needle)
+    return data.find(needle)
 
 
 def unrecognized_severity(name: str) -> Severity | None:

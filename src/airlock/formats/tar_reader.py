@@ -8,10 +8,7 @@ from collections.abc import Iterator
 
 from airlock.findings import Finding, Severity
 from airlock.formats.archive_common import escapes, is_absolute
-from airlock.formats.detect import HEAD_BYTES
 from airlock.formats.interface import Blob, Buffer, Kind, Reader, ScanContext
-from airlock.formats.pickle.opcodes import looks_like_pickle
-from airlock.formats.pickle_reader import PickleReader
 from airlock.formats.tar_archive import Member, open_archive
 
 _DEVICES = {"3": "a character device", "4": "a block device", "6": "a FIFO (named pipe)"}
@@ -21,10 +18,6 @@ class TarReader(Reader):
     kinds = (Kind.TAR,)
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
-        if bytes(blob.data[:1]) == b"\x80" and looks_like_pickle(blob.data[:HEAD_BYTES]):
-            # Both a tar and a pickle: torch.load reads the tar, pickle.load the pickle. (Only
-            # protocol 2+: a tar starting with a plain name like `NOTICE` decodes as opcodes.)
-            yield from PickleReader().scan(blob, ctx)
         archive = open_archive(blob.data)
         for message in archive.limits:
             yield ctx.finding("AIR003", blob, blob.location, message)

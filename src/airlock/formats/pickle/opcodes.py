@@ -327,3 +327,12 @@ def looks_like_pickle(head: Buffer) -> bool:
         decoded += 1
         pos = op.end
     return decoded >= 2
+
+
+# First bytes of a stream the unpickler can start: an opener, PROTO or FRAME. PERSID is left
+# out: at the first byte no standard loader has a persistent_load yet, so it fails at once.
+FIRST_OPCODE_BYTES = frozenset(
+    code
+    for code, (name, _) in OPCODES.items()
+    if (name in _OPENERS or name in ("PROTO", "FRAME")) and name != "PERSID"
+)
