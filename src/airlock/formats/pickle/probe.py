@@ -114,6 +114,13 @@ class _CallProbe:
         if self.imported:
             raise _Calls  # BUILD calls the target's __setstate__ or sets its attributes
 
+    def on_hashed(self, keys: list[Any], offset: int) -> None:
+        if self.imported:
+            raise _Calls  # hashing an imported object's instance runs its __hash__
+
+    def on_persistent(self, pid: Any, offset: int) -> None:
+        pass  # pickle.load refuses persistent ids; loaders that accept them read pickles anyway
+
     def on_constant(self, value: str | bytes | bytearray, offset: int) -> None:
         pass
 
