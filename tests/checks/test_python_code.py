@@ -67,9 +67,17 @@ MALICIOUS: dict[str, tuple[str, set[tuple[str, Severity]]]] = {
         {("AIR702", Severity.CRITICAL)},
     ),
     "from-import alias with a fixed command": (
+        # Renamed on the way in: spelled otherwise than what it reaches is critical (issue 12).
         """
         from os import system as s
         s("nvidia-smi")
+        """,
+        {("AIR702", Severity.HIGH), ("AIR702", Severity.CRITICAL)},
+    ),
+    "fixed command spelled plainly": (
+        """
+        import os
+        os.system("nvidia-smi")
         """,
         {("AIR702", Severity.HIGH)},
     ),
@@ -172,7 +180,8 @@ MALICIOUS: dict[str, tuple[str, set[tuple[str, Severity]]]] = {
         shutil.rmtree(cache_dir)
         open("/etc/cron.d/job", "w").write(line)
         """,
-        {("AIR708", Severity.MEDIUM)},
+        # Writing outside the folder is how code persists: high; deleting stays medium.
+        {("AIR708", Severity.MEDIUM), ("AIR708", Severity.HIGH)},
     ),
     "hub download": (
         """
