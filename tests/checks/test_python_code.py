@@ -43,6 +43,8 @@ def code(text: str) -> str:
     [("modeling_tiny.py", MODELING_TINY), ("configuration_tiny.py", CONFIGURATION_TINY)],
 )
 def test_ordinary_modeling_code_is_only_noted(tmp_path: Path, name: str, source: str) -> None:
+    # modeling_tiny imports .configuration_tiny: a sibling that must be there (else AIR713).
+    (tmp_path / "configuration_tiny.py").write_text(CONFIGURATION_TINY)
     findings = scan(tmp_path, source, name)
     assert [(f.rule_id, f.severity) for f in findings] == [("AIR701", Severity.INFO)]
     assert f"`{name}` is custom code that `trust_remote_code=True` would run" in findings[0].message
@@ -206,6 +208,14 @@ def test_malicious_code_is_reported(tmp_path: Path, case: str) -> None:
     for finding in findings:
         if finding.rule_id != "AIR701":
             assert finding.message.startswith("Line ") and finding.evidence.startswith("line ")
+
+
+def test_missing_relative_import(tmp_path: Path) -> None:
+    # transformers copies and imports every `from .x import` module with the entry module.
+    (tmp_path / "helpers.py").write_text("X = 1\n")
+    source = "from .helpers import X\nfrom .payload import run\nimport torch\n"
+    missing = [f for f in scan(tmp_path, source) if f.rule_id == "AIR713"]
+    assert [(f.evidence, f.severity) for f in missing] == [(".payload", Severity.HIGH)]
 
 
 def test_findings_name_the_line(tmp_path: Path) -> None:
