@@ -20,7 +20,9 @@ _MODULE = re.compile(r"[A-Za-z_]\w*(?:[./][A-Za-z_]\w*)*")
 _MAX_ENTRIES = 64
 _MAX_DEPTH = 3
 # AutoImageProcessor also reads `repo--path/to/file.py::ClassName`.
-_FILE_REFERENCE = re.compile(r"(?:(?P<repo>[^\s]+?)--)?(?P<module>[\w./-]+?)(?:\.py)?::(?P<cls>\w+)")
+_FILE_REFERENCE = re.compile(
+    r"(?:(?P<repo>[^\s]+?)--)?(?P<module>[\w./-]+?)(?:\.py)?::(?P<cls>\w+)"
+)
 
 
 class AutoMapAnalyzer:

@@ -64,8 +64,9 @@ def _fold_call(node: ast.Call) -> str | None:
     func = node.func
     if isinstance(func, ast.Name) and func.id == "chr" and len(node.args) == 1:
         code = node.args[0]
-        valid = isinstance(code, ast.Constant) and type(code.value) is int
-        return chr(code.value) if valid and 0 <= code.value < 0x110000 else None  # type: ignore[union-attr]
+        if isinstance(code, ast.Constant) and type(code.value) is int:
+            return chr(code.value) if 0 <= code.value < 0x110000 else None
+        return None
     if not isinstance(func, ast.Attribute):
         return None
     owner = fold(func.value)

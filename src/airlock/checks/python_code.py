@@ -112,7 +112,9 @@ class _Visitor(ast.NodeVisitor):
     def visit_Assign(self, node: ast.Assign) -> None:
         self.generic_visit(node)
         target = node.targets[0] if len(node.targets) == 1 else None
-        if isinstance(target, ast.Tuple | ast.List) and isinstance(node.value, ast.Tuple | ast.List):
+        if isinstance(target, ast.Tuple | ast.List) and isinstance(
+            node.value, ast.Tuple | ast.List
+        ):
             # `run, name = os.system, 'id'`: each name is bound as if assigned alone.
             for sub_target, value in zip(target.elts, node.value.elts, strict=False):
                 self._bind(sub_target, value)
@@ -160,6 +162,8 @@ class _Visitor(ast.NodeVisitor):
             return f"{base}.{node.attr}" if base is not None else None
         if isinstance(node, ast.Call):
             return self._resolve_call(node)
+        if isinstance(node, ast.NamedExpr):
+            return self.resolve(node.value)
         if isinstance(node, ast.Subscript):
             namespace = self.namespace(node.value)
             if namespace is not None and not _own_module(namespace, node.slice):
@@ -365,7 +369,7 @@ class _Visitor(ast.NodeVisitor):
 
     def _replaces(self, node: ast.Call, name: str) -> None:
         target = self.resolve(node.args[0])
-        if target is None or target in _BUILTIN_NAMES and target not in _NAMESPACES:
+        if target is None or (target in _BUILTIN_NAMES and target not in _NAMESPACES):
             return
         attr = pyast.fold(node.args[1]) if len(node.args) > 1 else None
         if risks.command_module(target):
@@ -425,9 +429,9 @@ class _Visitor(ast.NodeVisitor):
         if risks.refers_to(base, "os.environ"):
             self._secret(node, node.slice)
         namespace = _namespace_of(base)
-        if namespace is not None and not _own_module(namespace, node.slice):
-            if pyast.fold(node.slice) is None:
-                self._computed_lookup(node, namespace)
+        computed = pyast.fold(node.slice) is None
+        if namespace is not None and computed and not _own_module(namespace, node.slice):
+            self._computed_lookup(node, namespace)
         self._escape(node)
         self.generic_visit(node)
 

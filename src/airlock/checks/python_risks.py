@@ -188,7 +188,7 @@ def star_names(module: str) -> dict[str, str]:
 @cache
 def _remote_code() -> dict[str, dict[str, list[str]]]:
     text = resources.files("airlock.data").joinpath("remote_code.toml").read_text("utf-8")
-    return tomllib.loads(text)  # type: ignore[return-value]
+    return tomllib.loads(text)
 
 
 def _listed(section: str, key: str) -> frozenset[str]:
@@ -208,7 +208,9 @@ def command_module(name: str | None) -> bool:
 def computed_idiom(name: str) -> bool:
     """Whether a computed attribute of `name` is an everyday modeling idiom (`getattr(nn, act)`).
     Names from relative imports are the folder's own modules, each of them analysed too."""
-    return name.startswith(".") or any(name == p or name.startswith(p + ".") for p in _listed("modules", "computed_idioms"))
+    return name.startswith(".") or any(
+        name == p or name.startswith(p + ".") for p in _listed("modules", "computed_idioms")
+    )
 
 
 def risky_leaf(name: str) -> bool:
