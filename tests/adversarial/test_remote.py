@@ -171,6 +171,32 @@ ATTACKS: dict[str, tuple[str, Severity]] = {
         "class Thing(metaclass=Meta):\n    pass",
         CRITICAL,
     ),
+    "alias in a class body": (
+        "import os\nclass Holder:\n    m = os\nHolder.m.system(__SHELL__)",
+        CRITICAL,
+    ),
+    "__call__ of exec": ("exec.__call__(__CODE__)", CRITICAL),
+    "__call__ of os.system": ("import os\nos.system.__call__(__SHELL__)", CRITICAL),
+    "map over exec": ("list(map(exec, [__CODE__]))", HIGH),
+    "module __getattribute__": ("import os\nos.__getattribute__('system')(__SHELL__)", CRITICAL),
+    "object.__getattribute__": (
+        "import os\nobject.__getattribute__(os, 'system')(__SHELL__)",
+        CRITICAL,
+    ),
+    "module as a default argument": (
+        "def f(m=__import__('os')):\n    m.system(__SHELL__)\nf()",
+        CRITICAL,
+    ),
+    "import_module alias": (
+        "from importlib import import_module as im\nim('os').system(__SHELL__)",
+        CRITICAL,
+    ),
+    "module returned by a function": (
+        "import os\ndef g():\n    return os\ng().system(__SHELL__)",
+        CRITICAL,
+    ),
+    "function kept in a dict": ("import os\nd = {'r': os.system}\nd['r'](__SHELL__)", HIGH),
+    "exec alias": ("e = exec\ne(__CODE__)", CRITICAL),
     "posix": ("import posix\nposix.system(__SHELL__)", HIGH),
     "spawn": ("import os, shlex\nos.spawnvp(os.P_WAIT, 'sh', ['sh', '-c', __SHELL__])", CRITICAL),
     "timeit runs code": ("import timeit\ntimeit.timeit(__CODE__, number=1)", HIGH),
@@ -279,19 +305,51 @@ def _variants(root: Path) -> list[Sample]:
     _write(folder, {"config.json": config, "configuration_am.py": configuration,
                     "modeling_am.py": modeling})  # fmt: skip
     samples.append(Sample("AutoModel", folder, canary, "AutoModel", CRITICAL))
+
+    # Processor-side configs: preprocessor_config.json (AutoFeatureExtractor) and
+    # processor_config.json (AutoProcessor) name their own modules.
+    for config_name, auto, base, slug in (
+        ("preprocessor_config.json", "AutoFeatureExtractor", "FeatureExtractionMixin", "feat"),
+        ("processor_config.json", "AutoProcessor", "ProcessorMixin", "proc"),
+    ):
+        folder, canary = root / f"{slug}_config", root / "canaries" / f"{slug}_config"
+        code = _payload("import sys\nsys.modules['o' + 's'].system(__SHELL__)", canary) + (
+            f"\n\nfrom transformers import {base}\n\n\nclass X{slug}({base}):\n    pass\n"
+        )
+        _write(
+            folder, {config_name: {"auto_map": {auto: f"{slug}_x.X{slug}"}}, f"{slug}_x.py": code}
+        )
+        samples.append(Sample(f"{auto} in {config_name}", folder, canary, auto, CRITICAL))
+
+    # custom_pipelines in config.json: pipeline(task, model=folder) imports the `impl` module.
+    folder, canary = root / "custom_pipeline", root / "canaries" / "custom_pipeline"
+    code = _payload("import os\nf = os.popen\nf(__SHELL__).read()", canary) + (
+        "\n\nfrom transformers import Pipeline\n\n\nclass EvilPipeline(Pipeline):\n    pass\n"
+    )
+    config = {
+        "model_type": "bert", "vocab_size": 10, "hidden_size": 8, "num_hidden_layers": 1,
+        "num_attention_heads": 1, "intermediate_size": 8,
+        "custom_pipelines": {"evil-task": {"impl": "pipe_evil.EvilPipeline", "pt": ["AutoModel"]}},
+    }  # fmt: skip
+    _write(folder, {"config.json": config, "pipe_evil.py": code})
+    samples.append(Sample("custom_pipelines", folder, canary, "pipeline:evil-task", CRITICAL))
     return samples
 
 
 # Loads every folder in a fresh interpreter, offline, with its own modules cache.
 LOAD_ALL = """
-import json, os, tempfile
-home = tempfile.mkdtemp()
+import json, os
+home = os.path.join(os.path.dirname(path), "hf_home")  # inside the test's own tmp folder
 os.environ["HF_HOME"] = home
 os.environ["HF_MODULES_CACHE"] = os.path.join(home, "modules")
 import transformers
 for folder, loader in json.load(open(path)):
     try:
-        getattr(transformers, loader).from_pretrained(folder, trust_remote_code=True)
+        if loader.startswith("pipeline:"):
+            task = loader.partition(":")[2]
+            transformers.pipeline(task, model=folder, trust_remote_code=True)
+        else:
+            getattr(transformers, loader).from_pretrained(folder, trust_remote_code=True)
     except Exception as exc:  # the payload has run by then; later failures do not matter
         print(folder, type(exc).__name__, str(exc)[:200])
 """
@@ -316,7 +374,9 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> list[Sample]:
 
 
 SAMPLE_NAMES = [*ATTACKS, "legacy list auto_map", "tokenizer pair, slow null",
-                "relative import of a second module", "AutoModel"]  # fmt: skip
+                "relative import of a second module", "AutoModel",
+                "AutoFeatureExtractor in preprocessor_config.json",
+                "AutoProcessor in processor_config.json", "custom_pipelines"]  # fmt: skip
 
 
 def _code_findings(findings: list[Finding]) -> list[Finding]:
@@ -336,7 +396,55 @@ def test_remote_code_is_blocked(samples: list[Sample], name: str) -> None:
 
 
 def test_suite_counts(samples: list[Sample]) -> None:
-    assert len(samples) == len(SAMPLE_NAMES) >= 60
+    assert len(samples) == len(SAMPLE_NAMES) >= 70
+
+
+# Configs whose code is not in the folder: it cannot be proved live offline (it is fetched from
+# the Hub), and the scan cannot read it, so the config entry itself must be high.
+UNSEEN: dict[str, tuple[str, dict[str, object], str]] = {
+    "remote repo, legacy list": (
+        "tokenizer_config.json",
+        {"auto_map": ["attacker/repo--tokenization_x.XTokenizer", None]},
+        "AIR712",
+    ),
+    "remote repo, tokenizer pair": (
+        "tokenizer_config.json",
+        {"auto_map": {"AutoTokenizer": [None, "attacker/repo--tokenization_x.XTokenizerFast"]}},
+        "AIR712",
+    ),
+    "remote repo, AutoConfig": (
+        "config.json",
+        {"model_type": "x", "auto_map": {"AutoConfig": "attacker/repo--configuration_x.XConfig"}},
+        "AIR712",
+    ),
+    "remote repo, image processor file form": (
+        "preprocessor_config.json",
+        {"auto_map": {"AutoImageProcessor": {"torchvision": "attacker/repo--proc/x.py::XProc"}}},
+        "AIR712",
+    ),
+    "missing module, legacy list": (
+        "tokenizer_config.json",
+        {"auto_map": ["tokenization_gone.GoneTokenizer", None]},
+        "AIR713",
+    ),
+    "missing module, custom pipeline": (
+        "config.json",
+        {"model_type": "bert", "custom_pipelines": {"t": {"impl": "pipe_gone.P", "pt": []}}},
+        "AIR713",
+    ),
+    "missing relative import": ("configuration_x.py", {}, "AIR713"),
+}
+
+
+@pytest.mark.parametrize("name", list(UNSEEN))
+def test_code_not_in_the_folder_is_blocked(tmp_path: Path, name: str) -> None:
+    file_name, document, rule = UNSEEN[name]
+    folder = tmp_path / "model"
+    if file_name.endswith(".py"):
+        _write(folder, {file_name: "from .modeling_gone import X\n"})
+    else:
+        _write(folder, {file_name: document})
+    assert_blocked(folder, tmp_path / "no-canary", at_least=HIGH, rule=rule)
 
 
 # Benign remote code: a custom config, a tokenizer and a model, doing nothing harmful.
@@ -426,8 +534,8 @@ class TinyRemoteTokenizer(PreTrainedTokenizer):
 
 
 USE_BENIGN = """
-import os, tempfile
-home = tempfile.mkdtemp()
+import os
+home = os.path.join(os.path.dirname(path), "hf_home")  # inside the test's own tmp folder
 os.environ["HF_HOME"] = home
 os.environ["HF_MODULES_CACHE"] = os.path.join(home, "modules")
 import torch

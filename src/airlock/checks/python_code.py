@@ -27,6 +27,7 @@ _COMPUTED = "?"
 _NAMESPACES = frozenset({"builtins", "__builtins__", "sys.modules", _GLOBALS})
 _LOOKUP_METHODS = frozenset({"get", "__getitem__", "pop", "setdefault"})
 # Calls that take an object and an attribute name: the object is not handed on by them.
+_HANDING_ON = (ast.Call, ast.keyword, ast.Assign, ast.List, ast.Tuple, ast.Dict, ast.Set)
 _ATTRIBUTE_CALLS = frozenset({"getattr", "hasattr", "setattr", "delattr", "vars", "dir", "id"})
 _MAX_ISSUES = 200
 _MAX_EXEC_DEPTH = 4  # exec("...") of a literal is parsed and analysed too, this deep at most
@@ -294,7 +295,13 @@ class _Visitor(ast.NodeVisitor):
         if isinstance(parent, ast.Subscript | ast.Compare | ast.Expr):
             return True
         if isinstance(parent, ast.Assign):
-            return len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name)
+            # An alias in a class body is reached as `Class.name`, which is not followed.
+            in_class = isinstance(self._parents.get(id(parent)), ast.ClassDef)
+            return (
+                not in_class
+                and len(parent.targets) == 1
+                and isinstance(parent.targets[0], ast.Name)
+            )
         if isinstance(parent, ast.NamedExpr):
             return True
         if isinstance(parent, ast.Call):
@@ -305,6 +312,8 @@ class _Visitor(ast.NodeVisitor):
         return False
 
     def _call(self, node: ast.Call, name: str) -> None:
+        while name.endswith(".__call__"):  # `exec.__call__(code)` is `exec(code)`
+            name = name.removesuffix(".__call__")
         if _COMPUTED in name:
             self._computed_call(node, name)
             return
@@ -442,8 +451,10 @@ class _Visitor(ast.NodeVisitor):
         # A risky function used as a value (aliased, handed to map or a thread) still runs.
         name = self.resolve(node) if isinstance(node.ctx, ast.Load) else None
         risk = risks.exact(name) if name is not None and id(node) not in self._quiet else None
-        # Bare eval/exec/compile are also common variable and parameter names.
-        if risk is not None and name not in ("compile", "eval", "exec"):
+        # Bare eval/exec/compile are also common variable and parameter names: as values they
+        # count only when handed on (`map(exec, codes)`, `run = exec`, `[eval]`).
+        handed_on = isinstance(self._parents.get(id(node)), _HANDING_ON)
+        if risk is not None and (name not in ("compile", "eval", "exec") or handed_on):
             self.report(node, risk.rule_id, f"uses `{name}` as a value: {risk.what}", risk.severity)
         self.generic_visit(node)
 
