@@ -271,6 +271,26 @@ def test_deep_nesting_is_contained(tmp_path: Path, source: str) -> None:
     assert [f.rule_id for f in findings] in (["AIR003"], ["AIR707"])
 
 
+def test_home_folder_writes_are_high(tmp_path: Path) -> None:
+    source = """
+    import os
+    from pathlib import Path
+    open(os.path.expanduser("~/.bashrc"), "a").write(line)
+    (Path.home() / ".profile").write_text(line)
+    open(os.path.join(save_directory, "vocab.json"), "w").write(vocab)
+    """
+    findings = [f for f in scan(tmp_path, code(source)) if f.rule_id == "AIR708"]
+    assert [(f.severity, f.evidence[:7]) for f in findings] == [
+        (Severity.HIGH, "line 3:"),
+        (Severity.HIGH, "line 4:"),
+    ]
+
+
+def test_a_flood_of_findings_keeps_the_worst(tmp_path: Path) -> None:
+    source = "import requests\n" + "requests.get(url)\n" * 300 + "import os\nos.system(c)\n"
+    assert ("AIR702", Severity.CRITICAL) in risky(scan(tmp_path, source))
+
+
 def test_issue_count_is_capped(tmp_path: Path) -> None:
     findings = scan(tmp_path, "import os\n" + "os.system(c)\n" * 500)
     assert len(findings) == 201

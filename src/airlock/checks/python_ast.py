@@ -14,6 +14,9 @@ _MAX_FOLDED = 4096
 _REVERSING = (None, None, -1)
 
 
+_HOME_LOOKUPS = frozenset({"expanduser", "home", "getuserbase", "getusersitepackages"})
+
+
 def fold(node: ast.expr) -> str | None:
     """The string an expression always evaluates to, when it is built from literals only
     (concatenation, f-strings, `''.join([...])`, `chr(115)`, `b'..'.decode()`, `'..'[::-1]`,
@@ -129,9 +132,42 @@ def outside(path: str) -> bool:
 
 
 def opened_for_writing(node: ast.Call) -> str | None:
-    """The path outside the model folder that `open(path, mode)` writes, when both are literals."""
-    path = fold(node.args[0]) if node.args else None
+    """The path outside the model folder that `open(path, mode)` writes: a literal one, or one
+    built from a literal outside the folder or from the home folder (`expanduser('~/.bashrc')`)."""
+    target = node.args[0] if node.args else keyword(node, "file")
     mode = node.args[1] if len(node.args) > 1 else keyword(node, "mode")
     text = fold(mode) if mode is not None else "r"
     writes = text is None or bool(WRITE_MODES & set(text))
-    return path if path is not None and outside(path) and writes else None
+    return outside_path(target) if target is not None and writes else None
+
+
+def outside_path(node: ast.expr) -> str | None:
+    """Where a path expression points when its start is outside the folder: a literal absolute
+    path, or the home folder (`expanduser('~/.bashrc')`, `Path.home() / ...`)."""
+    start = _path_start(node)
+    if start is None:
+        return None
+    if start in _HOME_LOOKUPS:
+        return f"~ (via {start})"
+    return start if outside(start) else None
+
+
+def _path_start(node: ast.expr, depth: int = 0) -> str | None:
+    """The leading literal of a path built by +, /, f-strings, os.path.join or Path(...)."""
+    folded = fold(node)
+    if folded is not None or depth > 8:
+        return folded
+    if isinstance(node, ast.JoinedStr) and node.values:
+        return fold(node.values[0])
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Div):
+        return _path_start(node.left, depth + 1)
+    if isinstance(node, ast.Call):
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name in _HOME_LOOKUPS:
+            return str(name)
+        if isinstance(func, ast.Attribute) and func.attr in ("resolve", "absolute"):
+            return _path_start(func.value, depth + 1)
+        if node.args and (name == "join" or str(name).endswith("Path")):
+            return _path_start(node.args[0], depth + 1)
+    return None

@@ -84,10 +84,16 @@ class _Visitor(ast.NodeVisitor):
         if key in self._seen:
             return
         self._seen.add(key)
+        issue = Issue(rule_id, severity, line, message)
         if len(self.issues) < _MAX_ISSUES:
-            self.issues.append(Issue(rule_id, severity, line, message))
-        else:
-            self.truncated = True
+            self.issues.append(issue)
+            return
+        # Over the cap, the worst findings are kept: a flood of medium lines cannot push a
+        # critical one out of the report.
+        self.truncated = True
+        mildest = min(range(len(self.issues)), key=lambda i: self.issues[i].severity)
+        if self.issues[mildest].severity < severity:
+            self.issues[mildest] = issue
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -416,16 +422,14 @@ class _Visitor(ast.NodeVisitor):
         )
 
     def _path_method(self, node: ast.Call, func: ast.Attribute) -> None:
-        owner = func.value
-        if not (isinstance(owner, ast.Call) and owner.args):
-            return
-        path = pyast.fold(owner.args[0]) if self.resolve(owner.func) in risks.PATH_CLASSES else None
-        if path is not None and pyast.outside(path):
+        # Path('/etc/x').write_text(...), (Path.home() / '.bashrc').write_text(...)
+        path = pyast.outside_path(func.value)
+        if path is not None:
             self._writes_outside(node, f"calls `{func.attr}` on `{path}`")
 
     def _writes_outside(self, node: ast.AST, what: str) -> None:
         # Writing outside the folder is how code persists (cron, shell profiles, site-packages).
-        message = f"{what}, outside the model folder: a file that other programs may run"
+        message = f"{what}, outside the model folder, where other programs' files are"
         self.report(node, "AIR708", message, Severity.HIGH)
 
     def _secret(self, node: ast.AST, key: ast.expr) -> None:

@@ -131,7 +131,6 @@ SECRET_PATH = re.compile(
 )
 WRITE_MODES = frozenset("wax+")
 PATH_WRITERS = frozenset({"write_text", "write_bytes", "unlink", "rmdir", "chmod", "rename"})
-PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath"})
 ENV_READERS = frozenset({"os.environ.get", "os.environ.pop", "os.getenv", "os.getenvb"})
 BASE64_LIKE = re.compile(r"[A-Za-z0-9+/=_\-]+")
 LONG_LITERAL = 10 * 1024
