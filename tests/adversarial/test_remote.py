@@ -196,6 +196,10 @@ ATTACKS: dict[str, tuple[str, Severity]] = {
         CRITICAL,
     ),
     "function kept in a dict": ("import os\nd = {'r': os.system}\nd['r'](__SHELL__)", HIGH),
+    "alias rebound in a dead branch": (
+        "import os, json\nm = os\nif False:\n    m = json\nm.system(__SHELL__)",
+        CRITICAL,
+    ),
     "exec alias": ("e = exec\ne(__CODE__)", CRITICAL),
     "posix": ("import posix\nposix.system(__SHELL__)", HIGH),
     "spawn": ("import os, shlex\nos.spawnvp(os.P_WAIT, 'sh', ['sh', '-c', __SHELL__])", CRITICAL),

@@ -67,10 +67,13 @@ class _Visitor(ast.NodeVisitor):
         self._seen: set[tuple[str, int, str]] = set()
         self._quiet: set[int] = set()  # called functions and docstrings: not reported alone
         self._parents: dict[int, ast.AST] = {}
+        self._bindings: dict[str, int] = {}  # how often each name is assigned, anywhere
         self._star_modules: list[str] = []  # `from os import *`: bare names may come from there
 
     def run(self, tree: ast.AST) -> None:
         for parent in ast.walk(tree):
+            if isinstance(parent, ast.Name) and not isinstance(parent.ctx, ast.Load):
+                self._bindings[parent.id] = self._bindings.get(parent.id, 0) + 1
             for child in ast.iter_child_nodes(parent):
                 self._parents[id(child)] = parent
         self.visit(tree)
@@ -289,6 +292,9 @@ class _Visitor(ast.NodeVisitor):
             Severity.CRITICAL if critical else Severity.HIGH,
         )
 
+    def _bound_once(self, target: ast.Name) -> bool:
+        return self._bindings.get(target.id, 0) <= 1
+
     def _contained(self, node: ast.expr, name: str) -> bool:
         """Whether the value is only used where its names are resolved here (attribute by a
         constant name, lookup, alias, membership test), not handed on."""
@@ -301,15 +307,14 @@ class _Visitor(ast.NodeVisitor):
         if isinstance(parent, ast.Subscript | ast.Compare | ast.Expr):
             return True
         if isinstance(parent, ast.Assign):
-            # An alias in a class body is reached as `Class.name`, which is not followed.
+            # An alias in a class body is reached as `Class.name`, which is not followed; and
+            # aliases are followed flow-insensitively (the last one wins), so a name bound more
+            # than once may still hold this module where it is used.
             in_class = isinstance(self._parents.get(id(parent)), ast.ClassDef)
-            return (
-                not in_class
-                and len(parent.targets) == 1
-                and isinstance(parent.targets[0], ast.Name)
-            )
+            target = parent.targets[0] if len(parent.targets) == 1 else None
+            return not in_class and isinstance(target, ast.Name) and self._bound_once(target)
         if isinstance(parent, ast.NamedExpr):
-            return True
+            return self._bound_once(parent.target)
         if isinstance(parent, ast.Call):
             if parent.func is node:
                 return True
