@@ -200,6 +200,11 @@ ATTACKS: dict[str, tuple[str, Severity]] = {
         "import os, json\nm = os\nif False:\n    m = json\nm.system(__SHELL__)",
         CRITICAL,
     ),
+    "embedded pickle": (
+        "import pickle\npickle.loads(b'cposix\\nsystem\\n(V' + __SHELL__.encode() + b'\\ntR.')",
+        CRITICAL,
+    ),
+    "attribute stored on os": ("import os\nos.run_it = os.system\nos.run_it(__SHELL__)", HIGH),
     "exec alias": ("e = exec\ne(__CODE__)", CRITICAL),
     "posix": ("import posix\nposix.system(__SHELL__)", HIGH),
     "spawn": ("import os, shlex\nos.spawnvp(os.P_WAIT, 'sh', ['sh', '-c', __SHELL__])", CRITICAL),

@@ -349,6 +349,8 @@ class _Visitor(ast.NodeVisitor):
         severity = risk.severity
         if risk.escalates and (hidden or renamed or not pyast.harmless_code(node)):
             severity = Severity.CRITICAL
+        if risk is risks.DESERIALIZE and node.args and self._embedded(node.args[0]):
+            severity, how = Severity.CRITICAL, how + " on data embedded in the code"
         how += " (reached through a dynamic import or lookup)" if hidden else ""
         how += f" (spelled `{spelled}`)" if renamed and not how else ""
         self.report(node, risk.rule_id, f"calls `{name}`{how}, which {risk.what}", severity)
@@ -359,6 +361,11 @@ class _Visitor(ast.NodeVisitor):
             risks.refers_to(self.resolve(sub), "os.environ") for sub in values
         ):
             self.report(node, "AIR705", f"sends environment variables (tokens, keys) via `{name}`")
+
+    def _embedded(self, data: ast.expr) -> bool:
+        """Bytes written into the code itself (a literal, or decoded from one): a payload, not a
+        file the model ships."""
+        return pyast.fold(data) is not None or self._decodes(data)
 
     def _exec(self, node: ast.Call, name: str, code: ast.expr) -> None:
         if self._decodes(code):
@@ -456,6 +463,16 @@ class _Visitor(ast.NodeVisitor):
     def visit_Attribute(self, node: ast.Attribute | ast.Name) -> None:
         if isinstance(node, ast.Attribute) and risks.escape_attribute(node.attr):
             self._escape_step(node, node.attr)
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del):
+            owner = self.resolve(node.value)
+            if risks.command_module(owner):
+                self.report(
+                    node,
+                    "AIR715",
+                    f"replaces `{owner}.{node.attr}`: code that changes what a module of commands "
+                    "or code provides, for everything that uses it later",
+                    Severity.HIGH,
+                )
         self._escape(node)
         # A risky function used as a value (aliased, handed to map or a thread) still runs.
         name = self.resolve(node) if isinstance(node.ctx, ast.Load) else None

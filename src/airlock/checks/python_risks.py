@@ -25,7 +25,7 @@ PROCESS = Risk("AIR702", Severity.HIGH, "runs an operating-system command", esca
 DYNAMIC = Risk("AIR703", Severity.HIGH, "executes or imports code chosen at run time", True)
 CODE_OBJECT = Risk("AIR703", Severity.HIGH, "builds a code or function object", True)
 DESERIALIZE = Risk("AIR703", Severity.HIGH, "deserializes data in a format that can run code")
-NATIVE = Risk("AIR703", Severity.HIGH, "loads or calls native code through ctypes")
+NATIVE = Risk("AIR703", Severity.HIGH, "loads or builds native code (ctypes, shared libraries)")
 NETWORK = Risk("AIR704", Severity.MEDIUM, "talks to the network")
 DOWNLOAD = Risk("AIR704", Severity.MEDIUM, "downloads files from the Hugging Face Hub")
 FILE = Risk("AIR708", Severity.MEDIUM, "deletes or moves files")
@@ -140,7 +140,9 @@ def classify(name: str) -> Risk | None:
     """The risk of calling `name` (fully qualified), or None for an ordinary call."""
     prefixed = (risk for s in _suffixes(name) for p, risk in PREFIXES if s.startswith(p))
     runner = any(s in _listed("calls", "runners") for s in _suffixes(name))
-    return exact(name) or next(prefixed, None) or (DYNAMIC if runner else None)
+    native = any(s in _listed("calls", "native") for s in _suffixes(name))
+    found = exact(name) or next(prefixed, None)
+    return found or (DYNAMIC if runner else NATIVE if native else None)
 
 
 def exact(name: str) -> Risk | None:
