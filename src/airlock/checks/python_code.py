@@ -67,16 +67,22 @@ class _Visitor(ast.NodeVisitor):
         self._seen: set[tuple[str, int, str]] = set()
         self._quiet: set[int] = set()  # called functions and docstrings: not reported alone
         self._parents: dict[int, ast.AST] = {}
-        self._bindings: dict[str, int] = {}  # how often each name is assigned, anywhere
+        self._tree: ast.AST | None = None
+        self._bindings: dict[str, int] | None = None  # how often each name is assigned
+        self._resolved: dict[int, str | None] = {}
         self._star_modules: list[str] = []  # `from os import *`: bare names may come from there
 
     def run(self, tree: ast.AST) -> None:
-        for parent in ast.walk(tree):
-            if isinstance(parent, ast.Name) and not isinstance(parent.ctx, ast.Load):
-                self._bindings[parent.id] = self._bindings.get(parent.id, 0) + 1
-            for child in ast.iter_child_nodes(parent):
-                self._parents[id(child)] = parent
+        self._tree = tree
         self.visit(tree)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        # NodeVisitor's own walk, noting each child's parent before the child is visited.
+        for _, value in ast.iter_fields(node):
+            for child in value if isinstance(value, list) else [value]:
+                if isinstance(child, ast.AST):
+                    self._parents[id(child)] = node
+                    self.visit(child)
 
     def report(
         self, node: ast.AST, rule_id: str, message: str, severity: Severity | None = None
@@ -99,6 +105,7 @@ class _Visitor(ast.NodeVisitor):
             self.issues[mildest] = issue
 
     def visit_Import(self, node: ast.Import) -> None:
+        self._resolved.clear()  # the names below change what expressions refer to
         for alias in node.names:
             self.imports.append(alias.name)
             bound = alias.asname or alias.name.partition(".")[0]
@@ -107,6 +114,7 @@ class _Visitor(ast.NodeVisitor):
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         module = "." * node.level + (node.module or "")
         self.imports.append(module)
+        self._resolved.clear()
         for alias in node.names:
             if alias.name == "*":
                 self.aliases.update(risks.star_names(module))
@@ -143,9 +151,11 @@ class _Visitor(ast.NodeVisitor):
     def _bind(self, target: ast.expr, value: ast.expr) -> None:
         if not isinstance(target, ast.Name):
             return
+        resolved = self.resolve(value)
+        if self.aliases.get(target.id) != resolved:
+            self._resolved.clear()  # the name now refers to something else
         self.aliases.pop(target.id, None)
         self.tainted.discard(target.id)
-        resolved = self.resolve(value)
         if resolved is not None:
             self.aliases[target.id] = resolved
         if self._decodes(value):
@@ -154,6 +164,15 @@ class _Visitor(ast.NodeVisitor):
     def resolve(self, node: ast.expr) -> str | None:
         """The dotted name an expression refers to, through imports, aliases and lookups; a step
         whose name is computed at run time is `?` (`getattr(os, name)` is "os.?")."""
+        # Remembered until the next import or assignment (each node is asked several times).
+        key = id(node)
+        if key in self._resolved:
+            return self._resolved[key]
+        found = self._resolve(node)
+        self._resolved[key] = found
+        return found
+
+    def _resolve(self, node: ast.expr) -> str | None:
         if isinstance(node, ast.Name):
             # Unbound names are builtins or locals: a local `requests` list is not the module.
             found = self.aliases.get(node.id)
@@ -293,6 +312,11 @@ class _Visitor(ast.NodeVisitor):
         )
 
     def _bound_once(self, target: ast.Name) -> bool:
+        if self._bindings is None:  # counted only when a module is aliased (rare)
+            self._bindings = {}
+            for node in ast.walk(self._tree) if self._tree is not None else ():
+                if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                    self._bindings[node.id] = self._bindings.get(node.id, 0) + 1
         return self._bindings.get(target.id, 0) <= 1
 
     def _contained(self, node: ast.expr, name: str) -> bool:

@@ -192,6 +192,7 @@ def _remote_code() -> dict[str, dict[str, list[str]]]:
     return tomllib.loads(text)
 
 
+@cache
 def _listed(section: str, key: str) -> frozenset[str]:
     return frozenset(_remote_code()[section][key])
 
