@@ -205,6 +205,20 @@ ATTACKS: dict[str, tuple[str, Severity]] = {
         CRITICAL,
     ),
     "attribute stored on os": ("import os\nos.run_it = os.system\nos.run_it(__SHELL__)", HIGH),
+    "importlib loader exec_module": (
+        "import importlib.util\nspec = importlib.util.find_spec('subprocess')\n"
+        "m = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(m)\n"
+        "m.run(__SHELL__, shell=True)",
+        HIGH,
+    ),
+    "sys.modules through os.sys": (
+        "import os\nos.sys.modules['o' + 's'].system(__SHELL__)",
+        CRITICAL,
+    ),
+    "lambda __globals__": (
+        "(lambda: 0).__globals__['__builtins__']['exec'](__CODE__)",
+        CRITICAL,
+    ),
     "exec alias": ("e = exec\ne(__CODE__)", CRITICAL),
     "posix": ("import posix\nposix.system(__SHELL__)", HIGH),
     "spawn": ("import os, shlex\nos.spawnvp(os.P_WAIT, 'sh', ['sh', '-c', __SHELL__])", CRITICAL),

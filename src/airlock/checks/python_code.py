@@ -248,6 +248,15 @@ class _Visitor(ast.NodeVisitor):
             self._call(node, name.removeprefix("builtins.").removeprefix("__builtins__."))
         elif isinstance(node.func, ast.Attribute) and node.func.attr in risks.PATH_WRITERS:
             self._path_method(node, node.func)
+        method = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+        if risks.runner_method(method) and (name is None or risks.classify(name) is None):
+            # spec.loader.exec_module(m), __loader__.load_module('os'): whatever the object is.
+            self.report(
+                node,
+                "AIR703",
+                f"calls `.{node.func.attr}` on an object it obtained at run time: that method "
+                "runs code or a command",
+            )
         self._lookups(node)
         self._escape(node)
         self.generic_visit(node)
@@ -540,9 +549,10 @@ class _Visitor(ast.NodeVisitor):
 def _namespace_of(name: str | None) -> str | None:
     if name is None:
         return None
-    if name in _NAMESPACES:
-        return name
-    return name.removesuffix(".__dict__") if name.endswith(".__dict__") else None
+    if name.endswith(".__dict__"):
+        return name.removesuffix(".__dict__")
+    # Also through a re-export: `os.sys.modules` is `sys.modules`, `torch.builtins` is builtins.
+    return next((n for n in _NAMESPACES if name == n or name.endswith("." + n)), None)
 
 
 def _own_module(namespace: str, key: ast.expr) -> bool:

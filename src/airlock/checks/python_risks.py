@@ -219,6 +219,10 @@ def risky_leaf(name: str) -> bool:
     return name in _listed("calls", "risky_leaves")
 
 
+def runner_method(name: str) -> bool:
+    return name in _listed("calls", "runner_methods")
+
+
 def escape_attribute(name: str) -> bool:
     return name in _listed("attributes", "escapes")
 
