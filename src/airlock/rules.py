@@ -179,8 +179,9 @@ _RULES = (
          "A Python file could not be parsed (syntax error, bad encoding), so it could not be "
          "inspected; another Python version may still run it.", 20),
     Rule("AIR708", "code-file-modification", Severity.MEDIUM,
-         "Custom Python code deletes or moves files, or writes to absolute paths outside the "
-         "model folder.", 73),
+         "Custom Python code deletes or moves files (medium), or writes outside the model "
+         "folder, to an absolute path or the home folder (high: how code persists, through "
+         "cron jobs, shell profiles or site-packages).", 73),
     Rule("AIR715", "code-computed-lookup", Severity.HIGH,
          "Custom Python code looks up a name computed at run time in a module or namespace "
          "(`getattr(os, name)`, `os.__dict__[...]`, `vars(os)`, `globals()[...]`, "
