@@ -187,7 +187,7 @@ _RULES = (
          "(`getattr(os, name)`, `os.__dict__[...]`, `vars(os)`, `globals()[...]`, "
          "`sys.modules[...]`, `operator.attrgetter`), so what it reaches cannot be read from the "
          "source; critical in modules that run commands or code (os, subprocess, builtins, sys, "
-         "importlib), medium in numeric namespaces where this is an idiom (`getattr(nn, act)`).",
+         "importlib), low in numeric namespaces where this is an idiom (`getattr(nn, act)`).",
          470),
     Rule("AIR716", "code-module-as-value", Severity.CRITICAL,
          "Custom Python code hands a module that runs commands or code (os, subprocess, builtins, "

@@ -567,7 +567,7 @@ def _lookup_severity(namespace: str) -> Severity:
         return Severity.CRITICAL
     if _COMPUTED in namespace or GlobalsPolicy.default().judge(base).status is Status.DANGEROUS:
         return Severity.HIGH
-    return Severity.MEDIUM if risks.computed_idiom(base) else Severity.HIGH
+    return Severity.LOW if risks.computed_idiom(base) else Severity.HIGH
 
 
 def _spelling(func: ast.expr) -> str:

@@ -86,7 +86,10 @@ PREFIXES: tuple[tuple[str, Risk], ...] = (
     ("ctypes.", NATIVE),
     ("_ctypes.", NATIVE),
     ("socket.", NETWORK),
-    ("urllib.", NETWORK),
+    # urllib.parse only splits and quotes strings; the rest of urllib fetches.
+    ("urllib.request.", NETWORK),
+    ("urllib.urlopen", NETWORK),
+    ("urllib.urlretrieve", NETWORK),
     ("urllib2.", NETWORK),
     ("urllib3.", NETWORK),
     ("requests.", NETWORK),
