@@ -254,7 +254,7 @@ class _Visitor(ast.NodeVisitor):
             self.report(
                 node,
                 "AIR703",
-                f"calls `.{node.func.attr}` on an object it obtained at run time: that method "
+                f"calls `.{method}` on an object it obtained at run time: that method "
                 "runs code or a command",
             )
         self._lookups(node)
