@@ -636,7 +636,62 @@ def test_transformers_modeling_corpus_stays_below_high() -> None:
     assert not loud, loud
 
 
-def test_single_benign_file_is_clean(tmp_path: Path) -> None:
-    path = tmp_path / "modeling_plain.py"
-    path.write_text(textwrap.dedent(BENIGN_CONFIG))
-    assert_clean(path)
+# Idioms that real remote code uses (availability checks, vocab copies, computed activations,
+# environment for distributed ranks, lazy module attributes): none of them is high.
+BENIGN_IDIOMS = """
+import importlib.metadata
+import importlib.util
+import inspect
+import math
+import os
+import shutil
+import sys
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers.utils import logging
+
+logger = logging.get_logger(__name__)
+FLASH = importlib.util.find_spec("flash_attn") is not None
+TORCH_VERSION = importlib.metadata.version("torch")
+USES_JIEBA = "rjieba" in sys.modules
+
+
+class TinyBlock(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        for key, value in config.to_dict().items():
+            setattr(self, key, value)
+        self.act = getattr(F, config.hidden_act)
+        self.dtype_ = getattr(torch, config.torch_dtype, torch.float32)
+        self.params = inspect.signature(self.forward).parameters
+        self.scale = math.sqrt(config.hidden_size)
+        self.rank = int(os.environ.get("RANK", 0))
+        warnings.warn("experimental")
+
+    def forward(self, x):
+        return self.act(x) * self.scale
+
+
+def save_vocabulary(vocab_file, save_directory, prefix=None):
+    os.makedirs(save_directory, exist_ok=True)
+    out = os.path.join(save_directory, (prefix or "") + "tokenizer.model")
+    if os.path.abspath(vocab_file) != os.path.abspath(out):
+        shutil.copyfile(vocab_file, out)
+    return (out,)
+
+
+setattr(sys.modules[__name__], "VERSION", 1)
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [("configuration_plain.py", BENIGN_CONFIG), ("modeling_idioms.py", BENIGN_IDIOMS)],
+)
+def test_single_benign_file_is_clean(tmp_path: Path, name: str, source: str) -> None:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    assert_clean(path, below=Severity.MEDIUM)
