@@ -254,8 +254,25 @@ _RULES = (
          "A Python file could not be parsed (syntax error, bad encoding), so it could not be "
          "inspected; another Python version may still run it.", 20),
     Rule("AIR708", "code-file-modification", Severity.MEDIUM,
-         "Custom Python code deletes or moves files, or writes to absolute paths outside the "
-         "model folder.", 73),
+         "Custom Python code deletes or moves files (medium), or writes outside the model "
+         "folder, to an absolute path or the home folder (high: how code persists, through "
+         "cron jobs, shell profiles or site-packages).", 73),
+    Rule("AIR715", "code-computed-lookup", Severity.HIGH,
+         "Custom Python code looks up a name computed at run time in a module or namespace "
+         "(`getattr(os, name)`, `os.__dict__[...]`, `vars(os)`, `globals()[...]`, "
+         "`sys.modules[...]`, `operator.attrgetter`), so what it reaches cannot be read from the "
+         "source; critical in modules that run commands or code (os, subprocess, builtins, sys, "
+         "importlib), low in numeric namespaces where this is an idiom (`getattr(nn, act)`).",
+         470),
+    Rule("AIR716", "code-module-as-value", Severity.CRITICAL,
+         "Custom Python code hands a module that runs commands or code (os, subprocess, builtins, "
+         "sys, importlib, ...) or a namespace of names (`os.__dict__`, `globals()`, "
+         "`sys.modules`) to other code as a value; the receiver can call anything in it by a "
+         "name chosen at run time.", 470),
+    Rule("AIR717", "code-introspection-escape", Severity.HIGH,
+         "Custom Python code reaches `__subclasses__`, `__globals__`, `__builtins__`, frame "
+         "globals or code objects: the steps from an ordinary object to every function in the "
+         "interpreter. Modeling code does not need them.", 94),
     Rule("AIR711", "auto-map-custom-code", Severity.HIGH,
          "A Hugging Face config maps a model class to code in the folder (`auto_map`, "
          "`custom_pipelines`); loading with `trust_remote_code=True` imports and runs it.", 94),

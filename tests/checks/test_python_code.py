@@ -43,6 +43,8 @@ def code(text: str) -> str:
     [("modeling_tiny.py", MODELING_TINY), ("configuration_tiny.py", CONFIGURATION_TINY)],
 )
 def test_ordinary_modeling_code_is_only_noted(tmp_path: Path, name: str, source: str) -> None:
+    # modeling_tiny imports .configuration_tiny: a sibling that must be there (else AIR713).
+    (tmp_path / "configuration_tiny.py").write_text(CONFIGURATION_TINY)
     findings = scan(tmp_path, source, name)
     assert [(f.rule_id, f.severity) for f in findings] == [("AIR701", Severity.INFO)]
     assert f"`{name}` is custom code that `trust_remote_code=True` would run" in findings[0].message
@@ -67,9 +69,17 @@ MALICIOUS: dict[str, tuple[str, set[tuple[str, Severity]]]] = {
         {("AIR702", Severity.CRITICAL)},
     ),
     "from-import alias with a fixed command": (
+        # Renamed on the way in: spelled otherwise than what it reaches is critical (issue 12).
         """
         from os import system as s
         s("nvidia-smi")
+        """,
+        {("AIR702", Severity.HIGH), ("AIR702", Severity.CRITICAL)},
+    ),
+    "fixed command spelled plainly": (
+        """
+        import os
+        os.system("nvidia-smi")
         """,
         {("AIR702", Severity.HIGH)},
     ),
@@ -172,7 +182,8 @@ MALICIOUS: dict[str, tuple[str, set[tuple[str, Severity]]]] = {
         shutil.rmtree(cache_dir)
         open("/etc/cron.d/job", "w").write(line)
         """,
-        {("AIR708", Severity.MEDIUM)},
+        # Writing outside the folder is how code persists: high; deleting stays medium.
+        {("AIR708", Severity.MEDIUM), ("AIR708", Severity.HIGH)},
     ),
     "hub download": (
         """
@@ -197,6 +208,14 @@ def test_malicious_code_is_reported(tmp_path: Path, case: str) -> None:
     for finding in findings:
         if finding.rule_id != "AIR701":
             assert finding.message.startswith("Line ") and finding.evidence.startswith("line ")
+
+
+def test_missing_relative_import(tmp_path: Path) -> None:
+    # transformers copies and imports every `from .x import` module with the entry module.
+    (tmp_path / "helpers.py").write_text("X = 1\n")
+    source = "from .helpers import X\nfrom .payload import run\nimport torch\n"
+    missing = [f for f in scan(tmp_path, source) if f.rule_id == "AIR713"]
+    assert [(f.evidence, f.severity) for f in missing] == [(".payload", Severity.HIGH)]
 
 
 def test_findings_name_the_line(tmp_path: Path) -> None:
@@ -250,6 +269,26 @@ def test_huge_file_is_a_resource_limit(tmp_path: Path) -> None:
 def test_deep_nesting_is_contained(tmp_path: Path, source: str) -> None:
     findings = scan(tmp_path, source)
     assert [f.rule_id for f in findings] in (["AIR003"], ["AIR707"])
+
+
+def test_home_folder_writes_are_high(tmp_path: Path) -> None:
+    source = """
+    import os
+    from pathlib import Path
+    open(os.path.expanduser("~/.bashrc"), "a").write(line)
+    (Path.home() / ".profile").write_text(line)
+    open(os.path.join(save_directory, "vocab.json"), "w").write(vocab)
+    """
+    findings = [f for f in scan(tmp_path, code(source)) if f.rule_id == "AIR708"]
+    assert [(f.severity, f.evidence[:7]) for f in findings] == [
+        (Severity.HIGH, "line 3:"),
+        (Severity.HIGH, "line 4:"),
+    ]
+
+
+def test_a_flood_of_findings_keeps_the_worst(tmp_path: Path) -> None:
+    source = "import requests\n" + "requests.get(url)\n" * 300 + "import os\nos.system(c)\n"
+    assert ("AIR702", Severity.CRITICAL) in risky(scan(tmp_path, source))
 
 
 def test_issue_count_is_capped(tmp_path: Path) -> None:

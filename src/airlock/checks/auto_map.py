@@ -18,6 +18,11 @@ from airlock.formats.interface import Blob, ScanContext
 _REFERENCE = re.compile(r"(?:(?P<repo>[^\s]+?)--)?(?P<module>[\w./-]+)\.(?P<cls>\w+)")
 _MODULE = re.compile(r"[A-Za-z_]\w*(?:[./][A-Za-z_]\w*)*")
 _MAX_ENTRIES = 64
+_MAX_DEPTH = 3
+# AutoImageProcessor also reads `repo--path/to/file.py::ClassName`.
+_FILE_REFERENCE = re.compile(
+    r"(?:(?P<repo>[^\s]+?)--)?(?P<module>[\w./-]+?)(?:\.py)?::(?P<cls>\w+)"
+)
 
 
 class AutoMapAnalyzer:
@@ -57,14 +62,19 @@ class AutoMapAnalyzer:
             )
 
 
-def _auto_map(value: Any) -> Iterator[tuple[str, str]]:
-    if not isinstance(value, dict):
-        return
-    for key, target in value.items():
-        # Tokenizers map to [slow, fast], either of which may be null.
-        for reference in target if isinstance(target, list) else [target]:
-            if isinstance(reference, str):
-                yield f"auto_map.{key}", reference
+def _auto_map(value: Any, key: str = "auto_map", depth: int = 0) -> Iterator[tuple[str, str]]:
+    """Every class reference under `auto_map`, in each form transformers reads: a string, a
+    [slow, fast] pair (either may be null), the legacy top-level pair that AutoTokenizer still
+    honours (`"auto_map": ["tokenization_x.XTokenizer", null]`), and per-backend dicts that
+    AutoImageProcessor reads."""
+    if isinstance(value, str):
+        yield key, value
+    elif depth < _MAX_DEPTH and isinstance(value, dict):
+        for name, target in value.items():
+            yield from _auto_map(target, f"{key}.{name}", depth + 1)
+    elif depth < _MAX_DEPTH and isinstance(value, list):
+        for target in value:
+            yield from _auto_map(target, key, depth + 1)
 
 
 def _pipelines(value: Any) -> list[tuple[str, str]]:
@@ -81,7 +91,7 @@ def _entry(
     key: str, reference: str, blob: Blob, ctx: ScanContext, missing: set[str]
 ) -> Iterator[Finding]:
     evidence = f"{key}: {reference}"
-    match = _REFERENCE.fullmatch(reference.strip())
+    match = _FILE_REFERENCE.fullmatch(reference.strip()) or _REFERENCE.fullmatch(reference.strip())
     if match is None:
         yield ctx.finding(
             "AIR711",

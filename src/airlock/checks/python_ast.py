@@ -10,8 +10,39 @@ from airlock.checks.python_risks import MALICIOUS_TEXT, WRITE_MODES
 _CODE_KEYWORDS = frozenset({"args", "cmd", "command", "source", "code", "name", "path"})
 
 
+_MAX_FOLDED = 4096
+_REVERSING = (None, None, -1)
+
+
+_HOME_LOOKUPS = frozenset({"expanduser", "home", "getuserbase", "getusersitepackages"})
+
+
 def fold(node: ast.expr) -> str | None:
-    """The string an expression always evaluates to, when it is built from literals only."""
+    """The string an expression always evaluates to, when it is built from literals only
+    (concatenation, f-strings, `''.join([...])`, `chr(115)`, `b'..'.decode()`, `'..'[::-1]`,
+    `'{}{}'.format(...)`, `'%s' % ...`)."""
+    folded = _fold(node)
+    return folded if folded is None or len(folded) <= _MAX_FOLDED else None
+
+
+def _fold(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Call):
+        return _fold_call(node)
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+        text = fold(node.value)
+        steps = tuple(
+            part.value if isinstance(part, ast.Constant) else part
+            for part in (node.slice.lower, node.slice.upper, node.slice.step)
+        )
+        return text[::-1] if text is not None and steps == _REVERSING else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        template, values = fold(node.left), _fold_all(node.right)
+        if template is None or values is None:
+            return None
+        try:
+            return template % tuple(values)
+        except (TypeError, ValueError):
+            return None
     if isinstance(node, ast.Constant):
         value = node.value
         if isinstance(value, bytes):
@@ -23,6 +54,40 @@ def fold(node: ast.expr) -> str | None:
     if isinstance(node, ast.JoinedStr):
         parts = [fold(value) for value in node.values]
         return None if None in parts else "".join(p for p in parts if p is not None)
+    return None
+
+
+def _fold_all(node: ast.expr) -> list[str] | None:
+    items = node.elts if isinstance(node, ast.List | ast.Tuple) else [node]
+    folded = [fold(item) for item in items]
+    return None if None in folded else [f for f in folded if f is not None]
+
+
+def _fold_call(node: ast.Call) -> str | None:
+    func = node.func
+    if isinstance(func, ast.Name) and func.id == "chr" and len(node.args) == 1:
+        code = node.args[0]
+        if isinstance(code, ast.Constant) and type(code.value) is int:
+            return chr(code.value) if 0 <= code.value < 0x110000 else None
+        return None
+    if not isinstance(func, ast.Attribute):
+        return None
+    owner = fold(func.value)
+    if owner is None:
+        return None
+    if func.attr in ("decode", "encode", "lower", "upper", "strip", "casefold") and not node.args:
+        return getattr(owner, func.attr)() if func.attr not in ("decode", "encode") else owner
+    if func.attr == "join" and len(node.args) == 1:
+        parts = _fold_all(node.args[0])
+        return owner.join(parts) if parts is not None else None
+    if func.attr == "format" and not node.keywords:
+        values = [fold(arg) for arg in node.args]
+        if None in values:
+            return None
+        try:
+            return owner.format(*values)
+        except (IndexError, KeyError, ValueError):
+            return None
     return None
 
 
@@ -67,9 +132,42 @@ def outside(path: str) -> bool:
 
 
 def opened_for_writing(node: ast.Call) -> str | None:
-    """The path outside the model folder that `open(path, mode)` writes, when both are literals."""
-    path = fold(node.args[0]) if node.args else None
+    """The path outside the model folder that `open(path, mode)` writes: a literal one, or one
+    built from a literal outside the folder or from the home folder (`expanduser('~/.bashrc')`)."""
+    target = node.args[0] if node.args else keyword(node, "file")
     mode = node.args[1] if len(node.args) > 1 else keyword(node, "mode")
     text = fold(mode) if mode is not None else "r"
     writes = text is None or bool(WRITE_MODES & set(text))
-    return path if path is not None and outside(path) and writes else None
+    return outside_path(target) if target is not None and writes else None
+
+
+def outside_path(node: ast.expr) -> str | None:
+    """Where a path expression points when its start is outside the folder: a literal absolute
+    path, or the home folder (`expanduser('~/.bashrc')`, `Path.home() / ...`)."""
+    start = _path_start(node)
+    if start is None:
+        return None
+    if start in _HOME_LOOKUPS:
+        return f"~ (via {start})"
+    return start if outside(start) else None
+
+
+def _path_start(node: ast.expr, depth: int = 0) -> str | None:
+    """The leading literal of a path built by +, /, f-strings, os.path.join or Path(...)."""
+    folded = fold(node)
+    if folded is not None or depth > 8:
+        return folded
+    if isinstance(node, ast.JoinedStr) and node.values:
+        return fold(node.values[0])
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Div):
+        return _path_start(node.left, depth + 1)
+    if isinstance(node, ast.Call):
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name in _HOME_LOOKUPS:
+            return str(name)
+        if isinstance(func, ast.Attribute) and func.attr in ("resolve", "absolute"):
+            return _path_start(func.value, depth + 1)
+        if node.args and (name == "join" or str(name).endswith("Path")):
+            return _path_start(node.args[0], depth + 1)
+    return None

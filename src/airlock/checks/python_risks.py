@@ -4,7 +4,10 @@ reach, by fully qualified name (aliases already resolved), with the rule each on
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 
 from airlock.findings import Severity
 
@@ -22,7 +25,7 @@ PROCESS = Risk("AIR702", Severity.HIGH, "runs an operating-system command", esca
 DYNAMIC = Risk("AIR703", Severity.HIGH, "executes or imports code chosen at run time", True)
 CODE_OBJECT = Risk("AIR703", Severity.HIGH, "builds a code or function object", True)
 DESERIALIZE = Risk("AIR703", Severity.HIGH, "deserializes data in a format that can run code")
-NATIVE = Risk("AIR703", Severity.HIGH, "loads or calls native code through ctypes")
+NATIVE = Risk("AIR703", Severity.HIGH, "loads or builds native code (ctypes, shared libraries)")
 NETWORK = Risk("AIR704", Severity.MEDIUM, "talks to the network")
 DOWNLOAD = Risk("AIR704", Severity.MEDIUM, "downloads files from the Hugging Face Hub")
 FILE = Risk("AIR708", Severity.MEDIUM, "deletes or moves files")
@@ -83,7 +86,10 @@ PREFIXES: tuple[tuple[str, Risk], ...] = (
     ("ctypes.", NATIVE),
     ("_ctypes.", NATIVE),
     ("socket.", NETWORK),
-    ("urllib.", NETWORK),
+    # urllib.parse only splits and quotes strings; the rest of urllib fetches.
+    ("urllib.request.", NETWORK),
+    ("urllib.urlopen", NETWORK),
+    ("urllib.urlretrieve", NETWORK),
     ("urllib2.", NETWORK),
     ("urllib3.", NETWORK),
     ("requests.", NETWORK),
@@ -128,7 +134,6 @@ SECRET_PATH = re.compile(
 )
 WRITE_MODES = frozenset("wax+")
 PATH_WRITERS = frozenset({"write_text", "write_bytes", "unlink", "rmdir", "chmod", "rename"})
-PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath"})
 ENV_READERS = frozenset({"os.environ.get", "os.environ.pop", "os.getenv", "os.getenvb"})
 BASE64_LIKE = re.compile(r"[A-Za-z0-9+/=_\-]+")
 LONG_LITERAL = 10 * 1024
@@ -137,12 +142,21 @@ LONG_LITERAL = 10 * 1024
 def classify(name: str) -> Risk | None:
     """The risk of calling `name` (fully qualified), or None for an ordinary call."""
     prefixed = (risk for s in _suffixes(name) for p, risk in PREFIXES if s.startswith(p))
-    return exact(name) or next(prefixed, None)
+    runner = any(s in _listed("calls", "runners") for s in _suffixes(name))
+    native = any(s in _listed("calls", "native") for s in _suffixes(name))
+    found = exact(name) or next(prefixed, None)
+    return found or (DYNAMIC if runner else NATIVE if native else None)
 
 
 def exact(name: str) -> Risk | None:
     """The risk of a function that is risky as a value too (see EXACT)."""
     return next((EXACT[s] for s in _suffixes(name) if s in EXACT), None)
+
+
+def rerouted(name: str) -> bool:
+    """Whether `name` is risky only through a module that re-exports it (`torch.os.system`)."""
+    direct = name in EXACT or any(name.startswith(p) for p, _ in PREFIXES)
+    return not direct and classify(name) is not None
 
 
 def refers_to(name: str | None, target: str) -> bool:
@@ -173,3 +187,48 @@ def looks_encoded(value: str) -> bool:
 def star_names(module: str) -> dict[str, str]:
     """The risky names `from module import *` binds, by their bare name."""
     return {name.rpartition(".")[2]: name for name in EXACT if name.rpartition(".")[0] == module}
+
+
+@cache
+def _remote_code() -> dict[str, dict[str, list[str]]]:
+    text = resources.files("airlock.data").joinpath("remote_code.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+@cache
+def _listed(section: str, key: str) -> frozenset[str]:
+    return frozenset(_remote_code()[section][key])
+
+
+def command_module(name: str | None) -> bool:
+    """Whether `name` is (or re-exports, as `torch.os` does) a module whose object alone is
+    enough to run commands or code (data/remote_code.toml)."""
+    if name is None:
+        return False
+    parts = name.split(".")
+    modules = _listed("modules", "command_or_code")
+    return any(".".join(parts[i:]) in modules for i in range(len(parts)))
+
+
+def computed_idiom(name: str) -> bool:
+    """Whether a computed attribute of `name` is an everyday modeling idiom (`getattr(nn, act)`).
+    Names from relative imports are the folder's own modules, each of them analysed too."""
+    return name.startswith(".") or any(
+        name == p or name.startswith(p + ".") for p in _listed("modules", "computed_idioms")
+    )
+
+
+def risky_leaf(name: str) -> bool:
+    return name in _listed("calls", "risky_leaves")
+
+
+def runner_method(name: str) -> bool:
+    return name in _listed("calls", "runner_methods")
+
+
+def escape_attribute(name: str) -> bool:
+    return name in _listed("attributes", "escapes")
+
+
+def module_data(name: str) -> bool:
+    return name in _listed("attributes", "module_data")

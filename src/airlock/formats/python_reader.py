@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 from airlock.checks.python_code import analyze
 from airlock.findings import Finding
@@ -21,6 +22,13 @@ _MAX_IMPORTS_SHOWN = 12
 _MAX_LINE_SHOWN = 160
 # torch.jit.save writes the model's TorchScript as code/__torch__/... inside the archive.
 _TORCHSCRIPT_CODE = re.compile(r"(^|/)code/__torch__(/|\.py$)")
+# transformers' get_relative_imports (dynamic_module_utils.py): these lines of the raw text, code
+# or not, name the modules copied and imported with the entry module (`x` means `x.py`).
+_RELATIVE_IMPORTS = (
+    re.compile(rb"^\s*import\s+\.(\S+)\s*$", re.MULTILINE),
+    re.compile(rb"^\s*from\s+\.(\S+)\s+import", re.MULTILINE),
+)
+_MAX_RELATIVE_IMPORTS = 64
 
 
 class PythonReader(Reader):
@@ -71,6 +79,7 @@ class PythonReader(Reader):
             f"`{blob.name}` is custom code that {runner}; review it (imports {shown}{more}).",
             shown,
         )
+        yield from _missing_relative_imports(source, blob, ctx)
         # bytes.splitlines breaks at \n, \r and \r\n only, as Python's tokenizer counts lines.
         lines = source.splitlines(keepends=True)
         starts = list(itertools.accumulate(map(len, lines), initial=0))
@@ -85,4 +94,25 @@ class PythonReader(Reader):
                 f"Line {issue.line} {issue.message}.",
                 f"line {issue.line}: {shown_line}",
                 severity=issue.severity,
+            )
+
+
+def _missing_relative_imports(source: bytes, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+    """Modules this file imports relatively that are not next to it: `trust_remote_code` fetches
+    them from wherever the model comes from, so the code that runs is not here to inspect."""
+    if blob.location.members:
+        return  # inside an archive: the members are scanned where they are
+    names = sorted({m.group(1).decode("utf-8", "replace") for p in _RELATIVE_IMPORTS
+                    for m in p.finditer(source)})  # fmt: skip
+    folder = Path(blob.file).parent
+    for name in names[:_MAX_RELATIVE_IMPORTS]:
+        if not (folder / f"{name}.py").is_file():
+            yield ctx.finding(
+                "AIR713",
+                blob,
+                blob.location,
+                f"`{blob.name}` imports `.{name}`, but `{name}.py` is not in the folder: "
+                "`trust_remote_code=True` fetches and runs it with this file, and it could not "
+                "be inspected.",
+                f".{name}",
             )
