@@ -150,6 +150,16 @@ _RULES = (
          "LightningCLI/jsonargparse (`class_path`) import and call with the config's arguments "
          "(info, listing them; critical for callables that run commands or code, such as "
          "`os.system` or `builtins.eval`).", 470),
+    Rule("AIR205", "loader-stream-desync", Severity.HIGH,
+         "The loader reads bytes from the file that Airlock cannot locate exactly as the loader "
+         "would (joblib array bytes of an unresolvable dtype or shape, a pickle frame that "
+         "outlasts its stream, a legacy PyTorch member whose raw records do not add up, bytes "
+         "after a joblib pickle); what the loader runs next could not be inspected.", 436),
+    Rule("AIR206", "zip-readers-disagree", Severity.HIGH,
+         "Zip readers would see different members in this archive (several end-of-central-"
+         "directory records, or one PyTorch's miniz finds where others do not); every reading "
+         "was scanned, but the file was built to show scanners something else than loaders.",
+         436),
     Rule("AIR204", "archive-special-file", Severity.MEDIUM,
          "An archive member is a device file or a FIFO; extracting it (as root) creates a "
          "special file, which a model never needs.", None),

@@ -86,6 +86,11 @@ class Interpreter:
         self.ops_budget = MAX_OPS
         self.stack: list[Any] = []
         self.marks: list[list[Any]] = []
+        # Places where a loader reads bytes this walk cannot follow: (offset, why). The reader
+        # reports them (fail closed); the walk goes on as a plain unpickler would.
+        self.desyncs: list[tuple[int, str]] = []
+        self.joblib = inline_arrays.JoblibArrays()
+        self.frame_end = -1
 
     def run(self, start: int) -> StreamResult:
         """Interpret one stream from `start` up to and including its STOP."""
@@ -93,6 +98,8 @@ class Interpreter:
         self.marks = []
         self.memo: dict[int, Any] = {}
         self.protocol = 0
+        self.joblib = inline_arrays.JoblibArrays()
+        self.frame_end = -1
         buf, handlers, offset = self.buf, _HANDLERS, start
         if offset < 0:
             return StreamResult(start, start, 0, False, PickleDecodeError("bad start", start))
@@ -106,6 +113,8 @@ class Interpreter:
             if self.ops_budget & 0xFFF == 0 and (limit := self._over_limit(offset)) is not None:
                 return self._stop(start, offset, limit)
             if name == "STOP":
+                if self.frame_end > end:
+                    self._frame_past_stop(end)
                 result = self.stack[-1] if self.stack else None
                 return StreamResult(start, end, self.protocol, True, None, result)
             try:
@@ -125,6 +134,16 @@ class Interpreter:
         if held > MAX_VALUES:
             return PickleLimitError(f"more than {MAX_VALUES} values held at once", offset)
         return None
+
+    def _frame_past_stop(self, end: int) -> None:
+        self.desyncs.append(
+            (
+                end,
+                f"the pickle frame around STOP goes on to byte {self.frame_end}: a loader that "
+                "reads on (another pickle.load, joblib, torch's legacy format) may resume "
+                "there instead of right after STOP",
+            )
+        )
 
     def _stop(self, start: int, offset: int, error: PickleDecodeError) -> StreamResult:
         return StreamResult(start, offset, self.protocol, False, error)
@@ -240,7 +259,7 @@ class Interpreter:
         self.listener.on_build(target, state, offset)
         if isinstance(target, Call):
             target.state = state
-            return self._after_build(target, end)
+            return self._after_build(target, state, end)
         return None
 
     def _inst(self, arg: Any, offset: int, end: int) -> None:
@@ -278,6 +297,11 @@ class Interpreter:
     def _nothing(self, arg: Any, offset: int, end: int) -> None:
         pass
 
+    def _frame(self, arg: Any, offset: int, end: int) -> None:
+        # Opcodes read on across frames; only loaders reading the file directly (joblib's
+        # arrays, the next pickle.load) see where a frame ends.
+        self.frame_end = end + int(arg)
+
     def _global(self, module: str, name: str, protocol: int, offset: int) -> Global:
         module, name = canonical_global(module, name, protocol)
         glob = Global(module, name, offset)
@@ -289,10 +313,13 @@ class Interpreter:
         self.listener.on_call(call)
         return call
 
-    def _after_build(self, target: Call, pos: int) -> int:
+    def _after_build(self, target: Call, state: Any, pos: int) -> int:
         """Skip (or interpret) the bytes some loaders read straight from the stream after BUILD."""
-        extent = inline_arrays.inline_extent(target, self.buf, pos)
+        extent = self.joblib.after_build(target, state, self.buf, pos, self.frame_end)
         if extent is None:
+            return pos
+        if isinstance(extent, inline_arrays.Desync):
+            self.desyncs.append((pos, extent.reason))
             return pos
         if extent.nested_pickle:
             if self.depth >= MAX_INLINE_DEPTH:
@@ -301,6 +328,7 @@ class Interpreter:
             inner.ops_budget = self.ops_budget
             result = inner.run(extent.start)
             self.ops_budget = inner.ops_budget
+            self.desyncs.extend(inner.desyncs)
             if not result.complete:
                 raise _SemanticError("inline object array is not a complete pickle")
             return result.end
@@ -387,7 +415,7 @@ _HANDLERS: dict[str, Handler] = {
     "PERSID": Interpreter._persid,
     "BINPERSID": Interpreter._binpersid,
     "READONLY_BUFFER": Interpreter._nothing,
-    "FRAME": Interpreter._nothing,
+    "FRAME": Interpreter._frame,
 }
 
 
