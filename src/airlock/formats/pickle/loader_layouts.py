@@ -30,6 +30,7 @@ class JoblibKnowledge:
 class TorchLegacyKnowledge:
     storages_member: str
     tensors_member: str
+    storage_modules: frozenset[str]
     element_sizes: dict[str, int]
 
 
@@ -62,6 +63,7 @@ def layouts() -> Layouts:
         TorchLegacyKnowledge(
             str(torch["storages_member"]),
             str(torch["tensors_member"]),
+            frozenset(torch["storage_modules"]),
             {name: int(size) for name, size in torch["element_sizes"].items()},
         ),
     )

@@ -73,10 +73,10 @@ def _storage_bytes(record: Any, buf: Buffer, pos: int) -> int | str | None:
     items = record.items if isinstance(record, SymList) else record
     if not (isinstance(items, tuple | list) and len(items) == 3):
         return f"a storage record is not a (key, location, type) triple ({render(record)})"
-    storage_type = items[2]
-    # torch's find_class turns any global whose name contains "Storage" into StorageType(name).
-    name = storage_type.name if isinstance(storage_type, Global) else None
-    size = layouts().torch_legacy.element_sizes.get(name or "")
+    storage_type, known = items[2], layouts().torch_legacy
+    size = None
+    if isinstance(storage_type, Global) and storage_type.module in known.storage_modules:
+        size = known.element_sizes.get(storage_type.name)
     if size is None:
         return f"the storage type {render(storage_type)} has no element size torch knows"
     if pos + 8 > len(buf):
