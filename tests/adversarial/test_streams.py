@@ -13,6 +13,8 @@ from __future__ import annotations
 import io
 import struct
 import tarfile
+import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -482,3 +484,150 @@ def test_legacy_torch_tar_checkpoint_is_clean(tmp_path: Path) -> None:
             "import torch\nprint(torch.load(path, weights_only=False)['weight'].shape)", path
         )
         assert "torch.Size([4])" in output, output
+
+
+# --------------------------------------------------------------------------------------------
+# Zip: PyTorch reads checkpoints with miniz, which finds the end-of-central-directory record by
+# its own rules (the last signature with a whole record after it, 4 KiB blocks back from the
+# end, no allowance for prepended bytes); a stray or far-away signature makes other readers see
+# another archive.
+
+
+def _local(name: str, data: bytes) -> bytes:
+    raw = name.encode()
+    head = struct.pack(
+        "<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 0, 0, 0,
+        zlib.crc32(data), len(data), len(data), len(raw), 0,
+    )  # fmt: skip
+    return head + raw + data
+
+
+def _central(name: str, data: bytes, offset: int) -> bytes:
+    raw = name.encode()
+    head = struct.pack(
+        "<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 0, 0, 0,
+        zlib.crc32(data), len(data), len(data), len(raw), 0, 0, 0, 0, 0, offset,
+    )  # fmt: skip
+    return head + raw
+
+
+def _eocd(count: int, cd_size: int, cd_offset: int, comment: bytes = b"") -> bytes:
+    return (
+        struct.pack(
+            "<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count, cd_size, cd_offset, len(comment)
+        )
+        + comment
+    )
+
+
+def _torch_records() -> dict[str, bytes]:
+    """The records of a real torch.save zip of a small dict (data.pkl among them)."""
+    torch = pytest.importorskip("torch")
+    buffer = io.BytesIO()
+    torch.save({"a": 1}, buffer)
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _hidden_layout(records: dict[str, bytes], payload: bytes) -> tuple[bytes, dict[str, int]]:
+    """Local entries: the real records, a decoy data.pkl, and a `pad` entry whose data holds
+    the payload data.pkl's own local header. Returns the body and where each real record's
+    local header is (data.pkl: the hidden one)."""
+    pkl = next(name for name in records if name.endswith("/data.pkl"))
+    body, offsets = b"", {}
+    for name, data in records.items():
+        if name != pkl:
+            offsets[name] = len(body)
+            body += _local(name, data)
+    body += _local(pkl, records[pkl])  # the decoy: what a local-header walk finds
+    pad_at = len(body)
+    hidden = _local(pkl, payload)
+    pad_name = pkl.rsplit("/", 1)[0] + "/pad"
+    body += _local(pad_name, b"JUNK" + hidden)
+    offsets[pkl] = pad_at + len(_local(pad_name, b"")) + 4
+    return body, offsets
+
+
+def _directory(records: dict[str, bytes], payload: bytes, offsets: dict[str, int]) -> bytes:
+    pkl = next(name for name in records if name.endswith("/data.pkl"))
+    return b"".join(
+        _central(name, payload if name == pkl else data, offsets[name])
+        for name, data in records.items()
+    )
+
+
+def _zip_variants(folder: Path) -> dict[str, tuple[bytes, Path]]:
+    out: dict[str, tuple[bytes, Path]] = {}
+    records = _torch_records()
+    count = len(records)
+
+    def add(name: str, build: Callable[[bytes], bytes]) -> None:
+        canary = folder / f"canary-{name}"
+        out[name] = (build(_payload_pickle(canary)), canary)
+
+    def tail_variant(payload: bytes, tail: bytes, comment: bytes = b"") -> bytes:
+        body, offsets = _hidden_layout(records, payload)
+        directory = _directory(records, payload, offsets)
+        return body + directory + _eocd(count, len(directory), len(body), comment) + tail
+
+    for extra in (0, 1, 8, 17):
+        add(
+            f"stray-eocd-appended-{extra}",
+            lambda p, e=extra: tail_variant(p, b"PK\x05\x06" + b"\x00" * e),
+        )
+    add(
+        "stray-eocd-in-comment",
+        lambda p: tail_variant(p, b"", comment=b"model card v1 " + b"PK\x05\x06" + b"\x01\x02\x03"),
+    )
+
+    def shifted(payload: bytes) -> bytes:
+        # miniz reads the central directory at its absolute offset; Python's zipfile (and a
+        # reader modelled on it) shifts it by the gap before the end record, reading a decoy.
+        pkl = next(name for name in records if name.endswith("/data.pkl"))
+        pad = _local("archive/pad", b"JUNK" + _local(pkl, payload) + b"\x00" * 2048)
+        real_offsets = {pkl: len(_local("archive/pad", b"")) + 4}
+        body = pad
+        for name, data in records.items():
+            if name != pkl:
+                real_offsets[name] = len(body)
+                body += _local(name, data)
+        decoy_at = len(body)
+        body += _local(pkl, records[pkl])
+        real = _directory(records, payload, real_offsets)
+        gap = len(real)
+        decoy_offsets = {name: at - gap for name, at in real_offsets.items()}
+        decoy_offsets[pkl] = decoy_at - gap
+        decoy = b"".join(
+            _central(name, data, decoy_offsets[name]) for name, data in records.items()
+        )
+        assert len(decoy) == gap
+        return body + real + decoy + _eocd(count, gap, len(body))
+
+    add("prepended-shift-decoy", shifted)
+    return out
+
+
+@pytest.fixture(scope="module")
+def zip_samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+    folder = tmp_path_factory.mktemp("zip")
+    samples: dict[str, tuple[Path, Path]] = {}
+    for name, (data, canary) in _zip_variants(folder).items():
+        path = folder / f"{name}.pt"
+        path.write_bytes(data)
+        samples[name] = (path, canary)
+    _prove_all("torch", dict(samples.values()))
+    return samples
+
+
+_ZIP_NAMES = [
+    *[f"stray-eocd-appended-{extra}" for extra in (0, 1, 8, 17)],
+    "stray-eocd-in-comment", "prepended-shift-decoy",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", _ZIP_NAMES)
+def test_zip_read_differently_by_miniz_is_blocked(
+    name: str, zip_samples: dict[str, tuple[Path, Path]]
+) -> None:
+    path, canary = zip_samples[name]
+    assert_blocked(path, canary)
