@@ -228,6 +228,18 @@ def _joblib_variants(canary_dir: Path) -> dict[str, tuple[bytes, Path]]:
             + pb.stop()
         ),
     )
+
+    def framed_build(canary: Path) -> bytes:
+        # joblib's unpickler reads the array from the file, i.e. after the current frame,
+        # while the opcodes after BUILD still come from inside the frame.
+        inner = (
+            _WRAPPER + pb.empty_tuple() + pb.newobj()
+            + _state_items(f8, _ints(3), pb.binint1(16)) + pb.build()
+            + pb.pop() + _system(canary) + pb.stop()
+        )  # fmt: skip
+        return pb.proto(4) + pb.frame(len(inner)) + inner + b"\x00" + b"." * 24
+
+    add("build-inside-frame", framed_build)
     return out
 
 
@@ -299,16 +311,16 @@ def test_joblib_dumps_of_numpy_arrays_are_clean(
     for name, array in arrays.items():
         path = tmp_path / f"{name}.joblib"
         joblib.dump({"x": array, "y": [array, array]}, path, compress=compress, protocol=protocol)
-        assert_clean(path)
+        _assert_in_step(path)
     together = tmp_path / "all.joblib"
     joblib.dump(arrays, together, compress=compress, protocol=protocol)
-    assert_clean(together)
+    _assert_in_step(together)
     # joblib.dump into a stream that cannot tell() writes no alignment padding.
     stream = _Unseekable()
     joblib.dump(arrays, stream, protocol=protocol)
     unaligned = tmp_path / "unaligned.joblib"
     unaligned.write_bytes(stream.getvalue())
-    assert_clean(unaligned)
+    _assert_in_step(unaligned)
 
 
 # --------------------------------------------------------------------------------------------
@@ -631,3 +643,158 @@ def test_zip_read_differently_by_miniz_is_blocked(
 ) -> None:
     path, canary = zip_samples[name]
     assert_blocked(path, canary)
+
+
+def _legacy_file(
+    magic: bytes | None = None,
+    protocol: bytes | None = None,
+    sys_info: bytes | None = None,
+    main: bytes | None = None,
+    keys: bytes | None = None,
+) -> bytes:
+    """torch.save's non-tar legacy layout: magic, protocol, sys_info, object, storage keys."""
+    return (
+        (magic if magic is not None else _p2(pb.long1(_MAGIC)))
+        + (protocol if protocol is not None else _p2(pb.binint2(1001)))
+        + (sys_info if sys_info is not None else _p2(pb.empty_dict()))
+        + (main if main is not None else _p2(pb.empty_dict() + _s("a") + pb.binint1(1)
+                                            + pb.setitem()))
+        + (keys if keys is not None else _p2(pb.empty_list()))
+    )  # fmt: skip
+
+
+def _legacy_variants(folder: Path) -> dict[str, tuple[bytes, Path]]:
+    out: dict[str, tuple[bytes, Path]] = {}
+
+    def add(name: str, build: Callable[[Path], bytes]) -> None:
+        canary = folder / f"canary-{name}"
+        out[name] = (build(canary), canary)
+
+    add("sys-info", lambda c: _legacy_file(sys_info=_hidden(c, pb.empty_dict())))
+    add(
+        "sys-info-protocol-0",
+        lambda c: _legacy_file(sys_info=_system(c, 0) + pb.pop() + pb.empty_dict() + pb.stop()),
+    )
+    add("protocol-pickle", lambda c: _legacy_file(protocol=_hidden(c, pb.binint2(1001))))
+    add("storage-keys", lambda c: _legacy_file(keys=_hidden(c, pb.empty_list())))
+    # A stream that opens with FRAME does not look like a pickle to a heuristic, but the
+    # unpickler reads it all the same.
+    add(
+        "storage-keys-frame-first",
+        lambda c: _legacy_file(
+            keys=pb.frame(3) + _system(c, 0) + pb.pop() + pb.empty_list() + pb.stop()
+        ),
+    )
+    add(
+        "sys-info-frame-first",
+        lambda c: _legacy_file(
+            sys_info=pb.frame(1) + _system(c, 0) + pb.pop() + pb.empty_dict() + pb.stop()
+        ),
+    )
+    add(
+        "magic-computed",
+        lambda c: _legacy_file(
+            magic=_p2(pb.call_global("builtins", "int", _s(hex(_MAGIC)), pb.binint1(16))),
+            keys=pb.frame(3) + _system(c, 0) + pb.pop() + pb.empty_list() + pb.stop(),
+        ),
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def legacy_samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+    folder = tmp_path_factory.mktemp("legacy")
+    samples: dict[str, tuple[Path, Path]] = {}
+    for name, (data, canary) in _legacy_variants(folder).items():
+        path = folder / f"{name}.pt"
+        path.write_bytes(data)
+        samples[name] = (path, canary)
+    _prove_all("torch", dict(samples.values()))
+    return samples
+
+
+@pytest.mark.parametrize("name", list(_legacy_variants(Path("/nonexistent"))))
+def test_legacy_torch_later_pickles_are_blocked(
+    name: str, legacy_samples: dict[str, tuple[Path, Path]]
+) -> None:
+    path, canary = legacy_samples[name]
+    assert_blocked(path, canary)
+
+
+# --------------------------------------------------------------------------------------------
+# Benign files from the real libraries: clean, and nothing says the walk lost its way.
+
+_STREAM_RULES = ("AIR205", "AIR206", "AIR106", "AIR107")
+
+
+def _assert_in_step(path: Path) -> None:
+    findings = assert_clean(path)
+    lost = [f for f in findings if f.rule_id in _STREAM_RULES]
+    assert not lost, f"{path.name}: {[(f.rule_id, f.message[:100]) for f in lost]}"
+
+
+@pytest.mark.parametrize("zipped", [True, False])
+def test_torch_checkpoints_are_clean(tmp_path: Path, zipped: bool) -> None:
+    torch = pytest.importorskip("torch")
+    values = {
+        "state_dict": torch.nn.Sequential(
+            torch.nn.Linear(4, 3), torch.nn.LayerNorm(3)
+        ).state_dict(),
+        "dtypes": {
+            str(d): torch.ones(3, dtype=d)
+            for d in (
+                torch.float64,
+                torch.float16,
+                torch.bfloat16,
+                torch.int8,
+                torch.uint8,
+                torch.bool,
+                torch.int64,
+                torch.complex64,
+            )
+        },
+        "views": [torch.arange(10.0)[2:5], torch.arange(6).reshape(2, 3).t()],
+        "scalar": torch.tensor(3.5),
+        "empty": torch.zeros(0, 4),
+        "mixed": {"step": 3, "lr": 0.1, "names": ["a", "b"], "t": torch.randn(2, 2)},
+    }
+    for name, value in values.items():
+        path = tmp_path / f"{name}.pt"
+        torch.save(value, path, _use_new_zipfile_serialization=zipped)
+        _assert_in_step(path)
+
+
+def test_npz_files_are_clean(tmp_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    arrays = {k: v for k, v in _benign_arrays().items() if v.dtype != object}  # type: ignore[attr-defined]
+    plain, packed = tmp_path / "plain.npz", tmp_path / "packed.npz"
+    np.savez(plain, **arrays)
+    np.savez_compressed(packed, **arrays)
+    for path in (plain, packed):
+        _assert_in_step(path)
+    for name, array in arrays.items():
+        path = tmp_path / f"{name}.npy"
+        np.save(path, array)
+        _assert_in_step(path)
+
+
+@pytest.mark.parametrize("compress", [0, 3, ("lzma", 2)])
+def test_sklearn_models_via_joblib_are_clean(tmp_path: Path, compress: object) -> None:
+    joblib = pytest.importorskip("joblib")
+    pytest.importorskip("sklearn")
+    import numpy as np
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.random.default_rng(0).normal(size=(40, 3))
+    y = (x[:, 0] > 0).astype(int)
+    models = {
+        "forest": RandomForestClassifier(n_estimators=3, random_state=0).fit(x, y),
+        "pipeline": make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y),
+    }
+    for name, model in models.items():
+        path = tmp_path / f"{name}.joblib"
+        joblib.dump(model, path, compress=compress)
+        _assert_in_step(path)
