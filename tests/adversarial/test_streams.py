@@ -351,6 +351,11 @@ def _tensor_struct(size: int) -> bytes:
     return struct.pack("<i", 1) + b"\x00" * 4 + struct.pack("<qqq", size, 1, 0)
 
 
+def _framed_first(body: bytes) -> bytes:
+    """A pickle that opens with a FRAME holding all of it (no PROTO before it)."""
+    return pb.frame(len(body) + 1) + body + pb.stop()
+
+
 def legacy_tar(members: dict[str, bytes]) -> bytes:
     """A tar in the PAX format, members in the order old torch.save wrote them."""
     out = io.BytesIO()
@@ -461,6 +466,17 @@ def _tar_variants(folder: Path) -> dict[str, tuple[bytes, Path]]:
             + _tensor_struct(4)
             + _hidden(c, _tuple(pb.binint(2), pb.binint(7), pb.global_("torch", "FloatTensor")))
             + _tensor_struct(4),
+        ),
+    )
+    # torch unpickles these members whatever their first bytes look like (here: FRAME).
+    add(
+        "pickle-member-frame-first",
+        lambda c: _tar_members(main=_framed_first(_system(c, 0))),
+    )
+    add(
+        "storages-frame-first",
+        lambda c: _tar_members(
+            storages=_framed_first(_system(c, 0) + pb.pop() + pb.int_(0)) + _p2(pb.empty_list())
         ),
     )
     return out
@@ -698,6 +714,12 @@ def _legacy_variants(folder: Path) -> dict[str, tuple[bytes, Path]]:
             keys=pb.frame(3) + _system(c, 0) + pb.pop() + pb.empty_list() + pb.stop(),
         ),
     )
+    add(
+        "magic-frame-first",
+        lambda c: _legacy_file(
+            magic=pb.frame(12) + pb.long1(_MAGIC) + pb.stop(), sys_info=_hidden(c, pb.empty_dict())
+        ),
+    )
     return out
 
 
@@ -706,7 +728,7 @@ def legacy_samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[
     folder = tmp_path_factory.mktemp("legacy")
     samples: dict[str, tuple[Path, Path]] = {}
     for name, (data, canary) in _legacy_variants(folder).items():
-        path = folder / f"{name}.pt"
+        path = folder / f"{name}.bin"  # pytorch_model.bin: the usual name of such checkpoints
         path.write_bytes(data)
         samples[name] = (path, canary)
     _prove_all("torch", dict(samples.values()))

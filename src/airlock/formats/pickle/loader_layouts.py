@@ -30,6 +30,7 @@ class JoblibKnowledge:
 class TorchLegacyKnowledge:
     storages_member: str
     tensors_member: str
+    pickled_members: frozenset[str]
     storage_modules: frozenset[str]
     element_sizes: dict[str, int]
 
@@ -63,6 +64,7 @@ def layouts() -> Layouts:
         TorchLegacyKnowledge(
             str(torch["storages_member"]),
             str(torch["tensors_member"]),
+            frozenset(torch["pickled_members"]),
             frozenset(torch["storage_modules"]),
             {name: int(size) for name, size in torch["element_sizes"].items()},
         ),
