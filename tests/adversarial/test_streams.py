@@ -243,11 +243,36 @@ def _joblib_variants(canary_dir: Path) -> dict[str, tuple[bytes, Path]]:
     return out
 
 
+def _companion_variants(folder: Path) -> dict[str, tuple[bytes, Path]]:
+    """joblib < 0.10 wrappers whose array is numpy.load(allow_pickle=True)-ed from a file
+    outside the folder being scanned (here: a pickle in a sibling folder)."""
+    out: dict[str, tuple[bytes, Path]] = {}
+    wrapper = pb.global_("joblib.numpy_pickle", "NDArrayWrapper")
+    outside = folder.parent / f"{folder.name}-outside"
+    outside.mkdir(exist_ok=True)
+    for name, spelled in [("relative", None), ("absolute", "abs"), ("init-args", "init")]:
+        canary = folder / f"canary-companion-{name}"
+        evil = outside / f"{name}.npy"
+        evil.write_bytes(_payload_pickle(canary))
+        target = str(evil) if spelled == "abs" else f"../{outside.name}/{evil.name}"
+        if spelled == "init":
+            head = wrapper + _tuple(_s(target), pb.global_("numpy", "ndarray")) + pb.reduce()
+            state = pb.empty_dict()
+        else:
+            head = wrapper + pb.empty_tuple() + pb.newobj()
+            state = pb.empty_dict() + pb.mark() + _s("filename") + _s(target) + _s("subclass")
+            state += pb.global_("numpy", "ndarray") + _s("allow_mmap") + pb.newfalse()
+            state += pb.setitems()
+        out[f"companion-{name}"] = (pb.proto(2) + head + state + pb.build() + pb.stop(), canary)
+    return out
+
+
 @pytest.fixture(scope="module")
 def joblib_samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
     folder = tmp_path_factory.mktemp("joblib")
     samples: dict[str, tuple[Path, Path]] = {}
-    for name, (data, canary) in _joblib_variants(folder).items():
+    variants = {**_joblib_variants(folder), **_companion_variants(folder)}
+    for name, (data, canary) in variants.items():
         path = folder / f"{name}.joblib"
         path.write_bytes(data)
         samples[name] = (path, canary)
@@ -255,7 +280,15 @@ def joblib_samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[
     return samples
 
 
-@pytest.mark.parametrize("name", list(_joblib_variants(Path("/nonexistent"))))
+@pytest.mark.parametrize(
+    "name",
+    [
+        *_joblib_variants(Path("/nonexistent")),
+        "companion-relative",
+        "companion-absolute",
+        "companion-init-args",
+    ],
+)
 def test_joblib_inline_array_desync_is_blocked(
     name: str, joblib_samples: dict[str, tuple[Path, Path]]
 ) -> None:

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from airlock.formats.archive_common import escapes
 from airlock.formats.pickle import numpy_dtype
 from airlock.formats.pickle.loader_layouts import layouts
 from airlock.formats.pickle.opcodes import Buffer
@@ -29,6 +30,8 @@ _LITERALS = (int, float, complex, str, bytes, bytearray, tuple, SymList, SymDict
 _MAX_COUNT = 1 << 63
 # Attributes whose assignment (setattr from a BUILD slot state) changes what an object is.
 _CLASS_SWAPS = frozenset({"__class__", "__dict__"})
+_ARRAY_WRAPPERS = frozenset({"NumpyArrayWrapper"})
+_COMPANION_WRAPPERS = frozenset({"NDArrayWrapper", "ZNDArrayWrapper"})
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,9 @@ class JoblibArrays:
                 "a BUILD assigns `__class__` or `__dict__`, which can turn any object into "
                 "joblib's array wrapper (or a wrapper into something else)"
             )
+        companion = companion_file(target, state)
+        if companion is not None:
+            return companion
         created = self._attributes.get(id(target))
         if created is None:
             made = _wrapper_attributes(target)
@@ -82,19 +88,54 @@ class JoblibArrays:
         return _extent(attributes, buf, pos)
 
 
-def _is_wrapper(value: Any) -> bool:
+def _is_wrapper(value: Any, names: frozenset[str] = frozenset({"NumpyArrayWrapper"})) -> bool:
+    """Whether `value` names one of joblib's wrapper classes (by any module path in joblib)."""
     if not isinstance(value, Global):
         return False
-    if value.dotted in layouts().joblib.wrappers:
+    if value.dotted in layouts().joblib.wrappers and "NumpyArrayWrapper" in names:
         return True
     top = value.module.split(".", 1)[0]
-    return top == "joblib" and value.name.rsplit(".", 1)[-1] == "NumpyArrayWrapper"
+    return top == "joblib" and value.name.rsplit(".", 1)[-1] in names
+
+
+def _instance_of(call: Call, names: frozenset[str]) -> bool:
+    """Whether `call` makes an instance of a joblib class named in `names`."""
+    func, args = call.func, call.args
+    if _is_wrapper(func, names):
+        return True
+    instantiated = isinstance(func, Global) and func.dotted in layouts().joblib.instantiators
+    return instantiated and isinstance(args, tuple) and bool(args) and _is_wrapper(args[0], names)
+
+
+def companion_file(target: Call, state: Any) -> Desync | None:
+    """joblib < 0.10 stored arrays in companion files: NDArrayWrapper.read np.loads (with
+    allow_pickle) the file named by its `filename`, joined to the pickle's folder. A name that
+    leaves that folder, or is computed, loads a file no scan of this folder has seen."""
+    if not _instance_of(target, _COMPANION_WRAPPERS):
+        return None
+    attributes: dict[str, Any] = {}
+    args = target.args
+    initialised = target.opcode not in ("NEWOBJ", "NEWOBJ_EX")
+    if initialised and _is_wrapper(target.func, _COMPANION_WRAPPERS) and isinstance(args, tuple):
+        attributes["filename"] = args[0] if args else None
+    problem = _apply_state(attributes, state)
+    if problem is not None:
+        return problem
+    filename = attributes.get("filename")
+    if filename is None or (isinstance(filename, str) and not escapes(filename)):
+        return None  # a file next to this one: scanned as a file of the folder
+    return Desync(
+        f"joblib's NDArrayWrapper loads another file with numpy.load(allow_pickle=True), "
+        f"named {render(filename, 120)}, outside the scanned folder or computed while loading"
+    )
 
 
 def _wrapper_attributes(call: Call) -> dict[str, Any] | Desync | None:
     """The attributes a new wrapper has before its BUILD; None if `call` makes no wrapper."""
     known = layouts().joblib
     func, args = call.func, call.args
+    if not _instance_of(call, _ARRAY_WRAPPERS):
+        return None
     if _is_wrapper(func):
         if call.opcode in ("NEWOBJ", "NEWOBJ_EX"):
             return {}  # cls.__new__(cls): __init__ does not run
@@ -107,10 +148,7 @@ def _wrapper_attributes(call: Call) -> dict[str, Any] | Desync | None:
         attributes["numpy_array_alignment_bytes"] = known.init_default_alignment
         attributes.update(zip(params, args, strict=False))
         return attributes
-    instantiated = isinstance(func, Global) and func.dotted in known.instantiators
-    if instantiated and isinstance(args, tuple) and args and _is_wrapper(args[0]):
-        return {}
-    return None
+    return {}  # made by an instantiator: __init__ does not run
 
 
 def _apply_state(attributes: dict[str, Any], state: Any) -> Desync | None:
