@@ -53,6 +53,7 @@ def _prove_all(loader: str, samples: dict[Path, Path], code: str | None = None) 
         code
         or {
             "joblib": "import joblib\njoblib.load(p)",
+            "joblib_mmap": "import joblib\njoblib.load(p, mmap_mode='r')",
             "torch": "import torch\ntorch.load(p, weights_only=False)",
             "pickle": "import pickle\nwith open(p, 'rb') as f: pickle.load(f)",
         }[loader]
@@ -240,6 +241,24 @@ def _joblib_variants(canary_dir: Path) -> dict[str, tuple[bytes, Path]]:
         return pb.proto(4) + pb.frame(len(inner)) + inner + b"\x00" + b"." * 24
 
     add("build-inside-frame", framed_build)
+    object_new = (
+        pb.short_binunicode("builtins") + pb.short_binunicode("object.__new__")
+        + pb.stack_global() + _WRAPPER + pb.tuple1() + pb.reduce()
+    )  # fmt: skip
+    add(
+        "object-new",
+        lambda c: (
+            b"\x80\x04"
+            + object_new
+            + _state_items(f8, _ints(3), pb.binint1(16))
+            + pb.build()
+            + b"\x00"
+            + b"." * 24
+            + pb.pop()
+            + _system(c)
+            + pb.stop()
+        ),
+    )
     return out
 
 
@@ -267,6 +286,13 @@ def _companion_variants(folder: Path) -> dict[str, tuple[bytes, Path]]:
     return out
 
 
+def _mmap_variants(folder: Path) -> dict[str, tuple[bytes, Path]]:
+    """Read with joblib.load(mmap_mode='r'): numpy.memmap takes a bare int as the shape."""
+    canary = folder / "canary-mmap-int-shape"
+    f8 = _dtype(_s("f8"), pb.newfalse(), pb.newtrue(), state=_f8_state("<"))
+    return {"mmap-int-shape": (joblib_sample(canary, f8, 24, shape=pb.binint1(3)), canary)}
+
+
 @pytest.fixture(scope="module")
 def joblib_samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
     folder = tmp_path_factory.mktemp("joblib")
@@ -277,6 +303,15 @@ def joblib_samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[
         path.write_bytes(data)
         samples[name] = (path, canary)
     _prove_all("joblib", dict(samples.values()))
+    for name, (data, canary) in _mmap_variants(folder).items():
+        path = folder / f"{name}.joblib"
+        path.write_bytes(data)
+        samples[name] = (path, canary)
+    _prove_all(
+        "joblib",
+        {samples["mmap-int-shape"][0]: samples["mmap-int-shape"][1]},
+        code="import joblib\njoblib.load(p, mmap_mode='r')",
+    )
     return samples
 
 
@@ -287,6 +322,7 @@ def joblib_samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[
         "companion-relative",
         "companion-absolute",
         "companion-init-args",
+        "mmap-int-shape",
     ],
 )
 def test_joblib_inline_array_desync_is_blocked(

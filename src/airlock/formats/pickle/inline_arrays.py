@@ -135,6 +135,11 @@ def _wrapper_attributes(call: Call) -> dict[str, Any] | Desync | None:
     known = layouts().joblib
     func, args = call.func, call.args
     if not _instance_of(call, _ARRAY_WRAPPERS):
+        handed = args if isinstance(args, tuple) else ()
+        if any(_is_wrapper(value) for value in handed[:16]):
+            # e.g. object.__new__(NumpyArrayWrapper) or type.__call__(...): an instance made
+            # in a way not modelled here still makes joblib read array bytes after its BUILD.
+            return Desync(f"joblib's array wrapper is made by {render(func, 120)}")
         return None
     if _is_wrapper(func):
         if call.opcode in ("NEWOBJ", "NEWOBJ_EX"):
@@ -207,6 +212,8 @@ def _count(shape: Any) -> int | Desync | None:
     """Items joblib reads for `shape`: None when the load fails instead."""
     if isinstance(shape, SymList):
         shape = tuple(shape.items)
+    if isinstance(shape, int):
+        shape = (shape,)  # read_array fails on it, but read_mmap's numpy.memmap takes it
     if not isinstance(shape, tuple):
         if isinstance(shape, _LITERALS):
             return None  # len() or reshape fails
