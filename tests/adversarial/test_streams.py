@@ -293,6 +293,26 @@ def _mmap_variants(folder: Path) -> dict[str, tuple[bytes, Path]]:
     return {"mmap-int-shape": (joblib_sample(canary, f8, 24, shape=pb.binint1(3)), canary)}
 
 
+def _pickle_load_variants(folder: Path) -> dict[str, tuple[bytes, Path]]:
+    """Read with plain pickle.load, which knows no array bytes: what joblib reads as an array
+    (exactly sized, in numpy's own dtype form) is opcodes to it."""
+    out: dict[str, tuple[bytes, Path]] = {}
+    u1 = _dtype(_s("u1"), pb.newfalse(), pb.newtrue(), state=_tuple(
+        pb.binint1(3), _s("|"), pb.none(), pb.none(), pb.none(),
+        pb.binint(-1), pb.binint(-1), pb.binint1(0)))  # fmt: skip
+    for name, align in [("unaligned", pb.none()), ("aligned", pb.binint1(16))]:
+        canary = folder / f"canary-pickle-load-{name}"
+        hidden = pb.pop() + _system(canary) + pb.stop()
+        state = _state_items(u1, _ints(len(hidden)), align)
+        data = pb.proto(2) + _WRAPPER + pb.empty_tuple() + pb.newobj() + state + pb.build()
+        if name == "aligned":
+            # joblib reads a padding length byte, then that much padding: 'N' (78) is also
+            # NONE to pickle.load, so both readers walk through the same 79 bytes.
+            data += pb.none() * 79
+        out[f"pickle-load-{name}"] = (data + hidden + pb.stop(), canary)
+    return out
+
+
 @pytest.fixture(scope="module")
 def joblib_samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
     folder = tmp_path_factory.mktemp("joblib")
@@ -303,6 +323,12 @@ def joblib_samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[
         path.write_bytes(data)
         samples[name] = (path, canary)
     _prove_all("joblib", dict(samples.values()))
+    plain = _pickle_load_variants(folder)
+    for name, (data, canary) in plain.items():
+        path = folder / f"{name}.pkl"
+        path.write_bytes(data)
+        samples[name] = (path, canary)
+    _prove_all("pickle", {samples[name][0]: samples[name][1] for name in plain})
     for name, (data, canary) in _mmap_variants(folder).items():
         path = folder / f"{name}.joblib"
         path.write_bytes(data)
@@ -323,6 +349,8 @@ def joblib_samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[
         "companion-absolute",
         "companion-init-args",
         "mmap-int-shape",
+        "pickle-load-unaligned",
+        "pickle-load-aligned",
     ],
 )
 def test_joblib_inline_array_desync_is_blocked(

@@ -9,11 +9,11 @@ from airlock.findings import Finding
 from airlock.formats.detect import HEAD_BYTES
 from airlock.formats.interface import Blob, Kind, Reader, ScanContext
 from airlock.formats.pickle.analysis import PickleAnalysis
-from airlock.formats.pickle.interpreter import Interpreter, StreamResult
+from airlock.formats.pickle.interpreter import Interpreter, Listener, StreamResult
 from airlock.formats.pickle.opcodes import PickleLimitError, looks_like_pickle
 from airlock.formats.pickle.policy import GlobalsPolicy
 from airlock.formats.pickle.torch_legacy import TarMemberLayout
-from airlock.formats.pickle.values import Call
+from airlock.formats.pickle.values import Call, Global
 
 # torch.save's legacy format: five pickles (magic number, protocol, system info, the object,
 # storage keys) and then raw storage bytes that are never unpickled.
@@ -32,6 +32,14 @@ class PickleReader(Reader):
         analysis = PickleAnalysis(blob, ctx, self.policy)
         interpreter = Interpreter(blob.data, analysis)
         yield from scan_streams(blob, ctx, interpreter)
+        start, nested = interpreter.first_inline, interpreter.first_nested
+        if start >= 0 and (nested < 0 or start < nested):
+            # The same file read by pickle.load: no array bytes, opcodes right after BUILD.
+            # What it runs from there until it breaks is judged; the break itself is expected.
+            # (Object arrays were scanned as the pickles they are; read in the outer stream's
+            # context they only import what the outer stream had, so the walk stops there.)
+            listener = _Window(analysis, start, nested if nested >= 0 else len(blob.data))
+            Interpreter(blob.data, listener, joblib_arrays=False).run(0)
         yield from analysis.finish()
 
 
@@ -105,6 +113,37 @@ def _scan_torch_member(
     yield ctx.finding(
         "AIR003", blob, blob.location.at(pos), f"More than {MAX_STREAMS} pickle streams."
     )
+
+
+class _Window:
+    """Passes on the events from `start` (earlier ones were seen already) up to `end`."""
+
+    def __init__(self, listener: Listener, start: int, end: int) -> None:
+        self.listener, self.start, self.end = listener, start, end
+
+    def on_global(self, glob: Global) -> None:
+        if self.start <= glob.offset < self.end:
+            self.listener.on_global(glob)
+
+    def on_dynamic_import(self, module: Any, name: Any, offset: int) -> None:
+        if self.start <= offset < self.end:
+            self.listener.on_dynamic_import(module, name, offset)
+
+    def on_call(self, call: Call) -> None:
+        if self.start <= call.offset < self.end:
+            self.listener.on_call(call)
+
+    def on_build(self, target: Any, state: Any, offset: int) -> None:
+        if self.start <= offset < self.end:
+            self.listener.on_build(target, state, offset)
+
+    def on_extension(self, code: int, offset: int) -> None:
+        if self.start <= offset < self.end:
+            self.listener.on_extension(code, offset)
+
+    def on_constant(self, value: str | bytes | bytearray, offset: int) -> None:
+        if self.start <= offset < self.end:
+            self.listener.on_constant(value, offset)
 
 
 def _could_be(value: Any, expected: int) -> bool:

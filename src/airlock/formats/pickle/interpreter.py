@@ -79,10 +79,19 @@ def canonical_global(module: str, name: str, protocol: int) -> tuple[str, str]:
 
 
 class Interpreter:
-    def __init__(self, buf: Buffer, listener: Listener, depth: int = 0) -> None:
+    def __init__(
+        self, buf: Buffer, listener: Listener, depth: int = 0, joblib_arrays: bool = True
+    ) -> None:
         self.buf = buf
         self.listener = listener
         self.depth = depth
+        # joblib's NumpyUnpickler reads array bytes after a wrapper's BUILD; a plain unpickler
+        # (pickle.load, or joblib's own for object arrays) reads opcodes there instead.
+        self.joblib_arrays = joblib_arrays
+        # Where the first raw joblib array bytes were stepped over, and where the first object
+        # array's nested pickle starts (-1: none).
+        self.first_inline = -1
+        self.first_nested = -1
         self.ops_budget = MAX_OPS
         self.stack: list[Any] = []
         self.marks: list[list[Any]] = []
@@ -315,6 +324,8 @@ class Interpreter:
 
     def _after_build(self, target: Call, state: Any, pos: int) -> int:
         """Skip (or interpret) the bytes some loaders read straight from the stream after BUILD."""
+        if not self.joblib_arrays:
+            return pos
         extent = self.joblib.after_build(target, state, self.buf, pos, self.frame_end)
         if extent is None:
             return pos
@@ -324,7 +335,9 @@ class Interpreter:
         if extent.nested_pickle:
             if self.depth >= MAX_INLINE_DEPTH:
                 raise _SemanticError("inline pickles nested too deeply")
-            inner = Interpreter(self.buf, self.listener, self.depth + 1)
+            if self.first_nested < 0 or pos < self.first_nested:
+                self.first_nested = pos
+            inner = Interpreter(self.buf, self.listener, self.depth + 1, joblib_arrays=False)
             inner.ops_budget = self.ops_budget
             result = inner.run(extent.start)
             self.ops_budget = inner.ops_budget
@@ -332,7 +345,12 @@ class Interpreter:
             if not result.complete:
                 raise _SemanticError("inline object array is not a complete pickle")
             return result.end
+        self._stepped(pos)
         return extent.start + extent.length
+
+    def _stepped(self, pos: int) -> None:
+        if self.first_inline < 0 or pos < self.first_inline:
+            self.first_inline = pos
 
 
 Handler = Callable[[Interpreter, Any, int, int], "int | None"]
