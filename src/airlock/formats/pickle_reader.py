@@ -39,7 +39,9 @@ class PickleReader(Reader):
             # (Object arrays were scanned as the pickles they are; read in the outer stream's
             # context they only import what the outer stream had, so the walk stops there.)
             listener = _Window(analysis, start, nested if nested >= 0 else len(blob.data))
-            Interpreter(blob.data, listener, joblib_arrays=False).run(0)
+            plain = Interpreter(blob.data, listener, joblib_arrays=False)
+            for _ in scan_streams(blob, ctx, plain):
+                pass  # breaks and trailing bytes are expected in this reading
         yield from analysis.finish()
 
 
