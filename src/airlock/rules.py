@@ -156,9 +156,10 @@ _RULES = (
          "outlasts its stream, a legacy PyTorch member whose raw records do not add up, bytes "
          "after a joblib pickle); what the loader runs next could not be inspected.", 436),
     Rule("AIR206", "zip-readers-disagree", Severity.HIGH,
-         "Zip readers would see different members in this archive (several end-of-central-"
-         "directory records, or one PyTorch's miniz finds where others do not); every reading "
-         "was scanned, but the file was built to show scanners something else than loaders.",
+         "Zip readers would see different members in this archive (an end-of-central-directory "
+         "record PyTorch's miniz finds where others do not, members sharing a name or bytes, "
+         "local headers naming other members); every reading was scanned, but such a file is "
+         "built to show scanners something else than loaders.",
          436),
     Rule("AIR204", "archive-special-file", Severity.MEDIUM,
          "An archive member is a device file or a FIFO; extracting it (as root) creates a "

@@ -112,3 +112,13 @@ def test_plain_zips_read_the_same_by_every_reader() -> None:
 
 def test_miniz_refuses_prepended_bytes() -> None:
     assert miniz_members(b"junk" * 10 + _zip({"a/data.pkl": b"x"})) is None
+
+
+def test_duplicate_names_are_a_disagreement() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("a/data.pkl", pickle.dumps(1))
+        with pytest.warns(UserWarning):
+            archive.writestr("a/data.pkl", pickle.dumps(2))
+    disagreements = open_archive(out.getvalue()).disagreements
+    assert any("share a name" in message for message in disagreements)

@@ -291,14 +291,28 @@ def _data_end(buf: Buffer, start: int) -> tuple[int, int | None, int]:
 
 def _check_layout(archive: Archive) -> None:
     names: set[str] = set()
+    twins, overlaps = [], []
     for member in archive.members:
         if member.name in names:
             archive.anomalies.add("several members have the same name", member.name)
+            twins.append(member.name)
         names.add(member.name)
     ordered = sorted(archive.members, key=lambda m: m.header_offset)
     for before, after in itertools.pairwise(ordered):
         if after.header_offset < before.data_offset + before.compressed_size:
             archive.anomalies.add("members overlap each other", after.name)
+            overlaps.append(after.name)
+    renamed = [m.name for m in archive.members if m.local_name is not None]
+    for found, why in (
+        (twins, "several members share a name (miniz picks one by binary search, Python's "
+         "zipfile the last)"),
+        (overlaps, "members overlap, so the same bytes are read as different members"),
+        (renamed, "local headers name other members than the central directory (miniz "
+         "follows the directory, Python's zipfile refuses the member)"),
+    ):  # fmt: skip
+        if found:
+            shown = ", ".join(f"`{name}`" for name in list(dict.fromkeys(found))[:3])
+            archive.disagreements.append(f"{why}: {shown}")
 
 
 def _find(buf: Buffer, sig: bytes, start: int, end: int) -> int:
