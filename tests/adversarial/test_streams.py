@@ -927,3 +927,17 @@ def test_sklearn_models_via_joblib_are_clean(tmp_path: Path, compress: object) -
         path = tmp_path / f"{name}.joblib"
         joblib.dump(model, path, compress=compress)
         _assert_in_step(path)
+
+
+def test_streams_after_a_computed_first_value_are_all_read(tmp_path: Path) -> None:
+    """A first value computed while loading may be torch's magic number, so the next four are
+    read whatever they look like; past them, back-to-back streams are still followed, as a
+    loop of pickle.load calls reads them."""
+    canary = tmp_path / "canary-loop"
+    first = _p2(pb.call_global("collections", "OrderedDict"))
+    data = first + _p2(pb.none()) * 5 + _payload_pickle(canary)
+    path = tmp_path / "records.pkl"
+    path.write_bytes(data)
+    loop = "import pickle\nwith open(p, 'rb') as f:\n    while f.peek(1):\n        pickle.load(f)"
+    _prove_all("pickle", {path: canary}, code=loop)
+    assert_blocked(path, canary)

@@ -59,23 +59,26 @@ def _scan_back_to_back(
 ) -> Iterator[Finding]:
     """Streams one after another, as repeated pickle.load calls (and legacy torch.save) read."""
     data = blob.data
-    limit = MAX_STREAMS
+    # torch.load reads five pickles whatever they look like once the first is (or may be) its
+    # magic number; past them, a real legacy file holds raw storage bytes (never unpickled).
+    strict_until, limit = 0, MAX_STREAMS
     while pos < len(data) and index < limit:
         result = interpreter.run(pos)
         yield from _desyncs(blob, ctx, interpreter)
         if index == 0 and result.complete and _could_be(result.result, LEGACY_TORCH_MAGIC):
-            limit = LEGACY_TORCH_PICKLES
+            strict_until = LEGACY_TORCH_PICKLES
+            if not isinstance(result.result, Call):
+                limit = LEGACY_TORCH_PICKLES
         if not result.complete:
-            if limit == LEGACY_TORCH_PICKLES and _nothing_ran(result):
+            if index < strict_until and _nothing_ran(result):
                 yield _trailing(blob, ctx, interpreter, pos)  # torch.load stops with an error
             else:
                 yield _broken(blob, ctx, result, index)
             return
         index += 1
         pos = result.end
-        # torch.load reads its five pickles whatever they look like; elsewhere a next stream
-        # is only assumed where the bytes read as one.
-        more = index < limit and pos < len(data) and limit != LEGACY_TORCH_PICKLES
+        # Elsewhere a next stream is only assumed where the bytes read as one.
+        more = strict_until <= index < limit and pos < len(data)
         if more and not looks_like_pickle(data[pos : pos + HEAD_BYTES]):
             yield _trailing(blob, ctx, interpreter, pos)
             return
