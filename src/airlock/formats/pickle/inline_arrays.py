@@ -88,14 +88,12 @@ class JoblibArrays:
         return _extent(attributes, buf, pos)
 
 
-def _is_wrapper(value: Any, names: frozenset[str] = frozenset({"NumpyArrayWrapper"})) -> bool:
-    """Whether `value` names one of joblib's wrapper classes (by any module path in joblib)."""
-    if not isinstance(value, Global):
-        return False
-    if value.dotted in layouts().joblib.wrappers and "NumpyArrayWrapper" in names:
-        return True
-    top = value.module.split(".", 1)[0]
-    return top == "joblib" and value.name.rsplit(".", 1)[-1] in names
+def _is_wrapper(value: Any, names: frozenset[str] = _ARRAY_WRAPPERS) -> bool:
+    """Whether `value` may be one of joblib's wrapper classes: judged by the class name alone,
+    whatever module path leads to it (joblib.numpy_pickle, a re-export, an old vendored copy
+    such as sklearn.externals.joblib). Modelling arrays a loader does not read costs nothing:
+    the file is also read as pickle.load reads it."""
+    return isinstance(value, Global) and value.name.rsplit(".", 1)[-1] in names
 
 
 def _instance_of(call: Call, names: frozenset[str]) -> bool:

@@ -19,7 +19,6 @@ class NumpyKnowledge:
 
 @dataclass(frozen=True)
 class JoblibKnowledge:
-    wrappers: frozenset[str]
     init_parameters: tuple[str, ...]
     init_required: int
     init_default_alignment: int
@@ -55,7 +54,6 @@ def layouts() -> Layouts:
             {kind: tuple(sizes) for kind, sizes in numpy["fixed_sizes"].items()},
         ),
         JoblibKnowledge(
-            frozenset(joblib["wrappers"]),
             tuple(joblib["init_parameters"]),
             int(joblib["init_required"]),
             int(joblib["init_default_alignment"]),
