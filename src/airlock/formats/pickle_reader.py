@@ -174,7 +174,7 @@ def _desyncs(blob: Blob, ctx: ScanContext, interpreter: Interpreter) -> Iterator
 
 def _trailing(blob: Blob, ctx: ScanContext, interpreter: Interpreter, pos: int) -> Finding:
     size = len(blob.data) - pos
-    if interpreter.joblib.seen:
+    if interpreter.saw_wrapper:
         # joblib writes nothing after STOP: bytes here mean its walk and ours may differ.
         return ctx.finding(
             "AIR205",

@@ -31,6 +31,8 @@ _MAX_COUNT = 1 << 63
 # Attributes whose assignment (setattr from a BUILD slot state) changes what an object is.
 _CLASS_SWAPS = frozenset({"__class__", "__dict__"})
 _ARRAY_WRAPPERS = frozenset({"NumpyArrayWrapper"})
+# Every item size a numpy dtype can have short of flexible ones (bool ... complex256).
+_ITEM_SIZES = (1, 2, 4, 8, 12, 16, 24, 32)
 _COMPANION_WRAPPERS = frozenset({"NDArrayWrapper", "ZNDArrayWrapper"})
 
 
@@ -43,9 +45,11 @@ class InlineExtent:
 
 @dataclass(frozen=True)
 class Desync:
-    """The loader reads bytes here that cannot be located without loading the file."""
+    """The loader reads bytes here that cannot be located without loading the file; `resync`
+    lists where it may go on (every item size numpy has, when only the dtype is unknown)."""
 
     reason: str
+    resync: tuple[int, ...] = ()
 
 
 class JoblibArrays:
@@ -53,7 +57,6 @@ class JoblibArrays:
 
     def __init__(self) -> None:
         self._attributes: dict[int, tuple[Call, dict[str, Any]]] = {}
-        self.seen = False
 
     def after_build(
         self, target: Call, state: Any, buf: Buffer, pos: int, frame_end: int
@@ -75,7 +78,6 @@ class JoblibArrays:
                 return made
             created = (target, made)
             self._attributes[id(target)] = created
-        self.seen = True
         attributes = created[1]
         problem = _apply_state(attributes, state)
         if problem is not None:
@@ -188,7 +190,8 @@ def _extent(attributes: dict[str, Any], buf: Buffer, pos: int) -> InlineExtent |
         return Desync(
             f"joblib's array wrapper has a dtype not written as numpy writes one "
             f"({render(dtype_value, 120)}); its item size, and so the number of raw bytes "
-            "joblib reads, cannot be known for sure"
+            "joblib reads, cannot be known for sure",
+            _resync_points(attributes, shape, buf, pos),
         )
     count = _count(shape)
     if count is None or isinstance(count, Desync):
@@ -204,6 +207,22 @@ def _extent(attributes: dict[str, Any], buf: Buffer, pos: int) -> InlineExtent |
     if alignment is not None:
         start = pos + 1 + (buf[pos] if pos < len(buf) else 0)
     return InlineExtent(start, count * dtype.itemsize, nested_pickle=False)
+
+
+def _resync_points(
+    attributes: dict[str, Any], shape: Any, buf: Buffer, pos: int
+) -> tuple[int, ...]:
+    """Where joblib goes on if the item size is any of numpy's: after the padding (when there
+    may be one) and count * size bytes."""
+    count = _count(shape)
+    if not isinstance(count, int):
+        return ()
+    alignment = attributes.get("numpy_array_alignment_bytes")
+    starts = {pos} if alignment is None or not isinstance(alignment, _LITERALS) else set()
+    if alignment is not None and pos < len(buf):
+        starts.add(pos + 1 + buf[pos])
+    ends = {start + count * size for start in starts for size in _ITEM_SIZES}
+    return tuple(sorted(end for end in ends if end < len(buf)))
 
 
 def _count(shape: Any) -> int | Desync | None:

@@ -31,6 +31,8 @@ MAX_OPS = 50_000_000
 # Values held at once (stack + memo + open MARKs): ~100 bytes each, so about 200 MB at most.
 MAX_VALUES = 2_000_000
 MAX_INLINE_DEPTH = 8
+# Opcodes each walk resumed at a plausible resync point may run.
+MAX_RESYNC_OPS = 1_000_000
 # Shorter strings cannot hold a pickle worth reporting; skipping them keeps the hot loop cheap.
 MIN_REPORTED_CONSTANT = 16
 
@@ -88,10 +90,12 @@ class Interpreter:
         # joblib's NumpyUnpickler reads array bytes after a wrapper's BUILD; a plain unpickler
         # (pickle.load, or joblib's own for object arrays) reads opcodes there instead.
         self.joblib_arrays = joblib_arrays
+        self.resync = True
         # Where the first raw joblib array bytes were stepped over, and where the first object
         # array's nested pickle starts (-1: none).
         self.first_inline = -1
         self.first_nested = -1
+        self.saw_wrapper = False  # a joblib array wrapper was built in any stream
         self.ops_budget = MAX_OPS
         self.stack: list[Any] = []
         self.marks: list[list[Any]] = []
@@ -109,7 +113,10 @@ class Interpreter:
         self.protocol = 0
         self.joblib = inline_arrays.JoblibArrays()
         self.frame_end = -1
-        buf, handlers, offset = self.buf, _HANDLERS, start
+        return self._walk(start, start)
+
+    def _walk(self, start: int, offset: int) -> StreamResult:
+        buf, handlers = self.buf, _HANDLERS
         if offset < 0:
             return StreamResult(start, start, 0, False, PickleDecodeError("bad start", start))
         while True:
@@ -122,10 +129,11 @@ class Interpreter:
             if self.ops_budget & 0xFFF == 0 and (limit := self._over_limit(offset)) is not None:
                 return self._stop(start, offset, limit)
             if name == "STOP":
+                if not self.stack:  # both unpicklers pop the value: an empty stack is an error
+                    return self._stop(start, offset, PickleDecodeError("STOP on empty", offset))
                 if self.frame_end > end:
                     self._frame_past_stop(end)
-                result = self.stack[-1] if self.stack else None
-                return StreamResult(start, end, self.protocol, True, None, result)
+                return StreamResult(start, end, self.protocol, True, None, self.stack[-1])
             try:
                 jump = handlers[name](self, arg, offset, end)
             except _SemanticError as exc:
@@ -329,8 +337,12 @@ class Interpreter:
         extent = self.joblib.after_build(target, state, self.buf, pos, self.frame_end)
         if extent is None:
             return pos
+        self.saw_wrapper = True
         if isinstance(extent, inline_arrays.Desync):
             self.desyncs.append((pos, extent.reason))
+            if self.resync:
+                for offset in extent.resync:
+                    self._fork()._walk(offset, offset)  # its imports and calls are judged
             return pos
         if extent.nested_pickle:
             if self.depth >= MAX_INLINE_DEPTH:
@@ -347,6 +359,17 @@ class Interpreter:
             return result.end
         self._stepped(pos)
         return extent.start + extent.length
+
+    def _fork(self) -> Interpreter:
+        """A copy of this walk's state, to go on from where the loader may really be."""
+        clone = Interpreter(self.buf, self.listener, self.depth, self.joblib_arrays)
+        clone.stack = list(self.stack)
+        clone.marks = [list(mark) for mark in self.marks]
+        clone.memo = dict(self.memo)
+        clone.protocol = self.protocol
+        clone.ops_budget = min(self.ops_budget, MAX_RESYNC_OPS)
+        clone.resync = False  # one level: a resynchronised walk does not fork again
+        return clone
 
     def _stepped(self, pos: int) -> None:
         if self.first_inline < 0 or pos < self.first_inline:
