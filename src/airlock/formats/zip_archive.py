@@ -154,7 +154,8 @@ def _unpack(layout: struct.Struct, buf: Buffer, pos: int, sig: bytes) -> tuple[i
 
 def _read_central_directory(buf: Buffer, archive: Archive) -> bool:
     """Fill archive.members from the central directory; False when it misses some members."""
-    base = max(0, len(buf) - _EOCD.size - 0xFFFF)  # the record ends in a comment of < 64 KiB
+    # Python's zipfile searches the last 64 KiB + 22 bytes (_EndRecData: 1 << 16).
+    base = max(0, len(buf) - _EOCD.size - (1 << 16))
     eocd_pos = bytes(buf[base:]).rfind(b"PK\x05\x06")
     eocd = _unpack(_EOCD, buf, base + eocd_pos, b"PK\x05\x06") if eocd_pos >= 0 else None
     if eocd is None:
