@@ -225,6 +225,17 @@ _RULES = (
          "A string value in an instantiated config names a callable that runs commands or "
          "code (`os.system`): jsonargparse turns import paths into callables for `Callable` "
          "parameters, and `hydra.utils.get_method` / `get_class` take such paths.", 470),
+    Rule("AIR205", "loader-stream-desync", Severity.HIGH,
+         "The loader reads bytes from the file that Airlock cannot locate exactly as the loader "
+         "would (joblib array bytes of an unresolvable dtype or shape, a pickle frame that "
+         "outlasts its stream, a legacy PyTorch member whose raw records do not add up, bytes "
+         "after a joblib pickle); what the loader runs next could not be inspected.", 436),
+    Rule("AIR206", "zip-readers-disagree", Severity.HIGH,
+         "Zip readers would see different members in this archive (an end-of-central-directory "
+         "record PyTorch's miniz finds where others do not, members sharing a name or bytes, "
+         "local headers naming other members); every reading was scanned, but such a file is "
+         "built to show scanners something else than loaders.",
+         436),
     Rule("AIR204", "archive-special-file", Severity.MEDIUM,
          "An archive member is a device file or a FIFO; extracting it (as root) creates a "
          "special file, which a model never needs.", None),

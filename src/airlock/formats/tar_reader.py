@@ -8,7 +8,11 @@ from collections.abc import Iterator
 
 from airlock.findings import Finding, Severity
 from airlock.formats.archive_common import escapes, is_absolute
+from airlock.formats.detect import HEAD_BYTES
 from airlock.formats.interface import Blob, Buffer, Kind, Reader, ScanContext
+from airlock.formats.pickle.loader_layouts import layouts
+from airlock.formats.pickle.opcodes import looks_like_pickle
+from airlock.formats.pickle_reader import PickleReader
 from airlock.formats.tar_archive import Member, open_archive
 
 _DEVICES = {"3": "a character device", "4": "a block device", "6": "a FIFO (named pipe)"}
@@ -90,6 +94,12 @@ def _scan_member(
                 "bytes (holes included, for the whole archive); only the first part was scanned."
             )
             yield ctx.finding("AIR003", blob, where, message)
+    if member.name in layouts().torch_legacy.pickled_members and not looks_like_pickle(
+        data[:HEAD_BYTES]
+    ):
+        # torch.load unpickles these members of a legacy checkpoint whatever they look like.
+        yield from PickleReader().scan(Blob(data, blob.file, where, member.name), ctx)
+        return
     yield from ctx.scan_nested(data, where, member.name)
 
 

@@ -2,7 +2,14 @@
 
 Strict parsers reject wrong CRCs, odd flag bits or names that differ between headers, which
 PyTorch loads anyway (CVE-2025-1944, -1945, -10156). As in miniz, names, sizes and methods come
-from the central directory; the local header only says where the data starts."""
+from the central directory; the local header only says where the data starts.
+
+Readers also disagree on which central directory an archive has: Python's zipfile takes the
+last end record signature in the final 64 KiB (and shifts offsets when bytes are prepended),
+while miniz 3.0.2 (PyTorch's, third_party/miniz-3.0.2, mz_zip_reader_locate_header_sig and
+mz_zip_reader_read_central_dir) takes the last signature with a whole record after it, searching
+4 KiB blocks back from the end, and never shifts. Both readings are made; members only one of
+them sees are scanned too, and the disagreement is recorded."""
 
 from __future__ import annotations
 
@@ -47,6 +54,8 @@ class Archive:
     members: list[Member] = field(default_factory=list)
     anomalies: Anomalies = field(default_factory=Anomalies)
     limits: list[str] = field(default_factory=list)  # limits that left part of it unread
+    # Zip readers that would see different members (each reading's members are all listed).
+    disagreements: list[str] = field(default_factory=list)
 
 
 def open_archive(buf: Buffer) -> Archive:
@@ -55,8 +64,87 @@ def open_archive(buf: Buffer) -> Archive:
     if not _read_central_directory(buf, archive):
         seen = {m.header_offset for m in archive.members}
         archive.members += [m for m in _walk_local_headers(buf) if m.header_offset not in seen]
+    _add_miniz_reading(buf, archive)
     _check_layout(archive)
     return archive
+
+
+def _member_key(member: Member) -> tuple[str, int, int]:
+    return member.name, member.data_offset, member.compressed_size
+
+
+def _add_miniz_reading(buf: Buffer, archive: Archive) -> None:
+    """Add the members miniz (PyTorch) reads that the lenient reading missed, and say so."""
+    members = miniz_members(buf)
+    if members is None:
+        return  # miniz refuses the archive: torch.load fails before reading any member
+    ours = {_member_key(m) for m in archive.members}
+    theirs = {_member_key(m) for m in members}
+    missed = [m for m in members if _member_key(m) not in ours]
+    if missed:
+        names = ", ".join(f"`{m.name}`" for m in missed[:5])
+        archive.disagreements.append(
+            f"PyTorch's zip reader (miniz) finds a central directory that other readers do not "
+            f"use, with {len(missed)} member(s) they do not see ({names})"
+        )
+        archive.members += missed
+    elif ours - theirs and archive.members:
+        extra = [m.name for m in archive.members if _member_key(m) not in theirs]
+        names = ", ".join(f"`{n}`" for n in extra[:5])
+        archive.disagreements.append(
+            f"Python's zipfile and PyTorch's zip reader (miniz) read different central "
+            f"directories; {len(extra)} member(s) exist only for the former ({names})"
+        )
+
+
+def _miniz_eocd(buf: Buffer) -> int | None:
+    """mz_zip_reader_locate_header_sig: the last signature with a whole record after it."""
+    size, record, block = len(buf), _EOCD.size, 4096
+    if size < record:
+        return None
+    cur = max(size - block, 0)
+    while True:
+        n = min(block, size - cur)
+        last = min(n - 4, size - record - cur)  # the latest start a whole record fits after
+        if last >= 0:
+            hit = bytes(buf[cur : cur + last + 4]).rfind(b"PK\x05\x06")
+            if hit >= 0:
+                return cur + hit
+        if cur == 0 or size - cur >= 0xFFFF + record:
+            return None
+        cur = max(cur - (block - 3), 0)
+
+
+def miniz_members(buf: Buffer) -> list[Member] | None:
+    """The members miniz 3.0.2 lists (mz_zip_reader_read_central_dir), or None when it refuses
+    the archive. Offsets are absolute: miniz never allows for prepended bytes."""
+    eocd_pos = _miniz_eocd(buf)
+    eocd = _unpack(_EOCD, buf, eocd_pos, b"PK\x05\x06") if eocd_pos is not None else None
+    if eocd_pos is None or eocd is None:
+        return None
+    disk, cd_disk, on_disk, count, cd_size, cd_offset = eocd[:6]
+    if eocd_pos >= _EOCD64_LOCATOR.size + _EOCD64.size:
+        locator = _unpack(_EOCD64_LOCATOR, buf, eocd_pos - _EOCD64_LOCATOR.size, b"PK\x06\x07")
+        if locator is not None:
+            if locator[1] > len(buf) - _EOCD64.size:
+                return None
+            eocd64 = _unpack(_EOCD64, buf, locator[1], b"PK\x06\x06")
+            if eocd64 is not None:
+                if locator[2] != 1 or eocd64[0] < _EOCD64.size - 12:
+                    return None
+                disk, cd_disk, on_disk, count, cd_size, cd_offset = eocd64[3:9]
+    if count != on_disk or ((disk | cd_disk) and (disk, cd_disk) != (1, 1)):
+        return None
+    if cd_size < count * _CENTRAL.size or cd_offset + cd_size > len(buf):
+        return None
+    trial = Archive()
+    pos, end = cd_offset, cd_offset + cd_size
+    for _ in range(min(count, MAX_MEMBERS)):
+        entry = _unpack(_CENTRAL, buf, pos, _CENTRAL_SIG) if pos + _CENTRAL.size <= end else None
+        if entry is None:
+            return None
+        pos = _central_entry(buf, pos, entry, 0, trial)
+    return trial.members
 
 
 def _unpack(layout: struct.Struct, buf: Buffer, pos: int, sig: bytes) -> tuple[int, ...] | None:
@@ -66,7 +154,8 @@ def _unpack(layout: struct.Struct, buf: Buffer, pos: int, sig: bytes) -> tuple[i
 
 def _read_central_directory(buf: Buffer, archive: Archive) -> bool:
     """Fill archive.members from the central directory; False when it misses some members."""
-    base = max(0, len(buf) - _EOCD.size - 0xFFFF)  # the record ends in a comment of < 64 KiB
+    # Python's zipfile searches the last 64 KiB + 22 bytes (_EndRecData: 1 << 16).
+    base = max(0, len(buf) - _EOCD.size - (1 << 16))
     eocd_pos = bytes(buf[base:]).rfind(b"PK\x05\x06")
     eocd = _unpack(_EOCD, buf, base + eocd_pos, b"PK\x05\x06") if eocd_pos >= 0 else None
     if eocd is None:
@@ -203,14 +292,28 @@ def _data_end(buf: Buffer, start: int) -> tuple[int, int | None, int]:
 
 def _check_layout(archive: Archive) -> None:
     names: set[str] = set()
+    twins, overlaps = [], []
     for member in archive.members:
         if member.name in names:
             archive.anomalies.add("several members have the same name", member.name)
+            twins.append(member.name)
         names.add(member.name)
     ordered = sorted(archive.members, key=lambda m: m.header_offset)
     for before, after in itertools.pairwise(ordered):
         if after.header_offset < before.data_offset + before.compressed_size:
             archive.anomalies.add("members overlap each other", after.name)
+            overlaps.append(after.name)
+    renamed = [m.name for m in archive.members if m.local_name is not None]
+    for found, why in (
+        (twins, "several members share a name (miniz picks one by binary search, Python's "
+         "zipfile the last)"),
+        (overlaps, "members overlap, so the same bytes are read as different members"),
+        (renamed, "local headers name other members than the central directory (miniz "
+         "follows the directory, Python's zipfile refuses the member)"),
+    ):  # fmt: skip
+        if found:
+            shown = ", ".join(f"`{name}`" for name in list(dict.fromkeys(found))[:3])
+            archive.disagreements.append(f"{why}: {shown}")
 
 
 def _find(buf: Buffer, sig: bytes, start: int, end: int) -> int:

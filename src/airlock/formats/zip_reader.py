@@ -41,6 +41,13 @@ class ZipReader(Reader):
         for message in archive.anomalies.messages():
             text = f"The zip headers are inconsistent: {message}."
             yield ctx.finding("AIR201", blob, blob.location, text)
+        for message in archive.disagreements:
+            text = (
+                f"Zip readers disagree on what this archive holds: {message}. Every reading "
+                "was scanned, but such a file is built to show scanners other content than "
+                "loaders; do not load it."
+            )
+            yield ctx.finding("AIR206", blob, blob.location, text)
 
 
 def _scan_member(

@@ -33,6 +33,8 @@ MAX_OPS = 50_000_000
 # Values held at once (stack + memo + open MARKs): ~100 bytes each, so about 200 MB at most.
 MAX_VALUES = 2_000_000
 MAX_INLINE_DEPTH = 8
+# Opcodes each walk resumed at a plausible resync point may run.
+MAX_RESYNC_OPS = 1_000_000
 # Shorter strings cannot hold a pickle worth reporting; skipping them keeps the hot loop cheap.
 MIN_REPORTED_CONSTANT = 16
 
@@ -83,13 +85,29 @@ def canonical_global(module: str, name: str, protocol: int) -> tuple[str, str]:
 
 
 class Interpreter:
-    def __init__(self, buf: Buffer, listener: Listener, depth: int = 0) -> None:
+    def __init__(
+        self, buf: Buffer, listener: Listener, depth: int = 0, joblib_arrays: bool = True
+    ) -> None:
         self.buf = buf
         self.listener = listener
         self.depth = depth
+        # joblib's NumpyUnpickler reads array bytes after a wrapper's BUILD; a plain unpickler
+        # (pickle.load, or joblib's own for object arrays) reads opcodes there instead.
+        self.joblib_arrays = joblib_arrays
+        self.resync = True
+        # Where the first raw joblib array bytes were stepped over, and where the first object
+        # array's nested pickle starts (-1: none).
+        self.first_inline = -1
+        self.first_nested = -1
+        self.saw_wrapper = False  # a joblib array wrapper was built in any stream
         self.ops_budget = MAX_OPS
         self.stack: list[Any] = []
         self.marks: list[list[Any]] = []
+        # Places where a loader reads bytes this walk cannot follow: (offset, why). The reader
+        # reports them (fail closed); the walk goes on as a plain unpickler would.
+        self.desyncs: list[tuple[int, str]] = []
+        self.joblib = inline_arrays.JoblibArrays()
+        self.frame_end = -1
 
     def run(self, start: int) -> StreamResult:
         """Interpret one stream from `start` up to and including its STOP."""
@@ -97,7 +115,12 @@ class Interpreter:
         self.marks = []
         self.memo: dict[int, Any] = {}
         self.protocol = 0
-        buf, handlers, offset = self.buf, _HANDLERS, start
+        self.joblib = inline_arrays.JoblibArrays()
+        self.frame_end = -1
+        return self._walk(start, start)
+
+    def _walk(self, start: int, offset: int) -> StreamResult:
+        buf, handlers = self.buf, _HANDLERS
         if offset < 0:
             return StreamResult(start, start, 0, False, PickleDecodeError("bad start", start))
         # Locals for the fast path (see FAST_OPS): the same objects the handlers use.
@@ -165,8 +188,11 @@ class Interpreter:
             if self.ops_budget & 0xFFF == 0 and (limit := self._over_limit(offset)) is not None:
                 return self._stop(start, offset, limit)
             if name == "STOP":
-                result = self.stack[-1] if self.stack else None
-                return StreamResult(start, end, self.protocol, True, None, result)
+                if not self.stack:  # both unpicklers pop the value: an empty stack is an error
+                    return self._stop(start, offset, PickleDecodeError("STOP on empty", offset))
+                if self.frame_end > end:
+                    self._frame_past_stop(end)
+                return StreamResult(start, end, self.protocol, True, None, self.stack[-1])
             try:
                 jump = handlers[name](self, arg, offset, end)
             except _SemanticError as exc:
@@ -185,6 +211,16 @@ class Interpreter:
         if held > MAX_VALUES:
             return PickleLimitError(f"more than {MAX_VALUES} values held at once", offset)
         return None
+
+    def _frame_past_stop(self, end: int) -> None:
+        self.desyncs.append(
+            (
+                end,
+                f"the pickle frame around STOP goes on to byte {self.frame_end}: a loader that "
+                "reads on (another pickle.load, joblib, torch's legacy format) may resume "
+                "there instead of right after STOP",
+            )
+        )
 
     def _stop(self, start: int, offset: int, error: PickleDecodeError) -> StreamResult:
         return StreamResult(start, offset, self.protocol, False, error)
@@ -314,7 +350,7 @@ class Interpreter:
         self.listener.on_build(target, state, offset)
         if isinstance(target, Call):
             target.state = state
-            return self._after_build(target, end)
+            return self._after_build(target, state, end)
         return None
 
     def _inst(self, arg: Any, offset: int, end: int) -> None:
@@ -355,6 +391,11 @@ class Interpreter:
     def _nothing(self, arg: Any, offset: int, end: int) -> None:
         pass
 
+    def _frame(self, arg: Any, offset: int, end: int) -> None:
+        # Opcodes read on across frames; only loaders reading the file directly (joblib's
+        # arrays, the next pickle.load) see where a frame ends.
+        self.frame_end = end + int(arg)
+
     def _global(self, module: str, name: str, protocol: int, offset: int) -> Global:
         module, name = canonical_global(module, name, protocol)
         glob = Global(module, name, offset)
@@ -366,22 +407,50 @@ class Interpreter:
         self.listener.on_call(call)
         return call
 
-    def _after_build(self, target: Call, pos: int) -> int:
+    def _after_build(self, target: Call, state: Any, pos: int) -> int:
         """Skip (or interpret) the bytes some loaders read straight from the stream after BUILD."""
-        extent = inline_arrays.inline_extent(target, self.buf, pos)
+        if not self.joblib_arrays:
+            return pos
+        extent = self.joblib.after_build(target, state, self.buf, pos, self.frame_end)
         if extent is None:
+            return pos
+        self.saw_wrapper = True
+        if isinstance(extent, inline_arrays.Desync):
+            self.desyncs.append((pos, extent.reason))
+            if self.resync:
+                for offset in extent.resync:
+                    self._fork()._walk(offset, offset)  # its imports and calls are judged
             return pos
         if extent.nested_pickle:
             if self.depth >= MAX_INLINE_DEPTH:
                 raise _SemanticError("inline pickles nested too deeply")
-            inner = Interpreter(self.buf, self.listener, self.depth + 1)
+            if self.first_nested < 0 or pos < self.first_nested:
+                self.first_nested = pos
+            inner = Interpreter(self.buf, self.listener, self.depth + 1, joblib_arrays=False)
             inner.ops_budget = self.ops_budget
             result = inner.run(extent.start)
             self.ops_budget = inner.ops_budget
+            self.desyncs.extend(inner.desyncs)
             if not result.complete:
                 raise _SemanticError("inline object array is not a complete pickle")
             return result.end
+        self._stepped(pos)
         return extent.start + extent.length
+
+    def _fork(self) -> Interpreter:
+        """A copy of this walk's state, to go on from where the loader may really be."""
+        clone = Interpreter(self.buf, self.listener, self.depth, self.joblib_arrays)
+        clone.stack = list(self.stack)
+        clone.marks = [list(mark) for mark in self.marks]
+        clone.memo = dict(self.memo)
+        clone.protocol = self.protocol
+        clone.ops_budget = min(self.ops_budget, MAX_RESYNC_OPS)
+        clone.resync = False  # one level: a resynchronised walk does not fork again
+        return clone
+
+    def _stepped(self, pos: int) -> None:
+        if self.first_inline < 0 or pos < self.first_inline:
+            self.first_inline = pos
 
 
 Handler = Callable[[Interpreter, Any, int, int], "int | None"]
@@ -467,7 +536,7 @@ _HANDLERS: dict[str, Handler] = {
     "PERSID": Interpreter._persid,
     "BINPERSID": Interpreter._binpersid,
     "READONLY_BUFFER": Interpreter._nothing,
-    "FRAME": Interpreter._nothing,
+    "FRAME": Interpreter._frame,
 }
 
 
