@@ -314,6 +314,19 @@ def _pickle_load_variants(folder: Path) -> dict[str, tuple[bytes, Path]]:
     return out
 
 
+def _write_and_prove(
+    folder: Path, variants: dict[str, tuple[bytes, Path]], suffix: str, loader: str
+) -> dict[str, tuple[Path, Path]]:
+    """Write each variant as `<name><suffix>` and prove them all live with `loader`."""
+    samples: dict[str, tuple[Path, Path]] = {}
+    for name, (data, canary) in variants.items():
+        path = folder / f"{name}{suffix}"
+        path.write_bytes(data)
+        samples[name] = (path, canary)
+    _prove_all(loader, dict(samples.values()))
+    return samples
+
+
 @pytest.fixture(scope="module")
 def joblib_samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
     folder = tmp_path_factory.mktemp("joblib")
@@ -583,13 +596,7 @@ def _tar_variants(folder: Path) -> dict[str, tuple[bytes, Path]]:
 @pytest.fixture(scope="module")
 def tar_samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
     folder = tmp_path_factory.mktemp("legacy_tar")
-    samples: dict[str, tuple[Path, Path]] = {}
-    for name, (data, canary) in _tar_variants(folder).items():
-        path = folder / f"{name}.pt"
-        path.write_bytes(data)
-        samples[name] = (path, canary)
-    _prove_all("torch", dict(samples.values()))
-    return samples
+    return _write_and_prove(folder, _tar_variants(folder), ".pt", "torch")
 
 
 @pytest.mark.parametrize("name", list(_tar_variants(Path("/nonexistent"))))
@@ -745,13 +752,7 @@ def _zip_variants(folder: Path) -> dict[str, tuple[bytes, Path]]:
 @pytest.fixture(scope="module")
 def zip_samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
     folder = tmp_path_factory.mktemp("zip")
-    samples: dict[str, tuple[Path, Path]] = {}
-    for name, (data, canary) in _zip_variants(folder).items():
-        path = folder / f"{name}.pt"
-        path.write_bytes(data)
-        samples[name] = (path, canary)
-    _prove_all("torch", dict(samples.values()))
-    return samples
+    return _write_and_prove(folder, _zip_variants(folder), ".pt", "torch")
 
 
 _ZIP_NAMES = [
@@ -833,13 +834,8 @@ def _legacy_variants(folder: Path) -> dict[str, tuple[bytes, Path]]:
 @pytest.fixture(scope="module")
 def legacy_samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
     folder = tmp_path_factory.mktemp("legacy")
-    samples: dict[str, tuple[Path, Path]] = {}
-    for name, (data, canary) in _legacy_variants(folder).items():
-        path = folder / f"{name}.bin"  # pytorch_model.bin: the usual name of such checkpoints
-        path.write_bytes(data)
-        samples[name] = (path, canary)
-    _prove_all("torch", dict(samples.values()))
-    return samples
+    # pytorch_model.bin: the usual name of such checkpoints
+    return _write_and_prove(folder, _legacy_variants(folder), ".bin", "torch")
 
 
 @pytest.mark.parametrize("name", list(_legacy_variants(Path("/nonexistent"))))
