@@ -24,7 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.adversarial.live import (
+
+from adversarial.live import (
     assert_blocked,
     assert_clean,
     canary_code,
@@ -33,9 +34,8 @@ from tests.adversarial.live import (
     run_snippet,
     scan,
 )
-from tests.samples import pickle_bytes as pb
-
 from airlock.findings import Severity
+from samples import pickle_bytes as pb
 
 GADGET_MODULE = "gadgetlib"
 GADGET_SOURCE = '''

@@ -23,8 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.adversarial.live import assert_blocked, assert_clean, describe, prove_live, scan
 
+from adversarial.live import assert_blocked, assert_clean, describe, prove_live, scan
 from airlock.findings import Finding, Severity
 
 CANARY = "c"  # created in the sample's folder: every live proof runs there (short enough for

@@ -20,14 +20,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.adversarial.live import (
+
+from adversarial.live import (
     LOADER_MODULES,
     assert_blocked,
     assert_clean,
     canary_shell,
     run_snippet,
 )
-from tests.samples import pickle_bytes as pb
+from samples import pickle_bytes as pb
 
 # --------------------------------------------------------------------------------------------
 # Helpers

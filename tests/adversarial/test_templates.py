@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.adversarial.live import assert_blocked, assert_clean, run_snippet
 
+from adversarial.live import assert_blocked, assert_clean, run_snippet
 from airlock.findings import Severity
 
 BENIGN = Path(__file__).resolve().parents[1] / "data" / "chat_templates"
