@@ -28,9 +28,10 @@ def test_admit_list_show_remove(registry_env: str, capsys: pytest.CaptureFixture
     assert main(["models", "show", "clf"]) == 0
     assert "model.pt" in capsys.readouterr().out
 
-    assert main(["models", "remove", "clf"]) == 0
+    assert main(["models", "remove", "clf", "--reason", "replaced by clf2"]) == 0
+    assert "Removed 1 version(s) of clf (recorded in the audit log)." in capsys.readouterr().out
     assert main(["models", "show", "clf"]) == 1
-    assert main(["models", "remove", "clf"]) == 1
+    assert main(["models", "remove", "clf", "--reason", "again"]) == 1
 
 
 def test_refused_needs_force_and_reason(

@@ -11,11 +11,15 @@ from sqlalchemy.orm import Session
 
 from airlock.dossier.model import Dossier, ManifestFile, ProvenanceSection
 from airlock.dossier.provenance import manifest_digest
+from airlock.gateway.engines.choice import EngineChoice
 from airlock.policy.evaluate import Verdict
 from airlock.policy.model import Policy
 from airlock.registry import store
-from airlock.registry.models import ModelFile, ModelVersion
+from airlock.registry.models import AuditEntry, ModelFile, ModelVersion
 from airlock.registry.store import Registry
+
+# The example models are a bare pickle and a README: no engine serves them.
+NO_ENGINE = EngineChoice(None, "no config.json, so no engine knows what the weights are")
 
 
 def _variant(dossier: Dossier, n: int) -> Dossier:
@@ -31,7 +35,7 @@ def test_admit_list_show_remove(
     dossier, verdict = clean
     registry = Registry(registry_url)
     try:
-        record, created = registry.admit("clf", dossier, verdict, policy)
+        record, created = registry.admit("clf", dossier, verdict, policy, NO_ENGINE)
         assert created and record.version == 1 and not record.forced
         assert record.decision == "admit_with_conditions"
         assert record.policy_digest == policy.digest
@@ -39,19 +43,19 @@ def test_admit_list_show_remove(
         assert Dossier.from_dict(record.dossier) == dossier
         assert record.created_at.tzinfo is not None
 
-        again, created = registry.admit("clf", dossier, verdict, policy)
+        again, created = registry.admit("clf", dossier, verdict, policy, NO_ENGINE)
         assert not created and again.version == 1  # same bytes, same version
 
-        second, created = registry.admit("clf", _variant(dossier, 1), verdict, policy)
+        second, created = registry.admit("clf", _variant(dossier, 1), verdict, policy, NO_ENGINE)
         assert created and second.version == 2
         assert [r.version for r in registry.versions("clf")] == [1, 2]
         latest = registry.get("clf")
         assert latest is not None and latest.version == 2
         assert registry.get("clf", 1) is not None and registry.get("nope") is None
 
-        assert registry.remove("clf", 1) == 1
+        assert registry.remove("clf", 1, reason="superseded") == 1
         assert [r.version for r in registry.versions()] == [2]
-        assert registry.remove("clf") == 1 and registry.versions() == []
+        assert registry.remove("clf", None, reason="retired") == 1 and registry.versions() == []
         with Session(registry.engine) as session:
             assert session.scalar(select(func.count()).select_from(ModelFile)) == 0
     finally:
@@ -64,7 +68,9 @@ def test_forced_admit_records_the_reason(
     dossier, verdict = malicious
     registry = Registry(registry_url)
     try:
-        record, _ = registry.admit("bad", dossier, verdict, policy, force_reason="ticket SEC-1")
+        record, _ = registry.admit(
+            "bad", dossier, verdict, policy, NO_ENGINE, force_reason="ticket SEC-1"
+        )
         assert record.forced and record.force_reason == "ticket SEC-1"
         assert record.decision == "refuse" and record.reasons
     finally:
@@ -88,7 +94,7 @@ def test_interrupted_admit_leaves_nothing(
     monkeypatch.setattr(store, "_add_files", crash)
     try:
         with pytest.raises(KeyboardInterrupt):
-            registry.admit("clf", dossier, verdict, policy)
+            registry.admit("clf", dossier, verdict, policy, NO_ENGINE)
         with Session(registry.engine) as session:
             assert session.scalar(select(func.count()).select_from(ModelVersion)) == 0
             assert session.scalar(select(func.count()).select_from(ModelFile)) == 0
@@ -109,7 +115,9 @@ def test_concurrent_admits(
         try:
             start.wait()
             # Half the threads admit the same bytes, half each admit new bytes.
-            registry.admit("clf", dossier if n % 2 else _variant(dossier, n), verdict, policy)
+            registry.admit(
+                "clf", dossier if n % 2 else _variant(dossier, n), verdict, policy, NO_ENGINE
+            )
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -131,5 +139,35 @@ def test_concurrent_admits(
         with Session(registry.engine) as session:
             files = session.scalar(select(func.count()).select_from(ModelFile))
         assert files == sum(len(r.files) for r in versions)
+    finally:
+        registry.close()
+
+
+def test_no_change_without_its_audit_entry(
+    registry_url: str,
+    clean: tuple[Dossier, Verdict],
+    policy: Policy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The audit entry is written in the change's transaction: when it fails, so does the change."""
+    dossier, verdict = clean
+    registry = Registry(registry_url)
+    try:
+        registry.admit("kept", dossier, verdict, policy, NO_ENGINE, actor="alice")
+
+        def fail(*_args: object, **_kwargs: object) -> None:
+            raise RuntimeError("audit log unwritable")
+
+        monkeypatch.setattr(store.audit, "write", fail)
+        with pytest.raises(RuntimeError):
+            registry.admit("clf", dossier, verdict, policy, NO_ENGINE)
+        with pytest.raises(RuntimeError):
+            registry.remove("kept", None, reason="cleanup")
+        assert [r.name for r in registry.versions()] == ["kept"]
+        with Session(registry.engine) as session:
+            entries = session.scalars(select(AuditEntry)).all()
+        assert [(e.action, e.subject, e.actor) for e in entries] == [
+            ("model.admit", "kept v1", "alice")
+        ]
     finally:
         registry.close()

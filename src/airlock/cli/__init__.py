@@ -21,11 +21,13 @@ examples:
   airlock sign ./some-model/ --key key.pem   sign every file; `airlock verify` checks it
   airlock vet ./some-model/   one verdict by your policy: admit, with conditions, or refuse
   airlock admit ./some-model/ --name NAME   vet, then record it in the registry
+  airlock audit               who changed the registry, when and why
 
 environment:
   {HOME_ENV}  where Airlock keeps its database and configuration
                 (default: your platform's per-user data folder)
-  AIRLOCK_DATABASE_URL  the registry database (default: a SQLite file in AIRLOCK_HOME)
+  AIRLOCK_DATABASE_URL  the registry database (default: a SQLite file in AIRLOCK_HOME);
+                postgresql+psycopg://user:password@host/db (postgres:// means the same)
 """
 
 
@@ -43,7 +45,7 @@ class _Parser(argparse.ArgumentParser):
 _COMMANDS = {
     "scan": "scan", "fit": "fit", "license": "license", "hash": "hash", "sign": "sign",
     "verify": "sign", "bom": "bom", "vet": "vet", "admit": "admit", "models": "models",
-    "serve": "serve", "keys": "keys", "usage": "usage",
+    "serve": "serve", "keys": "keys", "usage": "usage", "audit": "audit",
 }  # fmt: skip
 
 

@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
+from airlock.cli.registry_access import actor_of, add_actor_argument, open_registry
 from airlock.cli.vet import REFUSED, VetError, add_vet_arguments, emit, vet
+
+if TYPE_CHECKING:
+    from airlock.registry.store import Registry
 
 _DESCRIPTION = """\
 Vet a model (as `airlock vet` does) and record it in the registry: name, source path, the
 hash of every file, the dossier, the verdict, the policy's digest and the time. A refused
-model is not recorded unless --force and --reason say who overrode the policy and why."""
+model is not recorded unless --force and --reason say who overrode the policy and why.
+
+The registry is opened (and checked) before the model is vetted, so no verdict is printed that
+cannot be recorded. Admission also decides which engine `airlock serve` will run the model with,
+from its config files; a model no engine serves is recorded as "not servable" with the reason,
+and the gateway does not offer it. Every admission is written to the audit log."""
 
 _EPILOG = """\
 exit codes:
   0  admitted (recorded, or these exact files were already recorded under NAME)
   1  refused, and not recorded
-  2  usage error, or the registry cannot be opened
+  2  usage error, or the registry cannot be opened (checked before vetting)
 
 examples:
   airlock admit ./minilm --name minilm
@@ -41,6 +50,7 @@ def register(commands: Any) -> None:
         "--force", action="store_true", help="record a refused model anyway (needs --reason)"
     )
     parser.add_argument("--reason", metavar="TEXT", help="why the policy is overridden (recorded)")
+    add_actor_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -56,7 +66,24 @@ def run(args: argparse.Namespace) -> int:
         return USAGE_ERROR
     from sqlalchemy.exc import SQLAlchemyError
 
-    from airlock.registry.store import Registry, RegistryError
+    from airlock.registry.store import RegistryError
+
+    registry = open_registry()
+    if registry is None:
+        return USAGE_ERROR
+    try:
+        return _vet_and_record(args, registry)
+    except (SQLAlchemyError, RegistryError) as exc:
+        print_error(f"{registry.location.describe()}: {str(exc).strip().splitlines()[0]}")
+        return USAGE_ERROR
+    finally:
+        registry.close()
+
+
+def _vet_and_record(args: argparse.Namespace, registry: Registry) -> int:
+    from pathlib import Path
+
+    from airlock.gateway.engines.choice import choose_engine
 
     try:
         vetted = vet(args)
@@ -68,18 +95,25 @@ def run(args: argparse.Namespace) -> int:
         print("Not admitted: the policy refuses this model.", file=sys.stderr)
         return REFUSED
     reason = args.reason.strip() if args.force and not vetted.verdict.admitted else None
-    try:
-        registry = Registry()
-        try:
-            record, created = registry.admit(
-                args.name.strip(), vetted.dossier, vetted.verdict, vetted.policy, reason
-            )
-        finally:
-            registry.close()
-    except (SQLAlchemyError, RegistryError, ImportError) as exc:
-        print_error(f"registry: {str(exc).splitlines()[0]}")
-        return USAGE_ERROR
+    dossier = vetted.dossier
+    engine = choose_engine(Path(dossier.source), [f.path for f in dossier.provenance.files])
+    record, created = registry.admit(
+        args.name.strip(),
+        dossier,
+        vetted.verdict,
+        vetted.policy,
+        engine,
+        force_reason=reason,
+        actor=actor_of(args),
+    )
     forced = " (forced: the policy refused it)" if record.forced else ""
     what = "Admitted" if created else "Already admitted"
     print(f"{what} {record.name} version {record.version}{forced}.", file=sys.stderr)
+    if record.engine is None:
+        print(
+            f"Not servable: {record.engine_reason}. `airlock serve` will not offer it.",
+            file=sys.stderr,
+        )
+    else:
+        print(f"Served by the {record.engine} engine.", file=sys.stderr)
     return 0

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
+from airlock.cli.registry_access import actor_of, add_actor_argument, open_registry
 
-if TYPE_CHECKING:
-    from airlock.registry.store import Registry
+__all__ = ["open_registry", "register"]  # open_registry: usage and serve import it from here
 
 _EPILOG = """\
 examples:
@@ -39,25 +39,15 @@ def register(commands: Any) -> None:
     create.add_argument(
         "--rpm", type=int, metavar="N", help="requests per minute (default: no limit)"
     )
+    add_actor_argument(create)
     create.set_defaults(run=_create)
     listing = actions.add_parser("list", help="list keys (never the keys themselves)")
     listing.set_defaults(run=_list)
     revoke = actions.add_parser("revoke", help="revoke a key by name")
     revoke.add_argument("name")
+    revoke.add_argument("--reason", metavar="TEXT", help="why (recorded in the audit log)")
+    add_actor_argument(revoke)
     revoke.set_defaults(run=_revoke)
-
-
-def open_registry() -> Registry | None:
-    """The registry, or None after printing why it cannot be opened."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from airlock.registry.store import Registry
-
-    try:
-        return Registry()
-    except (SQLAlchemyError, OSError) as exc:
-        print_error(f"cannot open the registry: {exc}")
-        return None
 
 
 def _create(args: argparse.Namespace) -> int:
@@ -70,7 +60,9 @@ def _create(args: argparse.Namespace) -> int:
     if registry is None:
         return USAGE_ERROR
     try:
-        token, info = KeyStore(registry.engine).create(args.name, args.models, args.rpm)
+        token, info = KeyStore(registry.engine).create(
+            args.name, args.models, args.rpm, actor=actor_of(args)
+        )
     except KeyError_ as exc:
         print_error(str(exc))
         return USAGE_ERROR
@@ -113,7 +105,7 @@ def _revoke(args: argparse.Namespace) -> int:
     if registry is None:
         return USAGE_ERROR
     try:
-        KeyStore(registry.engine).revoke(args.name)
+        KeyStore(registry.engine).revoke(args.name, reason=args.reason, actor=actor_of(args))
     except KeyError_ as exc:
         print_error(str(exc))
         return USAGE_ERROR

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
+from airlock.cli.registry_access import actor_of, add_actor_argument, open_registry
 
 if TYPE_CHECKING:
     from airlock.registry.store import Record, Registry
@@ -22,7 +23,11 @@ exit codes:
   2  usage error, or the registry cannot be opened
 
 registry: a SQLite file in $AIRLOCK_HOME, or the database in $AIRLOCK_DATABASE_URL
-  (e.g. postgresql+psycopg://user@host/db).
+  (e.g. postgresql+psycopg://user@host/db; postgres:// means the same).
+
+Each version shows the engine `airlock serve` will run it with, decided at admission from its
+config files, or "not servable: WHY" (such a model is not offered by the gateway).
+Removals need --reason; they are recorded in the audit log (`airlock audit`).
 """
 
 
@@ -43,9 +48,13 @@ def register(commands: Any) -> None:
     show.add_argument("--version", type=int, help="default: the newest")
     show.add_argument("-f", "--format", choices=("text", "json"), default="text")
     show.set_defaults(run=_wrap(_show))
-    remove = actions.add_parser("remove", help="delete a name's versions (or one)")
+    remove = actions.add_parser("remove", help="delete a name's versions (or one), with a reason")
     remove.add_argument("name")
     remove.add_argument("--version", type=int, help="default: every version")
+    remove.add_argument(
+        "--reason", required=True, metavar="TEXT", help="why it is removed (audit log)"
+    )
+    add_actor_argument(remove)
     remove.set_defaults(run=_wrap(_remove))
     verify = actions.add_parser("verify", help="re-hash admitted files and report drift")
     verify.add_argument("name", nargs="?", help="default: the newest version of every model")
@@ -54,14 +63,8 @@ def register(commands: Any) -> None:
 
 def _wrap(action: Callable[[Registry, argparse.Namespace], int]) -> Callable[..., int]:
     def run(args: argparse.Namespace) -> int:
-        from sqlalchemy.exc import SQLAlchemyError
-
-        from airlock.registry.store import Registry
-
-        try:
-            registry = Registry()
-        except (SQLAlchemyError, ImportError) as exc:  # ImportError: no driver for the URL
-            print_error(f"registry: {str(exc).splitlines()[0]}")
+        registry = open_registry()
+        if registry is None:
             return USAGE_ERROR
         try:
             return action(registry, args)
@@ -82,7 +85,10 @@ def _list(registry: Registry, args: argparse.Namespace) -> int:
     for r in records:
         forced = "  FORCED" if r.forced else ""
         when = r.created_at.strftime("%Y-%m-%d %H:%M")
-        print(f"{r.name}  v{r.version}  {r.decision}{forced}  {when}  {len(r.files)} files")
+        print(
+            f"{r.name}  v{r.version}  {r.decision}{forced}  {when}  {len(r.files)} files  "
+            f"{r.serving}"
+        )
     return 0
 
 
@@ -101,6 +107,7 @@ def _show(registry: Registry, args: argparse.Namespace) -> int:
     print(f"  admitted    {record.created_at.isoformat(timespec='seconds')}")
     print(f"  policy      {record.policy_name} ({record.policy_digest})")
     print(f"  manifest    {record.manifest_digest}")
+    print(f"  serving     {record.serving}")
     if record.forced:
         print(f"  FORCED      {record.force_reason}")
     for reason in record.reasons:
@@ -113,13 +120,18 @@ def _show(registry: Registry, args: argparse.Namespace) -> int:
 
 
 def _remove(registry: Registry, args: argparse.Namespace) -> int:
-    removed = registry.remove(args.name, args.version)
+    if not args.reason.strip():
+        print_error("--reason must say why the model is removed (it is recorded)")
+        return USAGE_ERROR
+    removed = registry.remove(
+        args.name, args.version, reason=args.reason.strip(), actor=actor_of(args)
+    )
     if not removed:
         print_error(
             f"no model {args.name!r}" + (f" version {args.version}" if args.version else "")
         )
         return DRIFT
-    print(f"Removed {removed} version(s) of {args.name}.")
+    print(f"Removed {removed} version(s) of {args.name} (recorded in the audit log).")
     return 0
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from airlock.gateway.errors import Forbidden, TooManyRequests, Unauthorized
+from airlock.registry import audit
 from airlock.registry.gateway_tables import ApiKey
 
 KEY_PREFIX = "ak-"
@@ -47,8 +48,10 @@ class KeyStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def create(self, name: str, models: list[str] | None, rpm: int | None) -> tuple[str, KeyInfo]:
-        """A new key; the token is returned here and never again."""
+    def create(
+        self, name: str, models: list[str] | None, rpm: int | None, *, actor: str | None = None
+    ) -> tuple[str, KeyInfo]:
+        """A new key; the token is returned here and never again. Recorded in the audit log."""
         token = KEY_PREFIX + secrets.token_urlsafe(32)
         row = ApiKey(
             name=name,
@@ -63,6 +66,8 @@ class KeyStore:
                 session.add(row)
                 session.flush()
                 info = _info(row)
+                details = {"prefix": row.prefix, "models": models, "rpm": rpm}
+                audit.write(session, audit.KEY_CREATE, name, actor=actor, details=details)
         except IntegrityError:
             raise KeyError_(f"a key named {name!r} exists already") from None
         return token, info
@@ -71,12 +76,19 @@ class KeyStore:
         with Session(self._engine) as session:
             return [_info(r) for r in session.scalars(select(ApiKey).order_by(ApiKey.name))]
 
-    def revoke(self, name: str) -> None:
+    def revoke(self, name: str, *, reason: str | None = None, actor: str | None = None) -> None:
+        """Revoke a key (recorded in the audit log); revoking it again changes nothing."""
         with Session(self._engine) as session, session.begin():
             row = session.scalar(select(ApiKey).where(ApiKey.name == name))
             if row is None:
                 raise KeyError_(f"no key named {name!r}")
-            row.revoked_at = row.revoked_at or datetime.now(UTC)
+            if row.revoked_at is not None:
+                return
+            row.revoked_at = datetime.now(UTC)
+            details = {"prefix": row.prefix}
+            audit.write(
+                session, audit.KEY_REVOKE, name, actor=actor, reason=reason, details=details
+            )
 
     def lookup(self, token: str) -> KeyInfo | None:
         with Session(self._engine) as session:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from airlock.gateway.errors import GatewayError
+
 # Weight files count toward the memory budget; configs and tokenizers are negligible.
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".onnx", ".h5", ".ckpt")
 
@@ -26,6 +28,9 @@ class AdmittedModel:
     files: tuple[AdmittedFile, ...]
     version: int = 0
     digest: str = ""  # the manifest digest recorded at admission
+    # Why no engine serves it, as decided at admission (None: servable). Such a model is not
+    # listed in /v1/models, and a request for it is answered with this reason.
+    not_servable: str | None = None
 
     @property
     def revision(self) -> tuple[int, str]:
@@ -38,10 +43,24 @@ class AdmittedModel:
         return weights or sum(f.size for f in self.files)
 
 
+class ModelNotServable(GatewayError):
+    """Admitted, but no engine recognises its files: asking again will not help (not a 503)."""
+
+    code = "model_not_servable"
+
+    def __init__(self, model: AdmittedModel) -> None:
+        super().__init__(
+            f"The model '{model.name}' is admitted but cannot be served: {model.not_servable}",
+            param="model",
+        )
+
+
 class ModelCatalog(Protocol):
     def get(self, name: str) -> AdmittedModel | None: ...
 
-    def names(self) -> list[str]: ...
+    def names(self) -> list[str]:
+        """The names of the models that can be served (what /v1/models lists)."""
+        ...
 
 
 class StaticCatalog:
@@ -54,4 +73,4 @@ class StaticCatalog:
         return self._models.get(name)
 
     def names(self) -> list[str]:
-        return sorted(self._models)
+        return sorted(n for n, m in self._models.items() if m.not_servable is None)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from airlock.gateway import heap
 from airlock.gateway.batching import Batcher
-from airlock.gateway.catalog import AdmittedModel, ModelCatalog
+from airlock.gateway.catalog import AdmittedModel, ModelCatalog, ModelNotServable
 from airlock.gateway.config import GatewayConfig
 from airlock.gateway.engines.detect import load_engine
 from airlock.gateway.engines.interface import Engine, EngineError
@@ -95,6 +95,8 @@ class ModelManager:
     async def use(self, name: str) -> AsyncIterator[Loaded]:
         """The loaded model for one request; counts toward the model's bounded queue."""
         model = self.admitted(name)
+        if model.not_servable is not None:
+            raise ModelNotServable(model)
         waiting = self._in_flight.get(name, 0)
         if waiting >= self._config.queue_size:
             raise TooManyRequests(

@@ -22,7 +22,7 @@ class RegistryCatalog:
         return self._models().get(name)
 
     def names(self) -> list[str]:
-        return sorted(self._models())
+        return sorted(n for n, m in self._models().items() if m.not_servable is None)
 
     def _models(self) -> dict[str, AdmittedModel]:
         if time.monotonic() - self._fetched > CACHE_S:
@@ -34,5 +34,10 @@ class RegistryCatalog:
 def _admitted(record: Record) -> AdmittedModel:
     files = tuple(AdmittedFile(f.path, f.size, f.sha256) for f in record.files)
     return AdmittedModel(
-        record.name, Path(record.source), files, record.version, record.manifest_digest
+        record.name,
+        Path(record.source),
+        files,
+        record.version,
+        record.manifest_digest,
+        None if record.engine else record.engine_reason,
     )

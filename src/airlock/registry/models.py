@@ -44,6 +44,10 @@ class ModelVersion(Base):
     policy_digest: Mapped[str] = mapped_column(String(80))
     forced: Mapped[bool] = mapped_column(Boolean, default=False)
     force_reason: Mapped[str | None] = mapped_column(Text)
+    # The engine `airlock serve` would load it with (gateway/engines/choice.py); None: no engine
+    # serves it, and `engine_reason` says why.
+    engine: Mapped[str | None] = mapped_column(String(64))
+    engine_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     files: Mapped[list[ModelFile]] = relationship(
         back_populates="model_version",
@@ -65,3 +69,18 @@ class ModelFile(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     model_version: Mapped[ModelVersion] = relationship(back_populates="files")
+
+
+class AuditEntry(Base):
+    """One change to the registry: who made it, when, what, to what, and why. Written in the
+    transaction of the change itself, so there is never a change without its entry."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    subject: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)

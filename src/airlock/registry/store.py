@@ -8,14 +8,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from airlock.dossier.model import Dossier, ManifestFile
+from airlock.gateway.engines.choice import EngineChoice
 from airlock.policy.evaluate import Verdict
 from airlock.policy.model import Policy
-from airlock.registry.db import database_url, make_engine
+from airlock.registry import audit
+from airlock.registry.db import Location, RegistryError, locate, make_engine
 from airlock.registry.migrate import migrate
 from airlock.registry.models import ModelFile, ModelVersion
 
@@ -23,8 +25,7 @@ from airlock.registry.models import ModelFile, ModelVersion
 _ADMIT_ATTEMPTS = 8
 
 
-class RegistryError(Exception):
-    """The registry cannot be opened or written."""
+__all__ = ["Record", "Registry", "RegistryError"]
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,15 @@ class Record:
     policy_digest: str
     forced: bool
     force_reason: str | None
+    engine: str | None  # None: not servable, `engine_reason` says why
+    engine_reason: str
     created_at: datetime
     files: tuple[ManifestFile, ...]
+
+    @property
+    def serving(self) -> str:
+        """How the gateway would serve it, in words for a listing."""
+        return f"engine {self.engine}" if self.engine else f"not servable: {self.engine_reason}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +64,8 @@ class Record:
             "policy": {"name": self.policy_name, "digest": self.policy_digest},
             "forced": self.forced,
             "force_reason": self.force_reason,
+            "engine": self.engine,
+            "engine_reason": self.engine_reason,
             "created_at": self.created_at.isoformat(timespec="seconds"),
             "files": [vars(f) for f in self.files],
             "dossier": self.dossier,
@@ -64,8 +74,9 @@ class Record:
 
 class Registry:
     def __init__(self, url: str | None = None) -> None:
-        self.engine = make_engine(url or database_url())
-        migrate(self.engine)
+        """Open (and migrate) the registry; RegistryError says which database and why not."""
+        self.location = locate(url)
+        self.engine = _open(self.location)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -76,7 +87,9 @@ class Registry:
         dossier: Dossier,
         verdict: Verdict,
         policy: Policy,
+        engine: EngineChoice,
         force_reason: str | None = None,
+        actor: str | None = None,
     ) -> tuple[Record, bool]:
         """Record a model version; (record, False) when these exact bytes are already there."""
         for _ in range(_ADMIT_ATTEMPTS):
@@ -94,9 +107,25 @@ class Registry:
                         select(func.max(ModelVersion.version)).where(ModelVersion.name == name)
                     )
                     row = _row(name, (latest or 0) + 1, dossier, verdict, policy, force_reason)
+                    row.engine, row.engine_reason = engine.engine, engine.reason
                     session.add(row)
                     session.flush()
                     _add_files(session, row, dossier.provenance.files)
+                    audit.write(
+                        session,
+                        audit.ADMIT,
+                        f"{name} v{row.version}",
+                        actor=actor,
+                        reason=force_reason,
+                        details={
+                            "decision": row.decision,
+                            "forced": row.forced,
+                            "manifest_digest": row.manifest_digest,
+                            "source": row.source,
+                            "engine": row.engine,
+                            "engine_reason": row.engine_reason,
+                        },
+                    )
                     record = _record(row)
                 return record, True
             except IntegrityError:
@@ -123,16 +152,65 @@ class Registry:
             return found[-1] if found else None
         return next((r for r in found if r.version == version), None)
 
-    def remove(self, name: str, version: int | None = None) -> int:
-        """Delete a name's versions (or one of them); returns how many were deleted."""
-        query = select(ModelVersion.id).where(ModelVersion.name == name)
+    def remove(
+        self, name: str, version: int | None, *, reason: str, actor: str | None = None
+    ) -> int:
+        """Delete a name's versions (or one of them), recorded with `reason` in the audit log;
+        returns how many were deleted."""
+        query = select(ModelVersion.id, ModelVersion.version, ModelVersion.manifest_digest)
+        query = query.where(ModelVersion.name == name).order_by(ModelVersion.version)
         if version is not None:
             query = query.where(ModelVersion.version == version)
         with Session(self.engine) as session, session.begin():
-            ids = list(session.scalars(query))
+            rows = session.execute(query).all()
+            if not rows:
+                return 0
+            ids = [row.id for row in rows]
             session.execute(delete(ModelFile).where(ModelFile.model_version_id.in_(ids)))
             session.execute(delete(ModelVersion).where(ModelVersion.id.in_(ids)))
-        return len(ids)
+            audit.write(
+                session,
+                audit.REMOVE,
+                name if version is None else f"{name} v{version}",
+                actor=actor,
+                reason=reason,
+                details={"versions": {str(r.version): r.manifest_digest for r in rows}},
+            )
+        return len(rows)
+
+
+def _open(location: Location) -> Engine:
+    """An engine on a reachable database at the newest schema, or RegistryError naming it."""
+    from alembic.util.exc import CommandError
+
+    where = location.describe()
+    try:
+        engine = make_engine(location.url)
+    except ArgumentError:
+        raise RegistryError(
+            f"{where} is not a database URL (e.g. postgresql+psycopg://user@host/db)"
+        ) from None
+    except ImportError as exc:  # the URL names a driver that is not installed
+        raise RegistryError(
+            f"{where} needs the database driver {exc.name or exc}, which is not installed "
+            "(PostgreSQL: pip install 'airlock[postgres]')"
+        ) from None
+    try:
+        migrate(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        detail = str(exc.orig or exc).strip().splitlines()[0]
+        raise RegistryError(f"{where} cannot be opened: {detail}") from None
+    except CommandError as exc:  # a revision this Airlock does not know: a newer schema
+        engine.dispose()
+        raise RegistryError(
+            f"{where} has a schema this Airlock does not know ({exc}): upgrade Airlock"
+        ) from None
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        detail = str(exc).strip().splitlines()[0]
+        raise RegistryError(f"{where} cannot be used: {detail}") from None
+    return engine
 
 
 def _row(
@@ -184,6 +262,8 @@ def _record(row: ModelVersion) -> Record:
         policy_digest=row.policy_digest,
         forced=row.forced,
         force_reason=row.force_reason,
+        engine=row.engine,
+        engine_reason=row.engine_reason,
         created_at=created,
         files=tuple(ManifestFile(f.path, f.size, f.sha256) for f in row.files),
     )

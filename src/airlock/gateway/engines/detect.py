@@ -1,31 +1,26 @@
-"""Which engine serves a model, decided from its config files (never from its name)."""
+"""Load a model with the engine its config files call for (the rule is in `choice`)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
+from airlock.gateway.engines import choice
 from airlock.gateway.engines.interface import Capability, Engine, EngineError
+
+_CAPABILITIES = {
+    choice.EMBEDDINGS: Capability.EMBEDDINGS,
+    choice.RERANK: Capability.RERANK,
+    choice.TRANSCRIPTION: Capability.TRANSCRIPTION,
+    choice.CAUSAL_LM: Capability.CHAT,
+}
 
 
 def capability_of(folder: Path) -> Capability:
     """The model's main capability; raises EngineError for a model no engine serves."""
-    config = _read_json(folder / "config.json")
-    architectures = [str(a) for a in config.get("architectures") or []]
-    if config.get("model_type") == "whisper" or any("Whisper" in a for a in architectures):
-        return Capability.TRANSCRIPTION
-    if any(a.endswith("ForSequenceClassification") for a in architectures):
-        return Capability.RERANK
-    if (folder / "modules.json").is_file() or (
-        folder / "config_sentence_transformers.json"
-    ).is_file():
-        return Capability.EMBEDDINGS
-    if any(a.endswith("ForCausalLM") for a in architectures):
-        return Capability.CHAT
-    raise EngineError(
-        f"no engine serves this model (architectures: {', '.join(architectures) or 'none'})"
-    )
+    chosen = choice.choose_engine(folder)
+    if chosen.engine is None:
+        raise EngineError(f"no engine serves this model: {chosen.reason}")
+    return _CAPABILITIES[chosen.engine]
 
 
 def load_engine(folder: Path, *, prepack: bool = True) -> Engine:
@@ -48,11 +43,3 @@ def load_engine(folder: Path, *, prepack: bool = True) -> Engine:
     from airlock.gateway.engines.hf_causal import CausalLM
 
     return CausalLM(folder, prepack=prepack)
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
