@@ -3,7 +3,9 @@ each PostgreSQL test in a schema of its own that is dropped afterwards."""
 
 from __future__ import annotations
 
+import json
 import os
+import struct
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,3 +83,14 @@ def clean(policy: Policy) -> tuple[Dossier, Verdict]:
 def malicious(policy: Policy) -> tuple[Dossier, Verdict]:
     dossier = build_dossier(MALICIOUS, policy)
     return dossier, evaluate(dossier, policy)
+
+
+def servable_model(folder: Path) -> Path:
+    """A tiny causal LM as admission sees it: config.json, safetensors weights, a license."""
+    folder.mkdir(parents=True)
+    header = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
+    (folder / "model.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + bytes(8))
+    config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama"}
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "README.md").write_text("---\nlicense: apache-2.0\n---\n# tiny\n")
+    return folder

@@ -4,13 +4,13 @@ Each test runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
+from tests.registry.conftest import servable_model
 from tests.vet.conftest import CLEAN, MALICIOUS
 
 from airlock.cli import main
@@ -19,17 +19,6 @@ from airlock.registry.migrate import SCRIPT_LOCATION
 from airlock.registry.store import Registry
 
 NO_CONFIG = "not servable: no config.json, so no engine knows what the weights are"
-
-
-def servable_model(folder: Path) -> Path:
-    """A tiny causal LM as admission sees it: config.json, safetensors weights, a license."""
-    folder.mkdir(parents=True)
-    header = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
-    (folder / "model.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + bytes(8))
-    config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama"}
-    (folder / "config.json").write_text(json.dumps(config))
-    (folder / "README.md").write_text("---\nlicense: apache-2.0\n---\n# tiny\n")
-    return folder
 
 
 def test_admit_records_and_shows_the_engine(
