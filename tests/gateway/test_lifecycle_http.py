@@ -57,6 +57,8 @@ def make(root: Path, name: str, reply: str, delay: float = 0.0, weights: int = 6
     folder.mkdir()
     (folder / SCRIPT).write_text(json.dumps({"reply": reply, "delay": delay}))
     (folder / "model.safetensors").write_bytes(b"\0" * weights)
+    # What admission needs to record an engine (a causal LM); the scripted loader replaces it.
+    (folder / "config.json").write_text(json.dumps({"architectures": ["LlamaForCausalLM"]}))
     return folder
 
 
