@@ -33,8 +33,10 @@ def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
 def test_unservable_model_is_not_listed_and_says_why(live: Live) -> None:
     client = openai.OpenAI(base_url=live.url, api_key=live.key("app"), max_retries=0)
     assert [m.id for m in client.models.list()] == ["llm"]
-    with pytest.raises(openai.NotFoundError):
+    with pytest.raises(openai.BadRequestError, match=f"cannot be served: {WHY}"):
         client.models.retrieve("bare")
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("never-admitted")
     with pytest.raises(openai.BadRequestError) as error:
         client.chat.completions.create(model="bare", messages=[{"role": "user", "content": "hi"}])
     assert error.value.status_code == 400
@@ -51,6 +53,9 @@ def test_a_key_not_allowed_the_model_learns_nothing_more(live: Live) -> None:
     with pytest.raises(openai.PermissionDeniedError) as error:
         client.embeddings.create(model="bare", input="hi")
     assert WHY not in str(error.value)
+    with pytest.raises(openai.NotFoundError) as not_found:
+        client.models.retrieve("bare")
+    assert WHY not in str(not_found.value)
 
 
 def test_catalog_and_manager(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""GET /v1/models (admitted and upstream models the key may use), /health, /metrics."""
+"""GET /v1/models (servable admitted and upstream models the key may use), /health, /metrics."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from airlock.gateway.auth import KeyInfo
+from airlock.gateway.catalog import ModelNotServable
 from airlock.gateway.errors import ModelNotFound
 from airlock.gateway.state import authenticate, gateway_of
 
@@ -39,6 +40,9 @@ async def get_model(
     name: str, request: Request, key: Annotated[KeyInfo | None, Depends(authenticate)]
 ) -> Response:
     if name not in _visible(request, key):
+        model = gateway_of(request).manager.admitted(name)  # 404 when not admitted at all
+        if model.not_servable is not None and (key is None or key.allows(name)):
+            raise ModelNotServable(model)  # admitted, not listed: say why rather than 404
         raise ModelNotFound(f"The model '{name}' does not exist or is not admitted", param="model")
     return JSONResponse(_card(name))
 
