@@ -12,6 +12,7 @@ import pytest
 from tests.registry.conftest import servable_model
 from tests.vet.conftest import CLEAN
 
+from airlock.cli import main
 from airlock.gateway.catalog import AdmittedModel, ModelNotServable, StaticCatalog
 from airlock.gateway.config import GatewayConfig
 from airlock.gateway.lifecycle import ModelManager
@@ -70,3 +71,21 @@ def test_catalog_and_manager(tmp_path: Path) -> None:
 
     with pytest.raises(ModelNotServable, match=WHY):
         asyncio.run(request())
+
+
+def test_serve_says_which_models_it_will_not_serve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    monkeypatch.setenv("AIRLOCK_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("AIRLOCK_DATABASE_URL", raising=False)
+    admit(CLEAN, "bare")
+    admit(servable_model(tmp_path / "llm"), "llm")
+    capsys.readouterr()
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
+    assert main(["serve", "--port", "9124"]) == 0
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        "airlock: serving 1 admitted model(s) on http://127.0.0.1:9124/v1: llm",
+        f"airlock: not serving bare: {WHY}",
+    ]

@@ -164,6 +164,9 @@ def run(args: argparse.Namespace) -> int:
         + (f": {', '.join(names)}" if names else ""),
         flush=True,
     )
+    for record in registry.latest():
+        if record.engine is None:  # decided at admission: say so now, not at the first request
+            print(f"airlock: not serving {record.name}: {record.engine_reason}", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
