@@ -15,7 +15,8 @@ def did_you_mean(wanted: str, names: Mapping[str, str] | Iterable[str]) -> str:
     spellings = dict(names) if isinstance(names, Mapping) else {name: name for name in names}
     lowered = {spelling.lower(): target for spelling, target in spellings.items()}
     close = difflib.get_close_matches(wanted.strip().lower(), list(lowered), n=5, cutoff=0.6)
-    suggestions = list(dict.fromkeys(lowered[match] for match in close))[:3]
-    if not suggestions:
+    quoted = [f"`{name}`" for name in dict.fromkeys(lowered[match] for match in close)][:3]
+    if not quoted:
         return ""
-    return f" (did you mean {' or '.join(f'`{s}`' for s in suggestions)}?)"
+    choices = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+    return f" (did you mean {choices}?)"
