@@ -52,7 +52,7 @@ def test_a_license_the_knowledge_base_does_not_know_is_an_error_with_a_suggestio
     err = captured.err.strip()
     assert err == (
         f"airlock: error: {policy}:5: `license.denied` item names a license Airlock does not "
-        "know: 'lama-3.1' (did you mean `llama3.1`, `llama3.3` or `llama3.2`?)"
+        "know: 'lama-3.1' (did you mean `llama3.1`, `llama3.2` or `llama3.3`?)"
     )
     assert captured.out == "" and "Traceback" not in err
 

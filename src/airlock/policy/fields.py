@@ -116,12 +116,12 @@ def license_id(node: yaml.Node) -> str:
 def rule_id(node: yaml.Node) -> str:
     from airlock.rules import RULES
 
-    value = text(node).upper()
-    if value not in RULES:
-        names = {name: r.id for r in RULES.values() for name in (r.id, r.name)}
+    value = text(node)
+    names = {name.lower(): r.id for r in RULES.values() for name in (r.id, r.name)}
+    if value.lower() not in names:  # an id (AIR101) or a name (pickle-dangerous-callable)
         hint = did_you_mean(value, names) or " (see docs/rules.md)"
         raise ValueError(f"names an unknown rule {value!r}{hint}")
-    return value
+    return names[value.lower()]
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
