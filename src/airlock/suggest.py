@@ -1,4 +1,4 @@
-""""Did you mean ...?" for a name that matches nothing (a policy setting, a rule id, a license)."""
+""" "Did you mean ...?" for a name that matches nothing (a policy setting, a rule id, a license)."""
 
 from __future__ import annotations
 

@@ -21,6 +21,8 @@ examples:
   airlock sign ./some-model/ --key key.pem   sign every file; `airlock verify` checks it
   airlock vet ./some-model/   one verdict by your policy: admit, with conditions, or refuse
   airlock admit ./some-model/ --name NAME   vet, then record it in the registry
+  airlock explain AIR101      what a finding's rule means and what to do
+  airlock policy init         write a commented starter policy for vet and admit
 
 environment:
   {HOME_ENV}  where Airlock keeps its database and configuration
@@ -43,7 +45,8 @@ class _Parser(argparse.ArgumentParser):
 _COMMANDS = {
     "scan": "scan", "fit": "fit", "license": "license", "hash": "hash", "sign": "sign",
     "verify": "sign", "bom": "bom", "vet": "vet", "admit": "admit", "models": "models",
-    "serve": "serve", "keys": "keys", "usage": "usage",
+    "serve": "serve", "keys": "keys", "usage": "usage", "explain": "explain",
+    "policy": "policy",
 }  # fmt: skip
 
 
