@@ -13,7 +13,7 @@ import pytest
 
 from airlock.cli import main
 from airlock.policy.evaluate import license_ids
-from airlock.policy.schema import PolicyError, parse_policy
+from airlock.policy.schema import PolicyError, load_policy, parse_policy
 
 WritePolicy = Callable[[str], Path]
 
@@ -123,3 +123,14 @@ def test_aliases_and_spdx_ids_become_knowledge_base_ids() -> None:
     text = "license:\n  denied: [GPL-3.0-or-later, Apache License 2.0, MIT]\n"
     policy = parse_policy(("version: 1\n" + text).encode(), "policy.yaml")
     assert policy.license.denied == ("gpl-3.0", "apache-2.0", "mit")
+
+
+def test_a_trusted_key_that_is_not_a_public_key_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "team.pub").write_text("-----BEGIN PUBLIC KEY-----\nnot a key\n")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\nsignature:\n  trusted_keys: [team.pub]\n")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(policy)
+    assert str(caught.value).startswith(
+        f"{policy}:3: trusted key {tmp_path / 'team.pub'}: not a PEM public key"
+    )

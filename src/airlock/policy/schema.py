@@ -206,9 +206,16 @@ class _Section:
 
 
 def _key_path(text: str, base: Path | None, section: _Section) -> Path:
+    from airlock.provenance.errors import ProvenanceError
+    from airlock.provenance.keys import check_public_key
+
     path = Path(text).expanduser()
     if not path.is_absolute() and base is not None:
         path = base / path
     if not path.is_file():
         raise PolicyError(f"{section.where('trusted_keys')}: trusted key {text!r} is not a file")
+    try:  # a key nothing can verify against would only show up later as "invalid signature"
+        check_public_key(path)
+    except ProvenanceError as exc:
+        raise PolicyError(f"{section.where('trusted_keys')}: trusted key {exc}") from None
     return path
