@@ -144,3 +144,36 @@ def test_a_quoted_date_and_a_bare_digest_are_read() -> None:
         and waiver.expires.isoformat() == "2027-03-31"
     )
     assert waiver.file == "sub/model.bin" and waiver.where == "policy.yaml:3"
+
+
+def test_sarif_marks_the_waived_finding_as_a_suppression(
+    write_policy: WritePolicy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = write_policy(_waiver(_copied_digest(capsys)))
+    assert main(["vet", str(MALICIOUS), "--policy", str(policy), "--format", "sarif"]) == 0
+    [result] = json.loads(capsys.readouterr().out)["runs"][0]["results"]
+    assert result["ruleId"] == "AIR101"
+    [suppression] = result["suppressions"]
+    assert suppression["kind"] == "external" and suppression["status"] == "accepted"
+    assert "waived by alice@example.com until 2099-12-31" in suppression["justification"]
+
+
+def test_a_waiver_applies_through_its_expiry_day_and_not_after() -> None:
+    from datetime import date
+
+    from airlock.dossier.build import build_dossier
+    from airlock.policy.evaluate import Decision, evaluate
+    from airlock.policy.schema import default_policy
+    from airlock.policy.waivers import evidence_digest
+
+    base = default_policy()
+    dossier = build_dossier(MALICIOUS, base)
+    [finding] = dossier.scan.findings
+    text = _waiver(evidence_digest(finding), expires="2027-03-31")
+    policy = parse_policy(("version: 1\n" + text).encode(), "policy.yaml")
+    on_the_day = evaluate(dossier, policy, today=date(2027, 3, 31))
+    assert on_the_day.decision is Decision.ADMIT_WITH_CONDITIONS
+    assert [w.finding for w in on_the_day.waivers.waived] == [finding]
+    day_after = evaluate(dossier, policy, today=date(2027, 4, 1))
+    assert day_after.decision is Decision.REFUSE and day_after.waivers.waived == ()
+    assert [w.expires for w in day_after.waivers.expired] == [date(2027, 3, 31)]
