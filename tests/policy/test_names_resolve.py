@@ -134,3 +134,21 @@ def test_a_trusted_key_that_is_not_a_public_key_is_an_error(tmp_path: Path) -> N
     assert str(caught.value).startswith(
         f"{policy}:3: trusted key {tmp_path / 'team.pub'}: not a PEM public key"
     )
+
+
+def test_a_denied_license_file_refuses_even_when_the_card_declares_another(
+    tmp_path: Path, write_policy: WritePolicy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Card says apache-2.0, LICENSE is the Llama 3.1 text: both bind, so denying either refuses.
+    from tests.license.conftest import reference_text, write_model
+    from tests.policy.conftest import write_safetensors
+
+    model = write_model(tmp_path / "mixed", "license: apache-2.0", reference_text("llama3.1"))
+    write_safetensors(model / "model.safetensors")
+    policy = write_policy("license:\n  denied: [Llama 3.1]\n")
+    assert main(["vet", str(model), "--policy", str(policy)]) == 1
+    assert "The license llama3.1 is denied." in capsys.readouterr().out
+    policy = write_policy("license:\n  allowed: [apache-2.0]\n")
+    assert main(["vet", str(model), "--policy", str(policy)]) == 1
+    out = capsys.readouterr().out
+    assert "The license llama3.1 is not one of the allowed licenses (apache-2.0)." in out

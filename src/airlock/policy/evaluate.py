@@ -13,7 +13,7 @@ from datetime import date
 
 from airlock.checks.license import knowledge
 from airlock.checks.resources.accelerators import GIB
-from airlock.dossier.model import Dossier
+from airlock.dossier.model import Dossier, LicenseSection
 from airlock.findings import Finding
 from airlock.policy.model import PICKLE_KINDS, Policy
 from airlock.policy.waivers import WaiverOutcome, apply_waivers
@@ -73,9 +73,17 @@ def license_ids(expression: str) -> set[str]:
     return {(t.id if (t := knowledge.lookup(p)) else p.lower()) for p in parts if p}
 
 
+def binding_ids(lic: LicenseSection) -> set[str]:
+    """Every license that binds: the declared id, and each license in the name, which lists all
+    binding terms (when the card says apache-2.0 and LICENSE is the Llama 3.1 text, both bind,
+    and a deny list naming either must match)."""
+    named = (knowledge.lookup(part) for part in lic.name.split(" + "))
+    return license_ids(lic.id) | {terms.id for terms in named if terms is not None}
+
+
 def _license(dossier: Dossier, policy: Policy) -> list[Reason]:
     rules, lic = policy.license, dossier.license
-    ids = license_ids(lic.id)
+    ids = binding_ids(lic)
     found = []
     if lic.commercial_use == "unknown" and not rules.allow_unknown:
         found.append(
@@ -112,7 +120,7 @@ def _license(dossier: Dossier, policy: Policy) -> list[Reason]:
         found.append(
             Reason(
                 "license.allowed",
-                f"The license {lic.id} is not one of the "
+                f"The license {', '.join(sorted(ids - set(rules.allowed)))} is not one of the "
                 f"allowed licenses ({', '.join(rules.allowed)}).",
             )
         )
