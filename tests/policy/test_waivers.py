@@ -177,3 +177,17 @@ def test_a_waiver_applies_through_its_expiry_day_and_not_after() -> None:
     day_after = evaluate(dossier, policy, today=date(2027, 4, 1))
     assert day_after.decision is Decision.REFUSE and day_after.waivers.waived == ()
     assert [w.expires for w in day_after.waivers.expired] == [date(2027, 3, 31)]
+
+
+def test_the_file_may_be_named_as_the_report_prints_it(
+    write_policy: WritePolicy, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    digest = _copied_digest(capsys)
+    monkeypatch.chdir(MALICIOUS.parent)
+    policy = write_policy(_waiver(digest, file="suspicious-upload/pytorch_model.bin"))
+    assert main(["vet", "suspicious-upload", "--policy", str(policy)]) == 0
+    assert "Waived by alice@example.com" in capsys.readouterr().out
+    # The same path does not name the file when the model is vetted from elsewhere.
+    monkeypatch.chdir(MALICIOUS)
+    assert main(["vet", ".", "--policy", str(policy)]) == 1
+    assert "matches no finding" in " ".join(capsys.readouterr().out.split())

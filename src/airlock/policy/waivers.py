@@ -57,8 +57,6 @@ def model_path(file: str, source: str) -> str:
 
 def apply_waivers(dossier: Dossier, waivers: tuple[Waiver, ...], today: date) -> WaiverOutcome:
     findings = [*dossier.scan.findings, *dossier.license.findings]
-    source = dossier.source
-    keyed = [(f, (f.rule_id, model_path(f.file, source), evidence_digest(f))) for f in findings]
     waived: list[WaivedFinding] = []
     expired: list[Waiver] = []
     unused: list[Waiver] = []
@@ -66,9 +64,22 @@ def apply_waivers(dossier: Dossier, waivers: tuple[Waiver, ...], today: date) ->
         if not waiver.applies_on(today):
             expired.append(waiver)
             continue
-        wanted = (waiver.rule, waiver.file, waiver.evidence)
-        matched = [WaivedFinding(f, waiver) for f, key in keyed if key == wanted]
-        waived += [m for m in matched if not any(w.finding == m.finding for w in waived)]
+        matched = [f for f in findings if _matches(waiver, f, dossier.source)]
+        waived += [WaivedFinding(f, waiver) for f in matched if not _in(f, waived)]
         if not matched:
             unused.append(waiver)
     return WaiverOutcome(tuple(waived), tuple(expired), tuple(unused))
+
+
+def _matches(waiver: Waiver, finding: Finding, source: str) -> bool:
+    # The file is named by its path within the model, or exactly as the report printed it.
+    files = {model_path(finding.file, source), finding.file.replace("\\", "/")}
+    return (
+        finding.rule_id == waiver.rule
+        and waiver.file in files
+        and evidence_digest(finding) == waiver.evidence
+    )
+
+
+def _in(finding: Finding, waived: list[WaivedFinding]) -> bool:
+    return any(w.finding == finding for w in waived)
