@@ -175,7 +175,8 @@ class _Section:
             key = str(key_node.value)
             line = key_node.start_mark.line + 1
             if key not in _KEYS[name]:
-                hint = did_you_mean(key, _KEYS[name]) or f" ({', '.join(sorted(_KEYS[name]))})"
+                known = sorted(_KEYS[name])  # sorted: the same suggestion on every run
+                hint = did_you_mean(key, known) or f" ({', '.join(known)})"
                 raise PolicyError(f"{source}:{line}: unknown setting `{key}` in `{name}`{hint}")
             if key in self.values:
                 raise PolicyError(f"{source}:{line}: `{key}` is set twice")
