@@ -12,15 +12,6 @@ from airlock.rules import RULES
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
 
-_ADVICE = {
-    "critical": "Do not load the file. Get the model from a source you trust, in a format that "
-    "cannot run code (safetensors, GGUF).",
-    "high": "Review before loading: either the file may run code, or Airlock could not check it.",
-    "medium": "Unusual for a model file; look at the evidence and decide.",
-    "low": "Probably harmless; worth a look.",
-    "info": "For information.",
-}
-
 
 def render() -> str:
     lines = [
@@ -34,7 +25,7 @@ def render() -> str:
         "| --- | --- | --- | --- |",
     ]
     for rule in RULES.values():
-        cwe = f"[CWE-{rule.cwe}](https://cwe.mitre.org/data/definitions/{rule.cwe}.html)"
+        cwe = f"[CWE-{rule.cwe}]({rule.cwe_url})"
         lines.append(
             f"| [{rule.id}](#{rule.id.lower()}) | {rule.name} | {rule.default_severity.label} | "
             f"{cwe if rule.cwe else '-'} |"
@@ -48,7 +39,7 @@ def render() -> str:
             "",
             rule.summary,
             "",
-            f"What to do: {_ADVICE[rule.default_severity.label]}",
+            f"What to do: {rule.advice}",
         ]
     return "\n".join(lines) + "\n"
 

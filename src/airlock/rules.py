@@ -6,6 +6,16 @@ from dataclasses import dataclass
 
 from airlock.findings import Severity
 
+# What to do about a finding, by its rule's default severity: docs/rules.md and `airlock explain`.
+ADVICE = {
+    "critical": "Do not load the file. Get the model from a source you trust, in a format that "
+    "cannot run code (safetensors, GGUF).",
+    "high": "Review before loading: either the file may run code, or Airlock could not check it.",
+    "medium": "Unusual for a model file; look at the evidence and decide.",
+    "low": "Probably harmless; worth a look.",
+    "info": "For information.",
+}
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -14,6 +24,14 @@ class Rule:
     default_severity: Severity
     summary: str
     cwe: int | None = None
+
+    @property
+    def advice(self) -> str:
+        return ADVICE[self.default_severity.label]
+
+    @property
+    def cwe_url(self) -> str:
+        return f"https://cwe.mitre.org/data/definitions/{self.cwe}.html" if self.cwe else ""
 
 
 _RULES = (

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from airlock.findings import Severity
 from airlock.policy.schema import PolicyError, default_policy, load_policy, parse_policy
@@ -28,7 +30,11 @@ def test_default_policy_is_documented_and_strict() -> None:
 def test_every_setting_is_read(tmp_path: Path) -> None:
     key = tmp_path / "keys" / "team.pub"
     key.parent.mkdir()
-    key.write_text("-----BEGIN PUBLIC KEY-----\n")
+    key.write_bytes(
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     path = tmp_path / "policy.yaml"
     path.write_text(
         "version: 1\nname: strict\n"

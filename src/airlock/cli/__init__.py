@@ -22,6 +22,8 @@ examples:
   airlock vet ./some-model/   one verdict by your policy: admit, with conditions, or refuse
   airlock admit ./some-model/ --name NAME   vet, then record it in the registry
   airlock audit               who changed the registry, when and why
+  airlock explain AIR101      what a finding's rule means and what to do
+  airlock policy init         write a commented starter policy for vet and admit
 
 environment:
   {HOME_ENV}  where Airlock keeps its database and configuration
@@ -46,6 +48,7 @@ _COMMANDS = {
     "scan": "scan", "fit": "fit", "license": "license", "hash": "hash", "sign": "sign",
     "verify": "sign", "bom": "bom", "vet": "vet", "admit": "admit", "models": "models",
     "serve": "serve", "keys": "keys", "usage": "usage", "audit": "audit",
+    "explain": "explain", "policy": "policy",
 }  # fmt: skip
 
 

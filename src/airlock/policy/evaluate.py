@@ -7,11 +7,16 @@ that must change before the model can be admitted.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from datetime import date
 
+from airlock.checks.license import knowledge
 from airlock.checks.resources.accelerators import GIB
-from airlock.dossier.model import Dossier
+from airlock.dossier.model import Dossier, LicenseSection
+from airlock.findings import Finding
 from airlock.policy.model import PICKLE_KINDS, Policy
+from airlock.policy.waivers import WaiverOutcome, apply_waivers
 
 
 class Decision(enum.Enum):
@@ -31,28 +36,54 @@ class Verdict:
     decision: Decision
     reasons: tuple[Reason, ...]  # why it was refused (empty unless refused)
     conditions: tuple[str, ...]  # what the organization must do to use it
+    # Findings the policy's waivers accepted, and the waivers that did not apply.
+    waivers: WaiverOutcome = field(default_factory=WaiverOutcome)
 
     @property
     def admitted(self) -> bool:
         return self.decision is not Decision.REFUSE
 
 
-def evaluate(dossier: Dossier, policy: Policy) -> Verdict:
-    reasons = [*_license(dossier, policy), *_findings(dossier, policy)]
+def evaluate(dossier: Dossier, policy: Policy, today: date | None = None) -> Verdict:
+    """`today` decides which waivers have expired (default: the day the dossier was made)."""
+    day = today or date.fromisoformat(dossier.created_at[:10])
+    waived = apply_waivers(dossier, policy.waivers, day)
+    reasons = [*_license(dossier, policy), *_findings(waived.remaining(dossier), policy)]
     reasons += [*_signature(dossier, policy), *_formats(dossier, policy)]
     resource_reasons, resource_conditions = _resources(dossier, policy)
     reasons += resource_reasons
     lic = dossier.license
     conditions = [*lic.conditions, *lic.obligations, *lic.restrictions, *resource_conditions]
     if reasons:
-        return Verdict(Decision.REFUSE, tuple(reasons), tuple(dict.fromkeys(conditions)))
+        return Verdict(Decision.REFUSE, tuple(reasons), tuple(dict.fromkeys(conditions)), waived)
     decision = Decision.ADMIT_WITH_CONDITIONS if conditions else Decision.ADMIT
-    return Verdict(decision, (), tuple(dict.fromkeys(conditions)))
+    return Verdict(decision, (), tuple(dict.fromkeys(conditions)), waived)
+
+
+_OPERATOR = re.compile(r"\s+(?:AND|OR)\s+|[()]", re.IGNORECASE)
+_EXCEPTION = re.compile(r"\s+WITH\s+.*", re.IGNORECASE)  # `Apache-2.0 WITH LLVM-exception`
+
+
+def license_ids(expression: str) -> set[str]:
+    """The knowledge-base ids a dossier's license names (`GPL-3.0-only OR MIT` -> gpl-3.0, mit),
+    so that the policy's resolved ids compare with them; a part Airlock does not know stays
+    as written, lowercased."""
+    bare = expression.removesuffix(" (with unknown terms)")
+    parts = (_EXCEPTION.sub("", part).strip() for part in _OPERATOR.split(bare))
+    return {(t.id if (t := knowledge.lookup(p)) else p.lower()) for p in parts if p}
+
+
+def binding_ids(lic: LicenseSection) -> set[str]:
+    """Every license that binds: the declared id, and each license in the name, which lists all
+    binding terms (when the card says apache-2.0 and LICENSE is the Llama 3.1 text, both bind,
+    and a deny list naming either must match)."""
+    named = (knowledge.lookup(part) for part in lic.name.split(" + "))
+    return license_ids(lic.id) | {terms.id for terms in named if terms is not None}
 
 
 def _license(dossier: Dossier, policy: Policy) -> list[Reason]:
     rules, lic = policy.license, dossier.license
-    ids = {part.strip("() ").lower() for part in lic.id.replace(" OR ", " AND ").split(" AND ")}
+    ids = binding_ids(lic)
     found = []
     if lic.commercial_use == "unknown" and not rules.allow_unknown:
         found.append(
@@ -89,15 +120,15 @@ def _license(dossier: Dossier, policy: Policy) -> list[Reason]:
         found.append(
             Reason(
                 "license.allowed",
-                f"The license {lic.id} is not one of the "
+                f"The license {', '.join(sorted(ids - set(rules.allowed)))} is not one of the "
                 f"allowed licenses ({', '.join(rules.allowed)}).",
             )
         )
     return found  # fmt: skip
 
 
-def _findings(dossier: Dossier, policy: Policy) -> list[Reason]:
-    over = [f for f in dossier.scan.findings if f.severity > policy.max_severity]
+def _findings(findings: tuple[Finding, ...], policy: Policy) -> list[Reason]:
+    over = [f for f in findings if f.severity > policy.max_severity]
     if not over:
         return []
     worst = max(f.severity for f in over)

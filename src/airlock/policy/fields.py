@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -9,6 +11,7 @@ import yaml
 
 from airlock.findings import Severity
 from airlock.formats.interface import Kind
+from airlock.suggest import did_you_mean
 
 T = TypeVar("T")
 
@@ -63,29 +66,99 @@ def text(node: yaml.Node) -> str:
 
 
 def severity(node: yaml.Node) -> Severity:
-    return Severity.parse(text(node))
+    value = text(node)
+    try:
+        return Severity.parse(value)
+    except ValueError as exc:
+        hint = did_you_mean(value, [s.label for s in Severity])
+        raise ValueError(f"{exc}{hint}") from None
 
 
 def accelerator(node: yaml.Node) -> str:
-    from airlock.checks.resources.accelerators import find
+    from airlock.checks.resources.accelerators import catalog, find
 
+    value = text(node)
     try:
-        return find(text(node)).id
+        return find(value).id
     except KeyError as exc:
-        raise ValueError(str(exc.args[0])) from None
+        names = {name: a.id for a in catalog() for name in (a.id, *a.aliases)}
+        raise ValueError(f"{exc.args[0]}{did_you_mean(value, names)}") from None
 
 
 def kind(node: yaml.Node) -> str:
     value = text(node).lower()
     known = [k.value for k in Kind if k not in (Kind.TEXT, Kind.UNKNOWN)]
     if value not in known:
-        raise ValueError(f"names an unknown format {value!r} (choose from {', '.join(known)})")
+        hint = did_you_mean(value, known) or f" (choose from {', '.join(known)})"
+        raise ValueError(f"names an unknown format {value!r}{hint}")
+    return value
+
+
+def license_id(node: yaml.Node) -> str:
+    """A license the knowledge base knows, by id, SPDX id, name or alias: its canonical id.
+
+    A name that resolves to nothing is an error, never kept as typed: a deny list entry that
+    matches no license would silently deny nothing.
+    """
+    from airlock.checks.license import knowledge
+
+    value = text(node)
+    terms = knowledge.lookup(value)
+    if terms is None:
+        names = {
+            name: t.id for t in knowledge.entries() for name in (t.id, t.spdx, *t.aliases) if name
+        }
+        hint = did_you_mean(value, names) or " (`airlock license PATH` prints a model's id)"
+        raise ValueError(f"names a license Airlock does not know: {value!r}{hint}")
+    return terms.id
+
+
+def rule_id(node: yaml.Node) -> str:
+    from airlock.rules import RULES
+
+    value = text(node)
+    names = {name.lower(): r.id for r in RULES.values() for name in (r.id, r.name)}
+    if value.lower() not in names:  # an id (AIR101) or a name (pickle-dangerous-callable)
+        hint = did_you_mean(value, names) or " (see docs/rules.md)"
+        raise ValueError(f"names an unknown rule {value!r}{hint}")
+    return names[value.lower()]
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def sha256(node: yaml.Node) -> str:
+    value = text(node).lower().removeprefix("sha256:")
+    if not _SHA256.fullmatch(value):
+        raise ValueError(
+            f"must be the finding's evidence digest as reports show it (sha256:<64 hex>), "
+            f"not {node.value!r}"
+        )
+    return value
+
+
+def day(node: yaml.Node) -> datetime.date:
+    value = scalar(node)  # YAML reads 2027-03-31 as a date already
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"must be a date such as 2027-03-31, not {node.value!r}") from None
+
+
+def model_file(node: yaml.Node) -> str:
+    value = text(node).replace("\\", "/").removeprefix("./")
+    if value.startswith("/") or ".." in value.split("/"):
+        raise ValueError(f"must be a path within the model folder, not {value!r}")
     return value
 
 
 def dotted(node: yaml.Node) -> str:
     value = text(node)
-    if "." not in value or " " in value:
+    if "." not in value or not all(part.isidentifier() for part in value.split(".")):
         raise ValueError(f"must be a dotted name such as `collections.OrderedDict`: {value!r}")
     return value
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from airlock.findings import Severity
@@ -46,6 +47,22 @@ class ResourceRules:
 
 
 @dataclass(frozen=True)
+class Waiver:
+    """One finding the organization accepts: matched by rule, file and evidence digest."""
+
+    rule: str  # a rule id, e.g. "AIR102"
+    file: str  # the path within the model folder, forward slashes
+    evidence: str  # sha256 hex of the finding's evidence text, as reports show it
+    reason: str
+    expires: date  # the last day it applies
+    by: str  # who accepted it
+    where: str  # "policy.yaml:12": where it is written, for warnings about it
+
+    def applies_on(self, day: date) -> bool:
+        return day <= self.expires
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     source: str  # the file it was read from, or "default"
@@ -56,3 +73,4 @@ class Policy:
     formats: FormatRules = FormatRules()
     resources: ResourceRules = ResourceRules()
     pickle_globals: tuple[str, ...] = ()
+    waivers: tuple[Waiver, ...] = ()

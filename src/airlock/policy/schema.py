@@ -18,17 +18,30 @@ from airlock.policy.fields import (
     ItemError,
     accelerator,
     boolean,
+    day,
     dotted,
     items,
     kind,
+    license_id,
+    model_file,
     number,
     optional,
     positive,
+    rule_id,
     severity,
+    sha256,
     text,
     whole,
 )
-from airlock.policy.model import FormatRules, LicenseRules, Policy, ResourceRules, SignatureRules
+from airlock.policy.model import (
+    FormatRules,
+    LicenseRules,
+    Policy,
+    ResourceRules,
+    SignatureRules,
+    Waiver,
+)
+from airlock.suggest import did_you_mean
 
 POLICY_VERSION = 1
 DEFAULT_NAME = "default.yaml"
@@ -83,8 +96,9 @@ def parse_policy(data: bytes, source: str, base: Path | None = None) -> Policy:
             require_commercial_use=lic.get("require_commercial_use", boolean, True),
             allow_non_commercial=lic.get("allow_non_commercial", boolean, False),
             allow_output_restrictions=lic.get("allow_output_restrictions", boolean, True),
-            allowed=tuple(x.lower() for x in lic.get("allowed", items(text), _NONE)),
-            denied=tuple(x.lower() for x in lic.get("denied", items(text), _NONE)),
+            # Resolved to knowledge-base ids: `Llama 3.1` and `llama-3.1` both deny `llama3.1`.
+            allowed=lic.get("allowed", items(license_id), _NONE),
+            denied=lic.get("denied", items(license_id), _NONE),
         ),
         max_severity=top.section("findings").get("max_severity", severity, Severity.LOW),
         signature=SignatureRules(
@@ -104,12 +118,35 @@ def parse_policy(data: bytes, source: str, base: Path | None = None) -> Policy:
             allow_unknown_size=res.get("allow_unknown_size", boolean, False),
         ),
         pickle_globals=top.section("pickle").get("allowed_globals", items(dotted), _NONE),
+        waivers=_waivers(top.values.get("waivers"), source),
     )
+
+
+def _waivers(node: yaml.Node | None, source: str) -> tuple[Waiver, ...]:
+    if node is None or node.tag == "tag:yaml.org,2002:null":
+        return ()
+    if not isinstance(node, yaml.SequenceNode):
+        raise PolicyError(f"{source}:{node.start_mark.line + 1}: `waivers` must be a list")
+    found = []
+    for item in node.value:
+        waiver = _Section(item, source, "waivers")
+        found.append(
+            Waiver(
+                rule=waiver.require("rule", rule_id),
+                file=waiver.require("file", model_file),
+                evidence=waiver.require("evidence", sha256),
+                reason=waiver.require("reason", text),
+                expires=waiver.require("expires", day),
+                by=waiver.require("by", text),
+                where=f"{source}:{waiver.line}",
+            )
+        )
+    return tuple(found)
 
 
 _KEYS = {
     "policy": {"version", "name", "license", "findings", "signature", "formats", "resources",
-               "pickle"},
+               "pickle", "waivers"},
     "license": {"allow_unknown", "require_commercial_use", "allow_non_commercial",
                 "allow_output_restrictions", "allowed", "denied"},
     "findings": {"max_severity"},
@@ -117,6 +154,7 @@ _KEYS = {
     "formats": {"refused", "refuse_pickle_beside_safetensors"},
     "resources": {"max_memory_gib", "accelerator", "max_devices", "allow_unknown_size"},
     "pickle": {"allowed_globals"},
+    "waivers": {"rule", "file", "evidence", "reason", "expires", "by"},
 }  # fmt: skip
 
 
@@ -131,13 +169,15 @@ class _Section:
         if node is None:
             return
         if not isinstance(node, yaml.MappingNode):
-            raise PolicyError(f"{source}:{self.line}: `{name}` must be a mapping of settings")
+            what = "each of `waivers`" if name == "waivers" else f"`{name}`"
+            raise PolicyError(f"{source}:{self.line}: {what} must be a mapping of settings")
         for key_node, value_node in node.value:
             key = str(key_node.value)
             line = key_node.start_mark.line + 1
             if key not in _KEYS[name]:
-                known = ", ".join(sorted(_KEYS[name]))
-                raise PolicyError(f"{source}:{line}: unknown setting `{key}` in `{name}` ({known})")
+                known = sorted(_KEYS[name])  # sorted: the same suggestion on every run
+                hint = did_you_mean(key, known) or f" ({', '.join(known)})"
+                raise PolicyError(f"{source}:{line}: unknown setting `{key}` in `{name}`{hint}")
             if key in self.values:
                 raise PolicyError(f"{source}:{line}: `{key}` is set twice")
             self.values[key] = value_node
@@ -149,12 +189,17 @@ class _Section:
     def section(self, key: str) -> _Section:
         return _Section(self.values.get(key), self.source, key)
 
+    def require(self, key: str, convert: Callable[[yaml.Node], T]) -> T:
+        if key not in self.values:
+            raise PolicyError(f"{self.source}:{self.line}: `{self.name}` entry needs `{key}`")
+        return self._convert(key, convert)
+
     def get(self, key: str, convert: Callable[[yaml.Node], T], default: T) -> T:
-        node = self.values.get(key)
-        if node is None:
-            return default
+        return self._convert(key, convert) if key in self.values else default
+
+    def _convert(self, key: str, convert: Callable[[yaml.Node], T]) -> T:
         try:
-            return convert(node)
+            return convert(self.values[key])
         except ItemError as exc:
             raise PolicyError(f"{self.source}:{exc.line}: `{self.name}.{key}` {exc}") from None
         except ValueError as exc:
@@ -162,9 +207,16 @@ class _Section:
 
 
 def _key_path(text: str, base: Path | None, section: _Section) -> Path:
+    from airlock.provenance.errors import ProvenanceError
+    from airlock.provenance.keys import check_public_key
+
     path = Path(text).expanduser()
     if not path.is_absolute() and base is not None:
         path = base / path
     if not path.is_file():
         raise PolicyError(f"{section.where('trusted_keys')}: trusted key {text!r} is not a file")
+    try:  # a key nothing can verify against would only show up later as "invalid signature"
+        check_public_key(path)
+    except ProvenanceError as exc:
+        raise PolicyError(f"{section.where('trusted_keys')}: trusted key {exc}") from None
     return path

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from airlock.policy.evaluate import Decision
-from airlock.report.vet_summary import VetSummary
+from airlock.report.vet_summary import VetSummary, digest_label
 
 _COLOR = {
     Decision.ADMIT: "#1a7f37",
@@ -45,14 +45,20 @@ def render_vet_html(summary: VetSummary) -> str:
     if summary.findings:
         parts += [
             "<h2>Findings</h2>",
-            "<table><tr><th>severity</th><th>rule</th><th>file</th><th>what</th></tr>",
+            "<table><tr><th>severity</th><th>rule</th><th>file</th><th>what</th>"
+            "<th>evidence</th></tr>",
         ]
         parts += [
             f"<tr><td>{f.severity.label}</td><td>{escape(f.rule_id)}</td>"
-            f"<td><code>{escape(f.file)}</code></td><td>{escape(f.message)}</td></tr>"
+            f"<td><code>{escape(f.file)}</code></td><td>{escape(f.message)}</td>"
+            f"<td><code>{digest_label(f)}</code></td></tr>"
             for f in summary.findings
         ]
         parts.append("</table>")
+    if summary.waived:
+        parts += ["<h2>Waived by your policy</h2>", _list(summary.waived)]
+    if summary.warnings:
+        parts += ["<h2>Waiver warnings</h2>", _list(summary.warnings)]
     parts += [f"<footer>Policy: {escape(summary.policy)}</footer>", "</body></html>"]
     return "\n".join(parts) + "\n"
 

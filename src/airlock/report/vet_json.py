@@ -7,7 +7,12 @@ Shape (schema_version 1; fields are only ever added):
       "tool": {"name": "airlock", "version": "0.1.0"},
       "verdict": {"decision": "admit | admit_with_conditions | refuse",
                   "reasons": [{"rule": "license.allow_unknown", "message": "..."}],
-                  "conditions": ["..."]},
+                  "conditions": ["..."],
+                  "waived": [{"rule", "file", "evidence", "reason", "by", "expires", "where",
+                              "message"}],
+                  "expired_waivers": [{"rule", "file", "evidence", "reason", "by", "expires",
+                                       "where"}],
+                  "unused_waivers": [...same...]},
       "policy": {"name": "default", "source": "default", "digest": "sha256:..."},
       "dossier": {...}          # airlock/data/dossier.schema.json
     }
@@ -21,7 +26,7 @@ from typing import Any
 from airlock import __version__
 from airlock.dossier.model import Dossier
 from airlock.policy.evaluate import Verdict
-from airlock.policy.model import Policy
+from airlock.policy.model import Policy, Waiver
 
 SCHEMA_VERSION = 1
 
@@ -41,6 +46,23 @@ def verdict_dict(verdict: Verdict) -> dict[str, Any]:
         "decision": verdict.decision.value,
         "reasons": [{"rule": r.rule, "message": r.message} for r in verdict.reasons],
         "conditions": list(verdict.conditions),
+        "waived": [
+            {**_waiver(w.waiver), "message": w.finding.message} for w in verdict.waivers.waived
+        ],
+        "expired_waivers": [_waiver(w) for w in verdict.waivers.expired],
+        "unused_waivers": [_waiver(w) for w in verdict.waivers.unused],
+    }
+
+
+def _waiver(waiver: Waiver) -> dict[str, Any]:
+    return {
+        "rule": waiver.rule,
+        "file": waiver.file,
+        "evidence": f"sha256:{waiver.evidence}",
+        "reason": waiver.reason,
+        "by": waiver.by,
+        "expires": waiver.expires.isoformat(),
+        "where": waiver.where,
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airlock.report.vet_summary import VetSummary
+from airlock.report.vet_summary import VetSummary, digest_label
 
 
 def render_vet_markdown(summary: VetSummary) -> str:
@@ -15,11 +15,17 @@ def render_vet_markdown(summary: VetSummary) -> str:
     lines += ["## What was checked", "", "| | |", "|---|---|"]
     lines += [f"| {topic} | {_text(fact)} |" for topic, fact in summary.facts]
     if summary.findings:
-        lines += ["", "## Findings", "", "| severity | rule | file | what |", "|---|---|---|---|"]
+        lines += ["", "## Findings", "", "| severity | rule | file | what | evidence |"]
+        lines.append("|---|---|---|---|---|")
         lines += [
-            f"| {f.severity.label} | {f.rule_id} | `{_code(f.file)}` | {_text(f.message)} |"
+            f"| {f.severity.label} | {f.rule_id} | `{_code(f.file)}` | {_text(f.message)} "
+            f"| `{digest_label(f)}` |"
             for f in summary.findings
         ]
+    if summary.waived:
+        lines += ["", "## Waived by your policy", "", *(f"- {_text(w)}" for w in summary.waived)]
+    if summary.warnings:
+        lines += ["", "## Waiver warnings", "", *(f"- {_text(w)}" for w in summary.warnings)]
     lines += ["", f"Policy: {_text(summary.policy)}"]
     return "\n".join(lines) + "\n"
 

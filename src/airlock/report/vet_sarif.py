@@ -20,7 +20,17 @@ def render_vet_sarif(dossier: Dossier, verdict: Verdict, policy: Policy, root: P
     ]
     if dossier.license.findings:
         files.append(FileResult(dossier.source, "license", 0, True, dossier.license.findings))
-    log = json.loads(render_sarif(ScanReport(tuple(files)), policy.max_severity, root=root))
+    report = ScanReport(tuple(files))
+    log = json.loads(render_sarif(report, policy.max_severity, root=root))
+    # Results follow report.findings one for one; a waived finding is a SARIF suppression.
+    accepted = {w.finding: w.waiver for w in verdict.waivers.waived}
+    for result, finding in zip(log["runs"][0]["results"], report.findings, strict=True):
+        waiver = accepted.get(finding)
+        if waiver is not None:
+            why = f"{waiver.reason} (waived by {waiver.by} until {waiver.expires}; {waiver.where})"
+            result["suppressions"] = [
+                {"kind": "external", "status": "accepted", "justification": why}
+            ]
     run = log["runs"][0]["properties"]
     run["verdict"] = verdict_dict(verdict)
     run["policy"] = {"name": policy.name, "digest": policy.digest}

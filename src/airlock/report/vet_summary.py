@@ -8,7 +8,8 @@ from airlock.checks.resources.accelerators import GIB
 from airlock.dossier.model import Dossier
 from airlock.findings import Finding, Severity
 from airlock.policy.evaluate import Decision, Verdict
-from airlock.policy.model import Policy
+from airlock.policy.model import Policy, Waiver
+from airlock.policy.waivers import WaiverOutcome, evidence_digest
 
 HEADLINES = {
     Decision.ADMIT: ("ADMIT", "You may use this model under your organization's policy."),
@@ -46,12 +47,23 @@ class VetSummary:
     facts: tuple[tuple[str, str], ...]  # (topic, what was found)
     findings: tuple[Finding, ...]  # integrity and license findings above info, worst first
     policy: str
+    waived: tuple[str, ...] = ()  # findings the policy accepts: what, by whom, until when, why
+    warnings: tuple[str, ...] = ()  # waivers that expired or match nothing
+
+
+def digest_label(finding: Finding) -> str:
+    """How reports show a finding's evidence digest, ready to copy into a waiver."""
+    return f"sha256:{evidence_digest(finding)}"
 
 
 def summarize_vet(dossier: Dossier, verdict: Verdict, policy: Policy) -> VetSummary:
     headline, meaning = HEADLINES[verdict.decision]
     findings = [*dossier.scan.findings, *dossier.license.findings]
-    shown = sorted((f for f in findings if f.severity > Severity.INFO), key=lambda f: -f.severity)
+    outcome = verdict.waivers
+    shown = sorted(
+        (f for f in findings if f.severity > Severity.INFO and not outcome.is_waived(f)),
+        key=lambda f: -f.severity,
+    )
     return VetSummary(
         source=dossier.source,
         decision=verdict.decision,
@@ -67,7 +79,30 @@ def summarize_vet(dossier: Dossier, verdict: Verdict, policy: Policy) -> VetSumm
         ),
         findings=tuple(shown),
         policy=f"{policy.name} ({policy.digest[:19]}...)",
+        waived=tuple(
+            f"{w.finding.severity.label.upper()} {w.finding.rule_id} {w.finding.file}: "
+            f"{w.finding.message} Waived by {w.waiver.by} until {w.waiver.expires}: "
+            f"{w.waiver.reason} ({w.waiver.where})"
+            for w in outcome.waived
+        ),
+        warnings=_waiver_warnings(outcome),
     )
+
+
+def _waiver_warnings(outcome: WaiverOutcome) -> tuple[str, ...]:
+    def named(w: Waiver) -> str:
+        return f"The waiver for {w.rule} in {w.file} ({w.where}, by {w.by})"
+
+    expired = [
+        f"{named(w)} expired on {w.expires} and no longer applies: what it named counts again."
+        for w in outcome.expired
+    ]
+    unused = [
+        f"{named(w)} matches no finding: remove it, or check its file and evidence digest "
+        "against the findings listed in this report."
+        for w in outcome.unused
+    ]
+    return (*expired, *unused)
 
 
 def _safety(dossier: Dossier) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from airlock.report.vet_summary import VetSummary
+from airlock.report.vet_summary import VetSummary, digest_label
 
 WIDTH = 100
 
@@ -25,7 +25,12 @@ def render_vet_text(summary: VetSummary) -> str:
     if summary.findings:
         lines += ["", "Findings:"]
         for f in summary.findings:
-            lines += _bullets([f"{f.severity.label.upper()} {f.rule_id} {f.file}: {f.message}"])
+            line = f"{f.severity.label.upper()} {f.rule_id} {f.file}: {f.message}"
+            lines += _bullets([f"{line} (evidence {digest_label(f)})"])
+    if summary.waived:
+        lines += ["", "Waived by your policy (accepted, not counted):", *_bullets(summary.waived)]
+    if summary.warnings:
+        lines += ["", "Waiver warnings:", *_bullets(summary.warnings)]
     lines += ["", f"Policy: {summary.policy}"]
     return "\n".join(lines) + "\n"
 
