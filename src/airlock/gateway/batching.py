@@ -93,9 +93,14 @@ class Batcher(Generic[Item, Result]):
         try:
             results = await self._run([item for p in batch for item in p.items])
         except Exception as exc:
-            for p in batch:
-                if not p.future.done():
-                    p.future.set_exception(exc)
+            if len(batch) > 1:
+                # One request's bad input (too long for the model) must not fail the others
+                # merged with it: each runs alone, and only the one at fault gets the error.
+                for p in batch:
+                    await self._execute_batch([p])
+                return
+            if not batch[0].future.done():
+                batch[0].future.set_exception(exc)
             return
         start = 0
         for p in batch:

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from airlock.gateway.engines.interface import Generation
 from airlock.gateway.errors import BadRequest
+from airlock.gateway.fields import check_messages, check_sampling
 from airlock.gateway.protocol import ChatCompletionRequest, usage
 from airlock.gateway.routes.generation import ChunkShape, sampling, streamed, whole
 from airlock.gateway.routes.proxy import relay
@@ -30,6 +31,8 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     gateway = call.gateway
     if gateway.upstream.serves(body.model):
         return await relay(call, "/chat/completions", await request.json())
+    check_sampling(body, "chat")
+    check_messages(body.messages)
     messages = [{"role": m.role, "content": m.text()} for m in body.messages]
     if body.response_format is not None and body.response_format.type == "json_schema":
         raise BadRequest("json_schema is served by upstream engines only", param="response_format")

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from airlock.gateway.batching import Batcher
 from airlock.gateway.engines.interface import Capability, Engine
 from airlock.gateway.errors import BadRequest, TooLarge
+from airlock.gateway.fields import check_fields
 from airlock.gateway.lifecycle import Loaded
 from airlock.gateway.protocol import RerankRequest
 from airlock.gateway.routes.proxy import relay
@@ -30,6 +31,7 @@ async def rerank(body: RerankRequest, request: Request) -> Response:
     gateway = call.gateway
     if gateway.upstream.serves(body.model):
         return await relay(call, "/rerank", await request.json())
+    check_fields(body, "rerank")
     documents = [d if isinstance(d, str) else d.text for d in body.documents]
     if len(documents) > gateway.config.max_inputs:
         raise TooLarge(
