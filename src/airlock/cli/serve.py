@@ -7,6 +7,8 @@ import logging
 import os
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
@@ -176,13 +178,15 @@ def run(args: argparse.Namespace) -> int:
         + (f": {', '.join(names)}" if names else ""),
         flush=True,
     )
-    _log_access_to_stderr()
-    # The app writes the access log (gateway/access_log.py): uvicorn's own would double it.
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    with _access_log_on_stderr():
+        # The app writes the access log (gateway/access_log.py): uvicorn's would double it.
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
 
 
-def _log_access_to_stderr() -> None:
+@contextmanager
+def _access_log_on_stderr() -> Iterator[None]:
+    """The access lines as they are (already formatted), on stderr, while the server runs."""
     from airlock.gateway.access_log import LOGGER
 
     handler = logging.StreamHandler(sys.stderr)
@@ -190,6 +194,11 @@ def _log_access_to_stderr() -> None:
     LOGGER.addHandler(handler)
     LOGGER.setLevel(logging.INFO)
     LOGGER.propagate = False
+    try:
+        yield
+    finally:
+        LOGGER.removeHandler(handler)
+        LOGGER.propagate = True
 
 
 def _unbindable(host: str, port: int) -> str | None:
