@@ -220,3 +220,35 @@ def test_upstream_gets_fields_unchanged(front: Live, caplog: pytest.LogCaptureFi
     assert error.value.param in {"tools", "n"}
     back = [line for line in lines if "key=relay-back " in line]
     assert back and " 400 " in back[0], lines  # the back saw the request: it was relayed
+
+
+@pytest.mark.parametrize(
+    ("extra", "code", "param"),
+    [
+        ({"timestamp_granularities": ["word"]}, "unsupported_value", "timestamp_granularities[]"),
+        ({"include": ["logprobs"]}, "unsupported_parameter", "include[]"),
+        ({"chunking_strategy": "auto"}, "unsupported_parameter", "chunking_strategy"),
+        ({"extra_body": {"diarize": "true"}}, "unknown_parameter", "diarize"),
+    ],
+)
+def test_transcription_form_fields(api: openai.OpenAI, extra: Any, code: str, param: str) -> None:
+    from .test_audio import wav
+
+    tone = ("tone.wav", wav(seconds=1), "audio/wav")
+    with pytest.raises(openai.BadRequestError) as error:
+        api.audio.transcriptions.create(model="whisper", file=tone, **extra)
+    assert (error.value.code, error.value.param) == (code, param)
+    assert param in said(error)
+    segments = api.audio.transcriptions.create(
+        model="whisper", file=tone, timestamp_granularities=["segment"], response_format="json"
+    )
+    assert isinstance(segments.text, str)
+
+
+def test_translation_has_no_language_field(api: openai.OpenAI) -> None:
+    from .test_audio import wav
+
+    tone = ("tone.wav", wav(seconds=1), "audio/wav")
+    with pytest.raises(openai.BadRequestError) as error:
+        api.audio.translations.create(model="whisper", file=tone, extra_body={"language": "fr"})
+    assert (error.value.code, error.value.param) == ("unknown_parameter", "language")

@@ -37,8 +37,17 @@ def policy(endpoint: str) -> FieldPolicy:
 
 def check_fields(body: BaseModel, endpoint: str, *, prefix: str = "") -> None:
     """400 for the first field of `body` (its pydantic extras) the gateway does not honour."""
+    _check(list((body.model_extra or {}).items()), endpoint, prefix)
+
+
+def check_form(fields: list[tuple[str, str]], implemented: set[str], endpoint: str) -> None:
+    """The same for a multipart form: every value of a repeated name is checked."""
+    _check([(k, v) for k, v in fields if k not in implemented], endpoint, "")
+
+
+def _check(fields: list[tuple[str, Any]], endpoint: str, prefix: str) -> None:
     rules = policy(endpoint)
-    for name, value in (body.model_extra or {}).items():
+    for name, value in fields:
         param = prefix + name
         if name in rules.accepted or (value is None and name not in rules.only):
             continue
