@@ -49,11 +49,11 @@ def _check(fields: list[tuple[str, Any]], endpoint: str, prefix: str) -> None:
     rules = policy(endpoint)
     for name, value in fields:
         param = prefix + name
-        if name in rules.accepted or (value is None and name not in rules.only):
+        if value is None or name in rules.accepted:  # null: as if left out
             continue
         if name in rules.only:
             allowed = rules.only[name]
-            if value is None or any(_same(value, a) for a in allowed):
+            if any(_same(value, a) for a in allowed):
                 continue
             raise UnsupportedValue(
                 f"Unsupported value: '{param}' does not support {_show(value)} on this "

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from airlock.gateway.engines.interface import Generation
 from airlock.gateway.errors import BadRequest
 from airlock.gateway.fields import check_messages, check_sampling
-from airlock.gateway.protocol import ChatCompletionRequest, usage
+from airlock.gateway.protocol import ChatCompletionRequest, ChatMessage, usage
 from airlock.gateway.routes.generation import ChunkShape, sampling, streamed, whole
 from airlock.gateway.routes.proxy import relay
 from airlock.gateway.state import authenticate, begin
@@ -33,7 +33,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
         return await relay(call, "/chat/completions", await request.json())
     check_sampling(body, "chat")
     check_messages(body.messages)
-    messages = [{"role": m.role, "content": m.text()} for m in body.messages]
+    messages = [_message(m) for m in body.messages]
     if body.response_format is not None and body.response_format.type == "json_schema":
         raise BadRequest("json_schema is served by upstream engines only", param="response_format")
     json_object = body.response_format is not None and body.response_format.type == "json_object"
@@ -62,6 +62,14 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
             "usage": usage(outcome.prompt_tokens, outcome.completion_tokens),
         }
     )
+
+
+def _message(message: ChatMessage) -> dict[str, str]:
+    """Role, text and, when given, the speaker's name (templates that know it use it)."""
+    turn = {"role": message.role, "content": message.text()}
+    if message.name:
+        turn["name"] = message.name
+    return turn
 
 
 def _delta(delta: dict[str, str], finish_reason: str | None = None) -> dict[str, Any]:

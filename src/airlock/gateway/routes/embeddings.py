@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from airlock.gateway.batching import Batcher
-from airlock.gateway.engines.interface import Capability, Engine
+from airlock.gateway.engines.interface import Capability, Engine, EngineError
 from airlock.gateway.errors import BadRequest, TooLarge
 from airlock.gateway.fields import check_fields
 from airlock.gateway.lifecycle import Loaded
@@ -74,7 +74,7 @@ def _batcher(loaded: Loaded) -> Batcher[str, tuple[Vector, int]]:
         async def run(texts: list[str]) -> list[tuple[Vector, int]]:
             return await loaded.run(_embed, loaded.engine, texts)
 
-        batcher = Batcher(run, *loaded.batch_config)
+        batcher = Batcher(run, *loaded.batch_config, isolate=(EngineError,))
         loaded.batchers["embeddings"] = batcher
     return batcher
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from airlock.gateway.batching import Batcher
-from airlock.gateway.engines.interface import Capability, Engine
+from airlock.gateway.engines.interface import Capability, Engine, EngineError
 from airlock.gateway.errors import BadRequest, TooLarge
 from airlock.gateway.fields import check_fields
 from airlock.gateway.lifecycle import Loaded
@@ -67,7 +67,7 @@ def _batcher(loaded: Loaded) -> Batcher[Pair, tuple[float, int]]:
         async def run(pairs: list[Pair]) -> list[tuple[float, int]]:
             return await loaded.run(_score, loaded.engine, pairs)
 
-        batcher = Batcher(run, *loaded.batch_config)
+        batcher = Batcher(run, *loaded.batch_config, isolate=(EngineError,))
         loaded.batchers["rerank"] = batcher
     return batcher
 
