@@ -103,6 +103,20 @@ def test_chat_defaults_and_bookkeeping_are_accepted(api: openai.OpenAI) -> None:
     assert result.choices[0].finish_reason in {"stop", "length"}
 
 
+def test_json_schema_is_refused_by_name(api: openai.OpenAI) -> None:
+    schema: Any = {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}
+    with pytest.raises(openai.BadRequestError) as error:
+        api.chat.completions.create(
+            model="llama", messages=MESSAGES, max_tokens=2, response_format=schema
+        )
+    assert (error.value.code, error.value.param) == ("unsupported_value", "response_format")
+    assert said(error) == (
+        "Unsupported value: 'response_format.type' does not support \"json_schema\" on this "
+        'gateway\'s embedded models; supported: "text", "json_object" (upstream servers get '
+        "json_schema relayed)."
+    )
+
+
 def test_unknown_parameter(api: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as error:
         api.chat.completions.create(

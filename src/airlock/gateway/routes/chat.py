@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from airlock.gateway.engines.interface import Generation
-from airlock.gateway.errors import BadRequest
+from airlock.gateway.errors import UnsupportedValue
 from airlock.gateway.fields import check_messages, check_sampling
 from airlock.gateway.protocol import ChatCompletionRequest, ChatMessage, usage
 from airlock.gateway.routes.generation import ChunkShape, sampling, streamed, whole
@@ -35,7 +35,12 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     check_messages(body.messages)
     messages = [_message(m) for m in body.messages]
     if body.response_format is not None and body.response_format.type == "json_schema":
-        raise BadRequest("json_schema is served by upstream engines only", param="response_format")
+        raise UnsupportedValue(
+            "Unsupported value: 'response_format.type' does not support \"json_schema\" on "
+            'this gateway\'s embedded models; supported: "text", "json_object" (upstream '
+            "servers get json_schema relayed).",
+            param="response_format",
+        )
     json_object = body.response_format is not None and body.response_format.type == "json_object"
     if json_object:
         messages.insert(0, {"role": "system", "content": _JSON_INSTRUCTION})
