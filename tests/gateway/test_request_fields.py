@@ -138,6 +138,14 @@ def test_stream_options_fields(api: openai.OpenAI) -> None:
         )
     assert error.value.code == "unsupported_parameter"
     assert error.value.param == "stream_options.include_obfuscation"
+    with pytest.raises(openai.BadRequestError) as error:
+        api.completions.create(
+            model="llama", prompt="hi", max_tokens=2, stream_options={"include_usage": True}
+        )
+    assert error.value.param == "stream_options"
+    assert said(error) == (
+        "The 'stream_options' parameter is only allowed when 'stream' is enabled."
+    )
 
 
 def test_messages_with_images_or_tool_turns(api: openai.OpenAI) -> None:

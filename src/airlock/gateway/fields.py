@@ -15,7 +15,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from airlock.gateway.errors import UnknownParameter, UnsupportedParameter, UnsupportedValue
+from airlock.gateway.errors import (
+    BadRequest,
+    UnknownParameter,
+    UnsupportedParameter,
+    UnsupportedValue,
+)
 from airlock.gateway.protocol import ChatMessage
 
 
@@ -84,6 +89,11 @@ def check_sampling(body: BaseModel, endpoint: str) -> None:
     check_fields(body, endpoint)
     options = getattr(body, "stream_options", None)
     if options is not None:
+        if not getattr(body, "stream", False):  # it would be ignored: OpenAI's answer too
+            raise BadRequest(
+                "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+                param="stream_options",
+            )
         check_fields(options, "stream_options", prefix="stream_options.")
 
 
