@@ -19,6 +19,7 @@ from airlock.gateway.config import GatewayConfig
         ["--queue-size", "0"],
         ["--memory-budget", "-1"],
         ["--upstream", "no-url-here"],
+        ["--log-format", "xml"],
     ],
 )
 def test_bad_options_are_usage_errors(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,7 +51,7 @@ def test_options_reach_the_config(
         code = main(
             [
                 *("serve", "--port", "9123", "--model-workers", "3"),
-                *("--torch-threads", "2", "--stock-kernels"),
+                *("--torch-threads", "2", "--stock-kernels", "--log-format", "json"),
             ]
         )
     finally:
@@ -59,6 +60,8 @@ def test_options_reach_the_config(
     config = seen["config"]
     assert (config.model_workers, config.torch_threads, config.prepack_kernels) == (3, 2, False)
     assert seen["run"]["port"] == 9123 and seen["run"]["host"] == "127.0.0.1"
+    assert config.log_format == "json"
+    assert seen["run"]["access_log"] is False  # the app writes it: uvicorn's would double it
     assert "serving 0 admitted model(s)" in capsys.readouterr().out
     defaults = GatewayConfig()
     assert defaults.prepack_kernels and defaults.model_workers >= 1

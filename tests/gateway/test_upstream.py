@@ -83,9 +83,15 @@ def test_transcription_through_upstream(api: openai.OpenAI, gateway: Live) -> No
         file=upload,
         language="en",
         response_format="verbose_json",
-        timestamp_granularities=["segment", "word"],  # a repeated form field, relayed as is
+        timestamp_granularities=["segment"],
     )
     assert verbose.text == want.text and verbose.duration == pytest.approx(2.0)
+    with pytest.raises(openai.BadRequestError) as refused:  # a repeated form field, relayed as
+        api.audio.transcriptions.create(  # is: the back sees "word" after "segment"
+            model="whisper", file=upload, timestamp_granularities=["segment", "word"]
+        )
+    assert refused.value.param == "timestamp_granularities[]"
+    assert 'does not support "word"' in refused.value.message
     translated = api.audio.translations.create(model="whisper", file=upload)
     assert translated.text == direct.audio.translations.create(model="whisper", file=upload).text
     with pytest.raises(openai.BadRequestError) as error:  # the upstream's own 400, relayed

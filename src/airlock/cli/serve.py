@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
@@ -90,6 +94,12 @@ def register(commands: Any) -> None:
         help="serve NAME from an OpenAI-compatible server at URL (repeatable)",
     )
     parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="access log on stderr, one line per request: text (default) or one JSON object",
+    )
+    parser.add_argument(
         "--no-auth",
         action="store_true",
         help="accept requests without an API key (local experiments only)",
@@ -131,6 +141,9 @@ def run(args: argparse.Namespace) -> int:
     # No hub at run time: models come from the registry's verified copies only.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    # A server's log holds its lines, not progress bars (gateway/quiet.py does the libraries').
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")
     config = GatewayConfig(
         host=args.host,
         port=args.port,
@@ -141,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
         request_timeout_s=args.timeout,
         upstreams=tuple(upstreams),
         prepack_kernels=not args.stock_kernels,
+        log_format=args.log_format,
         **({} if workers is None else {"model_workers": workers}),
     )
     from airlock.cli.keys import open_registry
@@ -167,8 +181,27 @@ def run(args: argparse.Namespace) -> int:
     for record in registry.latest():
         if record.engine is None:  # decided at admission: say so now, not at the first request
             print(f"airlock: not serving {record.name}: {record.engine_reason}", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    with _access_log_on_stderr():
+        # The app writes the access log (gateway/access_log.py): uvicorn's would double it.
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
+
+
+@contextmanager
+def _access_log_on_stderr() -> Iterator[None]:
+    """The access lines as they are (already formatted), on stderr, while the server runs."""
+    from airlock.gateway.access_log import LOGGER
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    LOGGER.addHandler(handler)
+    LOGGER.setLevel(logging.INFO)
+    LOGGER.propagate = False
+    try:
+        yield
+    finally:
+        LOGGER.removeHandler(handler)
+        LOGGER.propagate = True
 
 
 def _unbindable(host: str, port: int) -> str | None:

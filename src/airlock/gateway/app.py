@@ -13,13 +13,22 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from airlock.gateway import heap
+from airlock.gateway.access_log import AccessLog
 from airlock.gateway.auth import Authenticator, KeyStore
 from airlock.gateway.catalog import ModelCatalog
 from airlock.gateway.config import GatewayConfig
-from airlock.gateway.engines.interface import EngineError
-from airlock.gateway.errors import BadRequest, GatewayError, ModelNotFound, TooLarge
+from airlock.gateway.engines.interface import ContextLengthError, EngineError
+from airlock.gateway.errors import (
+    BadRequest,
+    ContextLengthExceeded,
+    GatewayError,
+    MethodNotAllowed,
+    RouteNotFound,
+    TooLarge,
+)
 from airlock.gateway.lifecycle import ModelManager
 from airlock.gateway.protocol import error_body
+from airlock.gateway.quiet import disable_progress_bars
 from airlock.gateway.routes import audio, chat, completions, embeddings, rerank, system
 from airlock.gateway.state import Call, Gateway
 from airlock.gateway.upstream import UpstreamClient
@@ -46,6 +55,7 @@ def create_app(
         import torch
 
         torch.set_num_threads(config.torch_threads)
+        disable_progress_bars()
         heap.settle()
         yield
         gateway.manager.close()
@@ -62,6 +72,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_middleware(BodyLimit, default=config.max_request_bytes, audio=config.max_audio_bytes)
+    app.add_middleware(AccessLog, log_format=config.log_format)  # added last: outermost
     return app
 
 
@@ -77,7 +88,8 @@ async def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
 
 
 async def _engine_error(request: Request, exc: EngineError) -> JSONResponse:
-    return _respond(request, BadRequest(str(exc), param=exc.param))
+    kind = ContextLengthExceeded if isinstance(exc, ContextLengthError) else BadRequest
+    return _respond(request, kind(str(exc), param=exc.param))
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -90,8 +102,16 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    where = f"{request.method} {request.url.path}"
     if exc.status_code == 404:
-        return _respond(request, ModelNotFound(f"no route {request.url.path}"))
+        return _respond(request, RouteNotFound(f"Unknown request URL: {where}."))
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        error: GatewayError = MethodNotAllowed(
+            f"Method not allowed: {where}; this route accepts {allowed or 'other methods'}."
+        )
+        error.headers = {"Allow": allowed} if allowed else {}
+        return _respond(request, error)
     error = GatewayError(str(exc.detail))
     error.status = exc.status_code
     return _respond(request, error)

@@ -31,8 +31,12 @@ class Batcher(Generic[Item, Result]):
         max_size: int,
         max_wait_s: float,
         parallel: int = 1,
+        isolate: tuple[type[Exception], ...] = (),
     ) -> None:
         self._run = run
+        # Errors that one request's items cause (input too long for the model): the requests of
+        # a batch that raised one are re-run one by one, so only the request at fault gets it.
+        self._isolate = isolate
         self._max_size = max_size
         self._max_wait_s = max_wait_s
         self._slots = asyncio.Semaphore(max(1, parallel))
@@ -93,6 +97,10 @@ class Batcher(Generic[Item, Result]):
         try:
             results = await self._run([item for p in batch for item in p.items])
         except Exception as exc:
+            if len(batch) > 1 and isinstance(exc, self._isolate):
+                for p in batch:
+                    await self._execute_batch([p])
+                return
             for p in batch:
                 if not p.future.done():
                     p.future.set_exception(exc)

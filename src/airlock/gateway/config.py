@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Literal
 
 GIB = 1024**3
 
@@ -49,3 +50,4 @@ class GatewayConfig:
     # 1.8-2.1x faster forward passes on CPU, outputs unchanged (checked at load).
     prepack_kernels: bool = True
     upstreams: tuple[Upstream, ...] = field(default_factory=tuple)
+    log_format: Literal["text", "json"] = "text"  # the access log (gateway/access_log.py)

@@ -19,6 +19,22 @@ class BadRequest(GatewayError):
     pass
 
 
+class UnknownParameter(BadRequest):
+    code = "unknown_parameter"
+
+
+class UnsupportedParameter(BadRequest):
+    code = "unsupported_parameter"
+
+
+class UnsupportedValue(BadRequest):
+    code = "unsupported_value"
+
+
+class ContextLengthExceeded(BadRequest):
+    code = "context_length_exceeded"
+
+
 class Unauthorized(GatewayError):
     status = 401
     code = "invalid_api_key"
@@ -33,6 +49,16 @@ class Forbidden(GatewayError):
 class ModelNotFound(GatewayError):
     status = 404
     code = "model_not_found"
+
+
+class RouteNotFound(GatewayError):
+    status = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(GatewayError):
+    status = 405
+    code = "method_not_allowed"
 
 
 class TooLarge(GatewayError):

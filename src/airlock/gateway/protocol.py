@@ -1,5 +1,6 @@
 """Request and response shapes of the OpenAI API subset the gateway serves (pydantic), and the
-OpenAI error body. Unknown request fields are ignored, as the OpenAI API does."""
+OpenAI error body. Fields beyond these are kept (`extra="allow"`) so that gateway/fields.py can
+refuse the ones the embedded engines do not honour by name, and upstream requests relay them."""
 
 from __future__ import annotations
 
@@ -22,24 +23,24 @@ def error_body(error: GatewayError) -> dict[str, Any]:
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="allow")
     model: str = Field(min_length=1)
 
 
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    role: Literal["system", "user", "assistant", "developer", "tool"]
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "user", "assistant", "developer", "tool", "function"]
     content: str | list[dict[str, Any]] | None = None
+    name: str | None = None  # who spoke: chat templates that know it use it, others leave it
 
     def text(self) -> str:
         if self.content is None or isinstance(self.content, str):
             return self.content or ""
-        return "".join(
-            str(part.get("text", "")) for part in self.content if part.get("type") == "text"
-        )
+        return "".join(str(part.get("text", "")) for part in self.content)
 
 
 class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
     include_usage: bool = False
 
 
@@ -56,7 +57,6 @@ class _Sampling(_Request):
     stop: str | list[str] | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
-    n: int = Field(default=1, ge=1, le=1)
 
     def stops(self) -> list[str]:
         stops = [self.stop] if isinstance(self.stop, str) else list(self.stop or [])

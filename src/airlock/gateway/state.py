@@ -78,6 +78,7 @@ def begin(request: Request, model: str, endpoint: str) -> Call:
     """Authorize the caller's key for `model` (403, 429) and start timing."""
     gateway = gateway_of(request)
     key: KeyInfo | None = request.state.key
+    request.state.model = model  # for the access log, whatever the answer
     if gateway.upstream.serves(model):
         gateway.auth.authorize(key, model)
     else:

@@ -29,6 +29,8 @@ from airlock.gateway.engines.interface import (
     EngineError,
     Generation,
     GenerationStream,
+    context_exceeded,
+    sane_limit,
 )
 from airlock.gateway.engines.json_constraint import JsonObjectProcessor, token_texts
 
@@ -64,8 +66,41 @@ class CausalLM(Engine):
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer(text)["input_ids"])
 
+    def context_tokens(self) -> int | None:
+        """Prompt and completion tokens the model can attend to: its position embeddings, or
+        the tokenizer's limit when the config has none."""
+        return sane_limit(
+            getattr(self._model.config, "max_position_embeddings", None),
+            getattr(self._tokenizer, "model_max_length", None),
+        )
+
+    def _max_new_tokens(self, request: Generation, prompt_tokens: int) -> int:
+        """The completion budget within the context; a request that does not fit is refused
+        here, after tokenizing and before any forward pass."""
+        limit = self.context_tokens()
+        if limit is None:
+            return request.max_tokens
+        where = "messages" if request.messages is not None else "prompt"
+        if request.default_max_tokens:
+            if prompt_tokens < limit:
+                return min(request.max_tokens, limit - prompt_tokens)
+            found = (
+                f"your request has {prompt_tokens + 1:,} tokens ({prompt_tokens:,} in the "
+                f"{where}, at least 1 needed for the completion)"
+            )
+            raise context_exceeded(limit, found, param=where)
+        total = prompt_tokens + request.max_tokens
+        if total > limit:
+            found = (
+                f"your request has {total:,} tokens ({prompt_tokens:,} in the {where}, "
+                f"{request.max_tokens:,} requested for completion)"
+            )
+            raise context_exceeded(limit, found, param=where)
+        return request.max_tokens
+
     def generate(self, request: Generation) -> GenerationStream:
         input_ids = self._encode(request)
+        max_new_tokens = self._max_new_tokens(request, int(input_ids.shape[1]))
         streamer = TextIteratorStreamer(
             self._tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=None
         )
@@ -73,7 +108,7 @@ class CausalLM(Engine):
         kwargs: dict[str, Any] = {
             "input_ids": input_ids,
             "attention_mask": torch.ones_like(input_ids),
-            "max_new_tokens": request.max_tokens,
+            "max_new_tokens": max_new_tokens,
             "streamer": streamer,
             "stopping_criteria": StoppingCriteriaList([_Cancelled(request.cancel)]),
             "pad_token_id": self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
@@ -83,17 +118,18 @@ class CausalLM(Engine):
         else:
             kwargs.update(do_sample=False)
         if request.json_object:
-            kwargs["logits_processor"] = LogitsProcessorList([self._json_processor(request)])
+            processor = self._json_processor(max_new_tokens)
+            kwargs["logits_processor"] = LogitsProcessorList([processor])
         stream.pieces = self._run(kwargs, request.seed, streamer, stream)
         return stream
 
-    def _json_processor(self, request: Generation) -> JsonObjectProcessor:
+    def _json_processor(self, max_tokens: int) -> JsonObjectProcessor:
         if self._token_texts is None:
             self._token_texts = token_texts(self._tokenizer)
         eos = self._tokenizer.eos_token_id
         if eos is None:
             raise EngineError("this model's tokenizer has no EOS token; JSON mode needs one")
-        return JsonObjectProcessor(self._tokenizer, self._token_texts, eos, request.max_tokens)
+        return JsonObjectProcessor(self._tokenizer, self._token_texts, eos, max_tokens)
 
     def _run(
         self,

@@ -28,6 +28,26 @@ class EngineError(Exception):
         self.param = param
 
 
+class ContextLengthError(EngineError):
+    """A request longer than the model's context, found by tokenizing it: refused before any
+    model work (HTTP 400 `context_length_exceeded`)."""
+
+
+def context_exceeded(limit: int, found: str, *, param: str) -> ContextLengthError:
+    """OpenAI's wording, both numbers in it: `found` says how many tokens came, and where."""
+    return ContextLengthError(
+        f"This model's maximum context length is {limit:,} tokens; {found}.", param=param
+    )
+
+
+def sane_limit(*candidates: object) -> int | None:
+    """The first real token limit: tokenizers say 1e30 (VERY_LARGE_INTEGER) for "unknown"."""
+    for limit in candidates:
+        if isinstance(limit, int) and not isinstance(limit, bool) and 0 < limit < 10**8:
+            return limit
+    return None
+
+
 @dataclass(frozen=True)
 class Embeddings:
     vectors: npt.NDArray[np.float32]  # one row per input
@@ -41,6 +61,9 @@ class Generation:
     messages: list[dict[str, str]] | None = None
     prompt: str | None = None
     max_tokens: int = 256
+    # True when max_tokens is the gateway's default, not the caller's: it is then shortened to
+    # what the model's context leaves after the prompt, instead of refusing the request.
+    default_max_tokens: bool = False
     temperature: float = 1.0
     top_p: float = 1.0
     seed: int | None = None

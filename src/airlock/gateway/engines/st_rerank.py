@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
+from typing import Any
 
 import torch
 from sentence_transformers import CrossEncoder
 
 from airlock.gateway.engines.cpu_kernels import prepack_linears
-from airlock.gateway.engines.interface import Capability, Engine
+from airlock.gateway.engines.interface import Capability, Engine, context_exceeded, sane_limit
 
 
 class CrossEncoderRerank(Engine):
@@ -18,6 +20,13 @@ class CrossEncoderRerank(Engine):
         self._model = CrossEncoder(
             str(folder), device="cpu", trust_remote_code=False, local_files_only=True
         )
+        tokenizer = self._model.tokenizer
+        self._limit = sane_limit(
+            getattr(self._model, "max_seq_length", None), tokenizer.model_max_length
+        )
+        # A copy counts whole pairs: the model's own tokenizer is set to truncate, and changing
+        # that while another worker thread encodes would make it fail.
+        self._counter: Any = copy.deepcopy(tokenizer)
         if prepack:
             prepack_linears(self._model, self._probe)
 
@@ -27,9 +36,14 @@ class CrossEncoderRerank(Engine):
         return torch.as_tensor(scores)
 
     def rerank(self, pairs: list[tuple[str, str]]) -> tuple[list[float], list[int]]:
+        # Counted whole, before scoring: the CrossEncoder would cut a long pair without a word.
+        tokens = [len(self._counter(q, d)["input_ids"]) for q, d in pairs]
+        if self._limit is not None:
+            for i, count in enumerate(tokens):
+                if count > self._limit:
+                    found = f"the query with document {i} has {count:,} tokens"
+                    raise context_exceeded(self._limit, found, param="documents")
         scores = self._model.predict(pairs, batch_size=64, show_progress_bar=False)
-        tokenizer = self._model.tokenizer
-        tokens = [len(tokenizer(q, d)["input_ids"]) for q, d in pairs]
         return [float(s) for s in scores], tokens
 
     def close(self) -> None:

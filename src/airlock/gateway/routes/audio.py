@@ -15,6 +15,7 @@ from airlock.gateway import transcripts
 from airlock.gateway.audio import TARGET_RATE, decode_audio
 from airlock.gateway.engines.interface import Capability, TranscriptionRequest
 from airlock.gateway.errors import BadRequest, TooLarge
+from airlock.gateway.fields import check_form
 from airlock.gateway.routes.proxy import relay
 from airlock.gateway.state import authenticate, begin
 
@@ -74,6 +75,9 @@ async def _speech_to_text(
         fields = [(k, v) for k, v in (await request.form()).multi_items() if isinstance(v, str)]
         upload = (file.filename or "audio", data, file.content_type or "application/octet-stream")
         return await relay(call, f"/audio/{endpoint}", _as_body(fields), [("file", upload)])
+    implemented = {"file", "model", "response_format", "prompt", "temperature"}
+    form = [(k, v) for k, v in (await request.form()).multi_items() if isinstance(v, str)]
+    check_form(form, implemented if options.translate else {*implemented, "language"}, endpoint)
     response_format, temperature = options.response_format, options.temperature
     if response_format not in _FORMATS:
         raise BadRequest(

@@ -11,8 +11,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from airlock.gateway.engines.interface import Generation
-from airlock.gateway.errors import BadRequest
-from airlock.gateway.protocol import ChatCompletionRequest, usage
+from airlock.gateway.errors import UnsupportedValue
+from airlock.gateway.fields import check_messages, check_sampling
+from airlock.gateway.protocol import ChatCompletionRequest, ChatMessage, usage
 from airlock.gateway.routes.generation import ChunkShape, sampling, streamed, whole
 from airlock.gateway.routes.proxy import relay
 from airlock.gateway.state import authenticate, begin
@@ -30,9 +31,16 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     gateway = call.gateway
     if gateway.upstream.serves(body.model):
         return await relay(call, "/chat/completions", await request.json())
-    messages = [{"role": m.role, "content": m.text()} for m in body.messages]
+    check_sampling(body, "chat")
+    check_messages(body.messages)
+    messages = [_message(m) for m in body.messages]
     if body.response_format is not None and body.response_format.type == "json_schema":
-        raise BadRequest("json_schema is served by upstream engines only", param="response_format")
+        raise UnsupportedValue(
+            "Unsupported value: 'response_format.type' does not support \"json_schema\" on "
+            'this gateway\'s embedded models; supported: "text", "json_object" (upstream '
+            "servers get json_schema relayed).",
+            param="response_format",
+        )
     json_object = body.response_format is not None and body.response_format.type == "json_object"
     if json_object:
         messages.insert(0, {"role": "system", "content": _JSON_INSTRUCTION})
@@ -59,6 +67,14 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
             "usage": usage(outcome.prompt_tokens, outcome.completion_tokens),
         }
     )
+
+
+def _message(message: ChatMessage) -> dict[str, str]:
+    """Role, text and, when given, the speaker's name (templates that know it use it)."""
+    turn = {"role": message.role, "content": message.text()}
+    if message.name:
+        turn["name"] = message.name
+    return turn
 
 
 def _delta(delta: dict[str, str], finish_reason: str | None = None) -> dict[str, Any]:

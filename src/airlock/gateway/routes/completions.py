@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from airlock.gateway.engines.interface import Generation
 from airlock.gateway.errors import BadRequest
+from airlock.gateway.fields import check_sampling
 from airlock.gateway.protocol import CompletionRequest, usage
 from airlock.gateway.routes.generation import ChunkShape, sampling, streamed, whole
 from airlock.gateway.routes.proxy import relay
@@ -25,6 +26,7 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
     gateway = call.gateway
     if gateway.upstream.serves(body.model):
         return await relay(call, "/completions", await request.json())
+    check_sampling(body, "completions")
     prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
     if len(prompts) != 1:
         raise BadRequest("send one prompt per request", param="prompt")

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from airlock.gateway.batching import Batcher
-from airlock.gateway.engines.interface import Capability, Engine
+from airlock.gateway.engines.interface import Capability, Engine, EngineError
 from airlock.gateway.errors import BadRequest, TooLarge
+from airlock.gateway.fields import check_fields
 from airlock.gateway.lifecycle import Loaded
 from airlock.gateway.protocol import EmbeddingRequest, usage
 from airlock.gateway.routes.proxy import relay
@@ -30,6 +31,7 @@ async def embeddings(body: EmbeddingRequest, request: Request) -> Response:
     gateway = call.gateway
     if gateway.upstream.serves(body.model):
         return await relay(call, "/embeddings", await request.json())
+    check_fields(body, "embeddings")
     texts = _texts(body.input)
     if len(texts) > gateway.config.max_inputs:
         raise TooLarge(f"{len(texts)} inputs; at most {gateway.config.max_inputs} per request")
@@ -72,7 +74,7 @@ def _batcher(loaded: Loaded) -> Batcher[str, tuple[Vector, int]]:
         async def run(texts: list[str]) -> list[tuple[Vector, int]]:
             return await loaded.run(_embed, loaded.engine, texts)
 
-        batcher = Batcher(run, *loaded.batch_config)
+        batcher = Batcher(run, *loaded.batch_config, isolate=(EngineError,))
         loaded.batchers["embeddings"] = batcher
     return batcher
 

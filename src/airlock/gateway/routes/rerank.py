@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from airlock.gateway.batching import Batcher
-from airlock.gateway.engines.interface import Capability, Engine
+from airlock.gateway.engines.interface import Capability, Engine, EngineError
 from airlock.gateway.errors import BadRequest, TooLarge
+from airlock.gateway.fields import check_fields
 from airlock.gateway.lifecycle import Loaded
 from airlock.gateway.protocol import RerankRequest
 from airlock.gateway.routes.proxy import relay
@@ -30,6 +31,7 @@ async def rerank(body: RerankRequest, request: Request) -> Response:
     gateway = call.gateway
     if gateway.upstream.serves(body.model):
         return await relay(call, "/rerank", await request.json())
+    check_fields(body, "rerank")
     documents = [d if isinstance(d, str) else d.text for d in body.documents]
     if len(documents) > gateway.config.max_inputs:
         raise TooLarge(
@@ -65,7 +67,7 @@ def _batcher(loaded: Loaded) -> Batcher[Pair, tuple[float, int]]:
         async def run(pairs: list[Pair]) -> list[tuple[float, int]]:
             return await loaded.run(_score, loaded.engine, pairs)
 
-        batcher = Batcher(run, *loaded.batch_config)
+        batcher = Batcher(run, *loaded.batch_config, isolate=(EngineError,))
         loaded.batchers["rerank"] = batcher
     return batcher
 
