@@ -61,8 +61,8 @@ class LicenseTerms:
             found.append(f"Geographic: {self.geographic}")
         if self.share_alike:
             found.append(
-                "Share-alike: adapted material must be shared under the same license "
-                "or a compatible one."
+                "Adapted material must be shared under the same license or a compatible one "
+                "(share-alike)."
             )
         return tuple(found)
 
