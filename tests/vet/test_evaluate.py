@@ -46,7 +46,9 @@ def test_default_policy_refuses_the_malicious_example(
     # The sentence says what would happen and where; the rule id rides beside it.
     reason = verdict.reasons[0]
     assert reason.message == "a file would run code when loaded: builtins.exec in pytorch_model.bin"
-    assert reason.rule_id == "AIR101" and reason.file.endswith("suspicious-upload/pytorch_model.bin")
+    assert reason.rule_id == "AIR101" and reason.file.endswith(
+        "suspicious-upload/pytorch_model.bin"
+    )
 
 
 def test_no_conditions_is_a_plain_admit(clean_dossier: Dossier, policy: Policy) -> None:

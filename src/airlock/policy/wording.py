@@ -21,7 +21,10 @@ _FAMILIES: dict[str, tuple[str, str]] = {
         "a file reads as different content to different loaders",
     ),
     "AIR1": ("a file would run code when loaded", "a file may run code when loaded"),
-    "AIR2": ("an archive would run or hide content", "an archive is malformed or could hide content"),
+    "AIR2": (
+        "an archive would run or hide content",
+        "an archive is malformed or could hide content",
+    ),
     "AIR3": ("a file would run code when loaded", "a file may run code when loaded"),
     "AIR4": ("a weights file is malformed", "a weights file is malformed or carries odd metadata"),
     "AIR5": ("a chat template would run code when used", "a chat template may run code when used"),
@@ -95,8 +98,10 @@ def finding_sentences(findings: Iterable[Finding], source: str) -> list[tuple[st
         if len(examples) > _MAX_EXAMPLES:
             what += f" and {len(examples) - _MAX_EXAMPLES} more"
         where = relative(file, source)
-        sentences.append((f"{lead(group[0])}: {what} in {where}" if what else
-                          f"{lead(group[0])}: {where}", group[0]))  # fmt: skip
+        meaning = lead(group[0])
+        sentences.append(
+            (f"{meaning}: {what} in {where}" if what else f"{meaning}: {where}", group[0])
+        )
     return sentences
 
 
@@ -115,7 +120,11 @@ def no_model_file(scan: ScanSection, source: str) -> tuple[str, str, str] | None
         finding, path = unread[0]
         names = ", ".join(relative(p, source) for _, p in unread[:_MAX_EXAMPLES])
         more = f" and {len(unread) - _MAX_EXAMPLES} more" if len(unread) > _MAX_EXAMPLES else ""
-        why = f"{names}{more} looked like model files, but Airlock could not read their content"
+        one = len(unread) == 1
+        what = "is named like a model file" if one else "are named like model files"
+        why = (
+            f"{names}{more} {what}, but Airlock could not read {'its' if one else 'their'} content"
+        )
         return f"{NO_MODEL_FILE} ({why})", finding.rule_id, path
     names = ", ".join(relative(f.path, source) for f in scan.files[:_MAX_EXAMPLES])
     more = ", ..." if len(scan.files) > _MAX_EXAMPLES else ""

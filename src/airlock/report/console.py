@@ -10,7 +10,6 @@ import io
 
 from rich.console import Console
 
-
 # Wider than any path (PATH_MAX is 4096) or line a report prints, so nothing is folded; rich
 # needs some width to lay tables out in. Renderables must not pad to it (`expand=False`).
 UNWRAPPED = 1 << 14
