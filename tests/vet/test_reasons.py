@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import struct
+from dataclasses import replace
 from html import escape
 from pathlib import Path
 
@@ -12,7 +13,10 @@ from tests.license.conftest import reference_text, write_model
 from tests.vet.conftest import CLEAN, MALICIOUS
 
 from airlock.cli import main
+from airlock.dossier.model import Dossier, ScannedFile, ScanSection
 from airlock.findings import Finding, Location, Severity
+from airlock.policy.evaluate import evaluate
+from airlock.policy.model import Policy
 from airlock.policy.wording import finding_sentences, lead
 
 EXEC = "a file would run code when loaded: builtins.exec in pytorch_model.bin"
@@ -133,9 +137,27 @@ def test_sentences_group_by_rule_and_file_worst_first() -> None:
         _finding("AIR102", Severity.HIGH, "otherlib.Other"),
         _finding("AIR004", Severity.HIGH, "00 01 02 03", "m/weights.pt"),
     ]
-    sentences = [s for s, _ in finding_sentences(findings, "m")]
+    sentences = [s for s, _, _ in finding_sentences(findings, "m")]
     assert sentences == [
         "a file would run code when loaded: os.system in x.pkl",
         "a file could not be checked, and a loader may still load it: weights.pt",
         "a file may run code when loaded: mylib.Thing, otherlib.Other in x.pkl",
     ]
+
+
+def test_many_findings_are_summed_up_after_ten(clean_dossier: Dossier, policy: Policy) -> None:
+    # Twelve flagged files and two findings more in the last one: ten sentences, then the rest.
+    files = tuple(
+        ScannedFile(f"{clean_dossier.source}/m{i:02}.pkl", "pickle", 9, True,
+                    (_finding("AIR101", Severity.CRITICAL, f"os.system('{i}')",
+                              f"{clean_dossier.source}/m{i:02}.pkl"),))
+        for i in range(12)
+    )  # fmt: skip
+    last = files[-1]
+    extra = tuple(_finding("AIR102", Severity.HIGH, f"lib.X{i}()", last.path) for i in range(2))
+    files = (*files[:-1], replace(last, findings=last.findings + extra))
+    verdict = evaluate(replace(clean_dossier, scan=ScanSection(files)), policy)
+    messages = [r.message for r in verdict.reasons]
+    assert len(messages) == 11
+    assert messages[0] == "a file would run code when loaded: os.system in m00.pkl"
+    assert messages[-1] == "4 more finding(s) above low: see the findings"

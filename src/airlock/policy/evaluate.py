@@ -127,14 +127,14 @@ def _findings(dossier: Dossier, policy: Policy) -> list[Reason]:
     sentences = finding_sentences(over, dossier.source)
     found = [
         Reason("findings.max_severity", sentence, finding.rule_id, finding.file)
-        for sentence, finding in sentences[:MAX_FINDING_REASONS]
+        for sentence, finding, _ in sentences[:MAX_FINDING_REASONS]
     ]
-    if len(sentences) > MAX_FINDING_REASONS:
-        rest = len(sentences) - MAX_FINDING_REASONS
+    rest = sum(count for _, _, count in sentences[MAX_FINDING_REASONS:])
+    if rest:
         found.append(
             Reason(
                 "findings.max_severity",
-                f"{rest} more finding(s) above {policy.max_severity.label}, listed under Findings",
+                f"{rest} more finding(s) above {policy.max_severity.label}: see the findings",
             )
         )
     return found

@@ -83,9 +83,10 @@ def lead(finding: Finding) -> str:
     return critical if finding.severity is Severity.CRITICAL else other
 
 
-def finding_sentences(findings: Iterable[Finding], source: str) -> list[tuple[str, Finding]]:
-    """One sentence per (rule, file), worst first, each with the finding that decided it:
-    "a file would run code when loaded: builtins.exec in pytorch_model.bin"."""
+def finding_sentences(findings: Iterable[Finding], source: str) -> list[tuple[str, Finding, int]]:
+    """One sentence per (rule, file), worst first, each with the finding that decided it and
+    how many findings it stands for: "a file would run code when loaded: builtins.exec in
+    pytorch_model.bin"."""
     groups: dict[tuple[str, str], list[Finding]] = {}
     for finding in sorted(findings, key=lambda f: (-f.severity, f.file, f.rule_id)):
         groups.setdefault((finding.rule_id, finding.file), []).append(finding)
@@ -99,9 +100,8 @@ def finding_sentences(findings: Iterable[Finding], source: str) -> list[tuple[st
             what += f" and {len(examples) - _MAX_EXAMPLES} more"
         where = relative(file, source)
         meaning = lead(group[0])
-        sentences.append(
-            (f"{meaning}: {what} in {where}" if what else f"{meaning}: {where}", group[0])
-        )
+        sentence = f"{meaning}: {what} in {where}" if what else f"{meaning}: {where}"
+        sentences.append((sentence, group[0], len(group)))
     return sentences
 
 
