@@ -161,3 +161,30 @@ def test_many_findings_are_summed_up_after_ten(clean_dossier: Dossier, policy: P
     assert len(messages) == 11
     assert messages[0] == "a file would run code when loaded: os.system in m00.pkl"
     assert messages[-1] == "4 more finding(s) above low: see the findings"
+
+
+def test_policy_reasons_read_as_sentences(clean_dossier: Dossier, policy: Policy) -> None:
+    def only(dossier: Dossier, rules: Policy) -> str:
+        (reason,) = evaluate(dossier, rules).reasons
+        return f"{reason.message} [{reason.label}]"
+
+    restricted = replace(
+        clean_dossier, license=replace(clean_dossier.license, outputs_restricted=True)
+    )
+    strict = replace(policy, license=replace(policy.license, allow_output_restrictions=False))
+    assert only(restricted, strict) == (
+        "the license limits what the model's outputs may be used for, and your policy refuses "
+        "such limits: Apache License 2.0 [AIR807]"
+    )
+    mit_only = replace(policy, license=replace(policy.license, allowed=("mit",)))
+    assert only(clean_dossier, mit_only) == (
+        "the license is not on your policy's allow list: apache-2.0 (Apache License 2.0); "
+        "allowed: mit [license.allowed]"
+    )
+    both = ScanSection(
+        (*clean_dossier.scan.files, ScannedFile("m/model.safetensors", "safetensors", 8, True))
+    )
+    assert only(replace(clean_dossier, scan=both), policy).startswith(
+        "pickle copies of the weights ship beside the safetensors files, and a loader may pick "
+        "them instead (pickles can run code): remove "
+    )
