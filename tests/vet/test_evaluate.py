@@ -43,7 +43,12 @@ def test_default_policy_refuses_the_malicious_example(
     verdict = evaluate(malicious_dossier, policy)
     assert verdict.decision is Decision.REFUSE
     assert _rules(verdict) == {"findings.max_severity"}
-    assert "critical" in verdict.reasons[0].message
+    # The sentence says what would happen and where; the rule id rides beside it.
+    reason = verdict.reasons[0]
+    assert reason.message == "a file would run code when loaded: builtins.exec in pytorch_model.bin"
+    assert reason.rule_id == "AIR101" and reason.file.endswith(
+        "suspicious-upload/pytorch_model.bin"
+    )
 
 
 def test_no_conditions_is_a_plain_admit(clean_dossier: Dossier, policy: Policy) -> None:
@@ -88,7 +93,10 @@ def test_license_rules(clean_dossier: Dossier, policy: Policy) -> None:
 
 def test_finding_severity_limit(clean_dossier: Dossier, policy: Policy) -> None:
     medium = Finding("AIR102", Severity.MEDIUM, "model.pt", Location(), "unknown global")
-    files = (replace(clean_dossier.scan.files[0], findings=(medium,)),)
+    # The finding goes on the model file; a dossier of the README alone has no model to admit.
+    files = tuple(
+        replace(f, findings=(medium,)) if f.kind == "zip" else f for f in clean_dossier.scan.files
+    )
     dossier = replace(clean_dossier, scan=ScanSection(files))
     assert _rules(evaluate(dossier, policy)) == {"findings.max_severity"}
     assert evaluate(dossier, replace(policy, max_severity=Severity.MEDIUM)).admitted

@@ -38,11 +38,12 @@ def add_report_options(
     )
 
 
-def text_style(output: str | None) -> tuple[bool, int]:
-    """(color, width) for a text report: colour and the terminal's width only on a terminal."""
+def text_style(output: str | None) -> tuple[bool, int | None]:
+    """(color, width) for a text report: colour and the terminal's width only on a terminal;
+    width None (never wrap) for a file or a pipe, so no path is broken across lines."""
     to_terminal = output is None and sys.stdout.isatty()
     color = to_terminal and not os.environ.get("NO_COLOR")
-    width = shutil.get_terminal_size((100, 24)).columns if to_terminal else 100
+    width = shutil.get_terminal_size((100, 24)).columns if to_terminal else None
     return color, width
 
 

@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
 def emit(vetted: Vetted, fmt: str, output: str | None) -> None:
     """Raises VetError when the report cannot be written."""
-    rendered = render(vetted, fmt)
+    rendered = render(vetted, fmt, output)
     try:
         if output is None:
             sys.stdout.write(rendered)
@@ -121,7 +121,7 @@ def emit(vetted: Vetted, fmt: str, output: str | None) -> None:
         raise VetError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
-def render(vetted: Vetted, fmt: str) -> str:
+def render(vetted: Vetted, fmt: str, output: str | None = None) -> str:
     dossier, verdict, policy = vetted.dossier, vetted.verdict, vetted.policy
     if fmt == "json":
         from airlock.report.vet_json import render_vet_json
@@ -142,6 +142,7 @@ def render(vetted: Vetted, fmt: str) -> str:
         from airlock.report.vet_html import render_vet_html
 
         return render_vet_html(summary)
+    from airlock.cli.options import text_style
     from airlock.report.vet_text import render_vet_text
 
-    return render_vet_text(summary)
+    return render_vet_text(summary, text_style(output)[1])

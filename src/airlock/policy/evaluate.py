@@ -17,6 +17,7 @@ from airlock.dossier.model import Dossier, LicenseSection
 from airlock.findings import Finding
 from airlock.policy.model import PICKLE_KINDS, Policy
 from airlock.policy.waivers import WaiverOutcome, apply_waivers
+from airlock.policy.wording import MAX_FINDING_REASONS, finding_sentences, no_model_file
 
 
 class Decision(enum.Enum):
@@ -28,7 +29,14 @@ class Decision(enum.Enum):
 @dataclass(frozen=True)
 class Reason:
     rule: str  # the policy setting that decided, e.g. "license.require_commercial_use"
-    message: str
+    message: str  # a sentence a manager can act on: what would happen, where, because of what
+    rule_id: str = ""  # the finding's rule (AIR101), when a finding decided
+    file: str = ""  # the file it is in, when one file decided
+
+    @property
+    def label(self) -> str:
+        """What a report prints beside the sentence: the rule id, else the policy setting."""
+        return self.rule_id or self.rule
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,11 @@ def evaluate(dossier: Dossier, policy: Policy, today: date | None = None) -> Ver
     """`today` decides which waivers have expired (default: the day the dossier was made)."""
     day = today or date.fromisoformat(dossier.created_at[:10])
     waived = apply_waivers(dossier, policy.waivers, day)
-    reasons = [*_license(dossier, policy), *_findings(waived.remaining(dossier), policy)]
+    reasons = [
+        *_scannable(dossier),
+        *_license(dossier, policy),
+        *_findings(waived.remaining(dossier), dossier.source, policy),
+    ]
     reasons += [*_signature(dossier, policy), *_formats(dossier, policy)]
     resource_reasons, resource_conditions = _resources(dossier, policy)
     reasons += resource_reasons
@@ -81,65 +93,94 @@ def binding_ids(lic: LicenseSection) -> set[str]:
     return license_ids(lic.id) | {terms.id for terms in named if terms is not None}
 
 
+# License findings that say why a license is unknown: the first one found is quoted.
+_UNKNOWN_LICENSE = ("AIR801", "AIR802", "AIR803", "AIR804")
+
+
 def _license(dossier: Dossier, policy: Policy) -> list[Reason]:
     rules, lic = policy.license, dossier.license
     ids = binding_ids(lic)
     found = []
     if lic.commercial_use == "unknown" and not rules.allow_unknown:
+        why = next((f for f in lic.findings if f.rule_id in _UNKNOWN_LICENSE), None)
         found.append(
             Reason(
                 "license.allow_unknown",
-                f"The license is unknown ({lic.id}), so there is no known right to use the model.",
+                "there is no known right to use the model: its license is unknown "
+                f"({why.message.rstrip('.') if why else lic.id})",
+                why.rule_id if why else "",
             )
         )
     elif lic.commercial_use == "no" and not rules.allow_non_commercial:
         found.append(
             Reason(
                 "license.allow_non_commercial",
-                f"{lic.name} forbids commercial use (research or non-commercial terms).",
+                f"the license forbids commercial use: {lic.name} allows research or "
+                "non-commercial use only",
+                "AIR805",
             )
         )
     elif rules.require_commercial_use and lic.commercial_use not in ("yes", "conditional"):
         found.append(
             Reason(
                 "license.require_commercial_use",
-                f"Commercial use is required, and {lic.name} does not clearly allow it.",
+                f"your policy requires commercial use, and {lic.name} does not clearly allow it",
             )
         )
     if lic.outputs_restricted and not rules.allow_output_restrictions:
         found.append(
             Reason(
                 "license.allow_output_restrictions",
-                f"{lic.name} limits what the model's outputs may be used for.",
+                "the license limits what the model's outputs may be used for, and your policy "
+                f"refuses such limits: {lic.name}",
+                "AIR807",
             )
         )
     denied = sorted(ids & set(rules.denied))
     if denied:
-        found.append(Reason("license.denied", f"The license {', '.join(denied)} is denied."))
+        found.append(
+            Reason(
+                "license.denied",
+                f"the license is on your policy's deny list: {', '.join(denied)} ({lic.name})",
+            )
+        )
     if rules.allowed and lic.commercial_use != "unknown" and not ids <= set(rules.allowed):
         found.append(
             Reason(
                 "license.allowed",
-                f"The license {', '.join(sorted(ids - set(rules.allowed)))} is not one of the "
-                f"allowed licenses ({', '.join(rules.allowed)}).",
+                f"the license is not on your policy's allow list: "
+                f"{', '.join(sorted(ids - set(rules.allowed)))} ({lic.name}); "
+                f"allowed: {', '.join(rules.allowed)}",
             )
         )
     return found  # fmt: skip
 
 
-def _findings(findings: tuple[Finding, ...], policy: Policy) -> list[Reason]:
+def _findings(findings: tuple[Finding, ...], source: str, policy: Policy) -> list[Reason]:
     over = [f for f in findings if f.severity > policy.max_severity]
     if not over:
         return []
-    worst = max(f.severity for f in over)
-    ids = ", ".join(sorted({f.rule_id for f in over}))
-    return [
-        Reason(
-            "findings.max_severity",
-            f"{len(over)} integrity finding(s) above {policy.max_severity.label} (worst: "
-            f"{worst.label}; {ids}): loading the files may run code or could not be checked.",
-        )
+    sentences = finding_sentences(over, source)
+    found = [
+        Reason("findings.max_severity", sentence, finding.rule_id, finding.file)
+        for sentence, finding, _ in sentences[:MAX_FINDING_REASONS]
     ]
+    rest = sum(count for _, _, count in sentences[MAX_FINDING_REASONS:])
+    if rest:
+        found.append(
+            Reason(
+                "findings.max_severity",
+                f"{rest} more finding(s) above {policy.max_severity.label}: see the findings",
+            )
+        )
+    return found
+
+
+def _scannable(dossier: Dossier) -> list[Reason]:
+    # Nothing inspected means nothing vouched for: a pass would be meaningless (`airlock scan`
+    # says "nothing to scan" for the same folder). No policy setting can turn this off.
+    nothing = no_model_file(dossier.scan, dossier.source)
+    return [] if nothing is None else [Reason("scan.model_file", *nothing)]
 
 
 def _signature(dossier: Dossier, policy: Policy) -> list[Reason]:
@@ -151,7 +192,8 @@ def _signature(dossier: Dossier, policy: Policy) -> list[Reason]:
     return [
         Reason(
             "signature.required",
-            f"A signature by a trusted key is required, and {problem} ({prov.signature_detail}).",
+            "the files are not proven to come from a trusted publisher, and your policy "
+            f"requires it: {problem} ({prov.signature_detail})",
         )
     ]
 
@@ -162,15 +204,19 @@ def _formats(dossier: Dossier, policy: Policy) -> list[Reason]:
     for kind in sorted(kinds & set(policy.formats.refused)):
         files = [f.path for f in dossier.scan.files if f.kind == kind]
         found.append(
-            Reason("formats.refused", f"The {kind} format is refused: {', '.join(files)}.")
+            Reason(
+                "formats.refused",
+                f"your policy refuses the {kind} format: {', '.join(files)}",
+                file=files[0] if len(files) == 1 else "",
+            )
         )
     pickled = [f.path for f in dossier.scan.files if f.kind in PICKLE_KINDS]
     if policy.formats.refuse_pickle_beside_safetensors and pickled and "safetensors" in kinds:
         found.append(
             Reason(
                 "formats.refuse_pickle_beside_safetensors",
-                "Safetensors weights ship with pickle-based copies that a loader may pick "
-                f"instead (and pickles can run code): remove {', '.join(pickled)}.",
+                "pickle copies of the weights ship beside the safetensors files, and a loader "
+                f"may pick them instead (pickles can run code): remove {', '.join(pickled)}",
             )
         )
     return found
@@ -183,7 +229,10 @@ def _resources(dossier: Dossier, policy: Policy) -> tuple[list[Reason], list[str
     if not fit.sized:
         if rules.allow_unknown_size:
             return [], [f"Check by hand that the model fits your hardware ({fit.detail})."]
-        why = f"The model could not be sized ({fit.detail}), so its limits cannot be checked."
+        why = (
+            f"the model's memory needs could not be worked out ({fit.detail}), so your "
+            "policy's hardware limits cannot be checked"
+        )
         return [Reason("resources.allow_unknown_size", why)], []
     found: list[Reason] = []
     conditions: list[str] = []
@@ -191,8 +240,8 @@ def _resources(dossier: Dossier, policy: Policy) -> tuple[list[Reason], list[str
         found.append(
             Reason(
                 "resources.max_memory_gib",
-                f"It needs {fit.total_bytes / GIB:.1f} GiB at its stored precision; the limit "
-                f"is {rules.max_memory_gib:g} GiB.",
+                f"the model needs more memory than your policy allows: {fit.total_bytes / GIB:.1f}"
+                f" GiB at its stored precision, the limit is {rules.max_memory_gib:g} GiB",
             )
         )
     if rules.accelerator is not None:
@@ -203,8 +252,8 @@ def _resources(dossier: Dossier, policy: Policy) -> tuple[list[Reason], list[str
             found.append(
                 Reason(
                     "resources.accelerator",
-                    f"It does not fit on {rules.max_devices} x {rules.accelerator} at any "
-                    "precision tried.",
+                    "the model does not fit your policy's hardware: not on "
+                    f"{rules.max_devices} x {rules.accelerator} at any precision tried",
                 )
             )
         elif fitting[0] is not options[0]:

@@ -26,7 +26,7 @@ def count(value: int) -> str:
     return f"{value:,}"
 
 
-def render_fit_text(report: FitReport, *, color: bool = False, width: int = 100) -> str:
+def render_fit_text(report: FitReport, *, color: bool = False, width: int | None = 100) -> str:
     console, buffer = string_console(color=color, width=width)
     model, kv, arch = report.model, report.kv, report.arch
     how = "exact, from file headers" if model.exact else "from config.json by formula"

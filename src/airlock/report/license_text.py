@@ -26,7 +26,7 @@ _SEVERITY_STYLE = {
 
 
 def render_license_text(
-    result: LicenseAssessment, fail_on: Severity, *, color: bool = False, width: int = 100
+    result: LicenseAssessment, fail_on: Severity, *, color: bool = False, width: int | None = 100
 ) -> str:
     console, buffer = string_console(color=color, width=width)
     console.print(Text(f"License: {result.name} [{result.license_id}]", style="bold"))

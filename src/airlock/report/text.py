@@ -27,7 +27,7 @@ _SKIPPED_EXAMPLES = 3
 
 
 def render_text(
-    report: ScanReport, fail_on: Severity, *, color: bool = False, width: int = 100
+    report: ScanReport, fail_on: Severity, *, color: bool = False, width: int | None = 100
 ) -> str:
     """Render for people; `color` only when the output is a terminal, so CI logs stay plain."""
     console, buffer = string_console(color=color, width=width)
@@ -82,8 +82,8 @@ def _file_block(result: FileResult) -> RenderableType:
     advice = Text.assemble(("What to do: ", "bold"), ADVICE[worst])
     return Group(
         header,
-        *(Padding(_finding_grid(f), (0, 0, 0, 2)) for f in findings),
-        Padding(advice, (0, 0, 0, 2)),
+        *(Padding(_finding_grid(f), (0, 0, 0, 2), expand=False) for f in findings),
+        Padding(advice, (0, 0, 0, 2), expand=False),
     )
 
 

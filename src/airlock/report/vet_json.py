@@ -6,7 +6,11 @@ Shape (schema_version 1; fields are only ever added):
       "schema_version": 1,
       "tool": {"name": "airlock", "version": "0.1.0"},
       "verdict": {"decision": "admit | admit_with_conditions | refuse",
-                  "reasons": [{"rule": "license.allow_unknown", "message": "..."}],
+                  "reasons": [{"rule": "findings.max_severity",
+                               "message": "a file would run code when loaded: builtins.exec in
+                                           pytorch_model.bin",
+                               "rule_id": "AIR101",          # when a finding decided
+                               "file": "model/pytorch_model.bin"}],   # when one file decided
                   "conditions": ["..."],
                   "waived": [{"rule", "file", "evidence", "reason", "by", "expires", "where",
                               "message"}],
@@ -25,7 +29,7 @@ from typing import Any
 
 from airlock import __version__
 from airlock.dossier.model import Dossier
-from airlock.policy.evaluate import Verdict
+from airlock.policy.evaluate import Reason, Verdict
 from airlock.policy.model import Policy, Waiver
 
 SCHEMA_VERSION = 1
@@ -44,7 +48,7 @@ def vet_document(dossier: Dossier, verdict: Verdict, policy: Policy) -> dict[str
 def verdict_dict(verdict: Verdict) -> dict[str, Any]:
     return {
         "decision": verdict.decision.value,
-        "reasons": [{"rule": r.rule, "message": r.message} for r in verdict.reasons],
+        "reasons": [_reason(r) for r in verdict.reasons],
         "conditions": list(verdict.conditions),
         "waived": [
             {**_waiver(w.waiver), "message": w.finding.message} for w in verdict.waivers.waived
@@ -64,6 +68,16 @@ def _waiver(waiver: Waiver) -> dict[str, Any]:
         "expires": waiver.expires.isoformat(),
         "where": waiver.where,
     }
+
+
+def _reason(reason: Reason) -> dict[str, str]:
+    """The policy setting and the sentence, plus the finding's rule id and file when one decided."""
+    found = {"rule": reason.rule, "message": reason.message}
+    if reason.rule_id:
+        found["rule_id"] = reason.rule_id
+    if reason.file:
+        found["file"] = reason.file
+    return found
 
 
 def render_vet_json(dossier: Dossier, verdict: Verdict, policy: Policy) -> str:

@@ -10,6 +10,7 @@ from airlock.findings import Finding, Severity
 from airlock.policy.evaluate import Decision, Verdict
 from airlock.policy.model import Policy, Waiver
 from airlock.policy.waivers import WaiverOutcome, evidence_digest
+from airlock.policy.wording import no_model_file
 
 HEADLINES = {
     Decision.ADMIT: ("ADMIT", "You may use this model under your organization's policy."),
@@ -69,7 +70,8 @@ def summarize_vet(dossier: Dossier, verdict: Verdict, policy: Policy) -> VetSumm
         decision=verdict.decision,
         headline=headline,
         meaning=meaning,
-        reasons=tuple(r.message for r in verdict.reasons),
+        # The sentence first, the rule id (or the policy setting) beside it, never instead.
+        reasons=tuple(f"{r.message} [{r.label}]" for r in verdict.reasons),
         conditions=verdict.conditions,
         facts=(
             ("Safety", _safety(dossier)),
@@ -110,6 +112,8 @@ def _safety(dossier: Dossier) -> str:
     inspected = sum(1 for f in scan.files if f.inspected)
     worst = scan.worst()
     base = f"{len(scan.files)} files, {inspected} inspected without loading them"
+    if no_model_file(scan, dossier.source) is not None:
+        return f"{base}; no model file among them, so nothing that would be loaded was checked."
     if worst is None or worst == Severity.INFO:
         return f"{base}; nothing found that would run code."
     return f"{base}; {len(scan.findings)} finding(s), the worst {worst.label}."

@@ -9,34 +9,49 @@ from airlock.report.vet_summary import VetSummary, digest_label
 WIDTH = 100
 
 
-def render_vet_text(summary: VetSummary) -> str:
+def render_vet_text(summary: VetSummary, width: int | None = WIDTH) -> str:
+    """`width` None: no line is wrapped (a file or a pipe, where a broken path is useless)."""
     lines = [f"Airlock verdict for {summary.source}: {summary.headline}", summary.meaning, ""]
     if summary.reasons:
-        lines += ["Why it was refused:", *_bullets(summary.reasons), ""]
+        lines += ["Why it was refused:", *_bullets(summary.reasons, width), ""]
     if summary.conditions:
         title = "Duties that would apply if admitted:" if summary.reasons else "Conditions:"
-        lines += [title, *_bullets(summary.conditions), ""]
+        lines += [title, *_bullets(summary.conditions, width), ""]
     lines.append("What was checked:")
-    width = max(len(topic) for topic, _ in summary.facts)
+    column = max(len(topic) for topic, _ in summary.facts)
     for topic, fact in summary.facts:
-        lines += textwrap.wrap(
-            fact, WIDTH, initial_indent=f"  {topic:<{width}}  ", subsequent_indent=" " * (width + 4)
-        )
+        lines += _wrap(fact, width, f"  {topic:<{column}}  ", " " * (column + 4))
     if summary.findings:
         lines += ["", "Findings:"]
         for f in summary.findings:
-            line = f"{f.severity.label.upper()} {f.rule_id} {f.file}: {f.message}"
-            lines += _bullets([f"{line} (evidence {digest_label(f)})"])
+            item = f"{f.severity.label.upper()} {f.rule_id} {f.file}: {f.message}"
+            lines += _bullets([f"{item} (evidence {digest_label(f)})"], width)
     if summary.waived:
-        lines += ["", "Waived by your policy (accepted, not counted):", *_bullets(summary.waived)]
+        waived_title = "Waived by your policy (accepted, not counted):"
+        lines += ["", waived_title, *_bullets(summary.waived, width)]
     if summary.warnings:
-        lines += ["", "Waiver warnings:", *_bullets(summary.warnings)]
+        lines += ["", "Waiver warnings:", *_bullets(summary.warnings, width)]
     lines += ["", f"Policy: {summary.policy}"]
     return "\n".join(lines) + "\n"
 
 
-def _bullets(items: tuple[str, ...] | list[str]) -> list[str]:
+def _bullets(items: tuple[str, ...] | list[str], width: int | None) -> list[str]:
     out: list[str] = []
     for item in items:
-        out += textwrap.wrap(item, WIDTH, initial_indent="  - ", subsequent_indent="    ")
+        out += _wrap(item, width, "  - ", "    ")
     return out
+
+
+def _wrap(text: str, width: int | None, first: str, rest: str) -> list[str]:
+    # Lines break between words only: a path or a digest is never cut, even when it is longer
+    # than the line (hyphens inside model names are not break points either).
+    if width is None:
+        return [first + " ".join(text.splitlines())]
+    return textwrap.wrap(
+        text,
+        width,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )

@@ -3,7 +3,7 @@ what it obliges it to do, and the findings. In doubt the answer is the more rest
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,9 +68,9 @@ def assess(collected: Collected, display: str) -> LicenseAssessment:
         sources=collected.claims,
         terms=terms,
         commercial_use=commercial,
-        conditions=tuple(th.note for t in terms for th in t.thresholds),
-        obligations=_union(o for t in terms for o in t.obligations),
-        restrictions=_union(r for t in terms for r in t.restrictions()),
+        conditions=_duties(terms, lambda t: tuple(th.note for th in t.thresholds)),
+        obligations=_duties(terms, lambda t: t.obligations),
+        restrictions=_duties(terms, lambda t: t.restrictions()),
         openness=openness,
         findings=tuple(license_findings(collected, terms, commercial, disagreeing, display)),
         snapshot=collected.snapshot,
@@ -103,5 +103,12 @@ def _least(values: Iterable[str]) -> str:
     return min(values, key=COMMERCIAL_RANK.__getitem__, default=UNKNOWN)
 
 
-def _union(items: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(items))
+def _duties(
+    terms: tuple[LicenseTerms, ...], duties_of: Callable[[LicenseTerms], tuple[str, ...]]
+) -> tuple[str, ...]:
+    """Each license's duties as its entry states them (once each, see `LicenseTerms`); when more
+    than one license binds, each duty names the license it comes from."""
+    many = len(terms) > 1
+    return tuple(
+        dict.fromkeys(f"{t.name}: {duty}" if many else duty for t in terms for duty in duties_of(t))
+    )

@@ -44,17 +44,26 @@ class LicenseTerms:
     obligations: tuple[str, ...]
 
     def restrictions(self) -> tuple[str, ...]:
-        """Limits on use, in plain language, each saying whether it binds downstream users."""
+        """Limits on use, in plain language, each saying whether it binds downstream users.
+
+        Each duty of a license is stated in one field of its entry, once: a threshold in
+        `thresholds` (shown as a condition), a use policy in `use_restrictions`, limits on
+        outputs in `outputs_note`, share-alike in `share_alike`; `obligations` holds only the
+        duties no other field states (tests/license/test_duties.py checks every entry)."""
         found = []
         if self.use_restrictions:
-            passes = " (passes to downstream users)" if self.restrictions_pass_downstream else ""
-            found.append(f"{self.use_restrictions}{passes}")
+            passes = self.restrictions_pass_downstream
+            text = self.use_restrictions
+            found.append(f"{text.rstrip('.')} (binding downstream users too)." if passes else text)
         if self.outputs_training != "free" and self.outputs_note:
             found.append(f"Outputs and training other models: {self.outputs_note}")
         if self.geographic:
             found.append(f"Geographic: {self.geographic}")
         if self.share_alike:
-            found.append("Share-alike: derivatives must be shared under the same terms.")
+            found.append(
+                "Adapted material must be shared under the same license or a compatible one "
+                "(share-alike)."
+            )
         return tuple(found)
 
 
