@@ -13,11 +13,16 @@ from airlock.checks.resources.estimate import FitRequest, estimate
 from airlock.checks.resources.inputs import InputError
 from airlock.checks.resources.quant import choices
 from airlock.cli.errors import USAGE_ERROR, print_error
-from airlock.cli.options import positive_int, text_style
+from airlock.cli.options import int_range, text_style
 from airlock.formats.gguf_index import GgufError
 from airlock.formats.safetensors_header import HeaderError
 
 DOES_NOT_FIT = 1
+# Upper bounds of the numeric options: beyond the largest deployments and context windows
+# there are (10M tokens), so that a typo is a usage error, not a figure in exabytes.
+MAX_DEVICES = 100_000
+MAX_CONTEXT = 100_000_000
+MAX_BATCH = 100_000
 
 _DESCRIPTION = """\
 Size a model before anyone downloads or buys for it: parameters (and active parameters for
@@ -68,23 +73,24 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--devices",
-        type=positive_int,
+        type=int_range(1, MAX_DEVICES),
         default=1,
         metavar="N",
-        help="how many of each accelerator you have (default 1)",
+        help=f"how many of each accelerator you have, 1 to {MAX_DEVICES:,} (default 1)",
     )
     parser.add_argument(
         "--context",
-        type=positive_int,
+        type=int_range(1, MAX_CONTEXT),
         metavar="N",
-        help="tokens of context per sequence (default: model maximum, at most 8192)",
+        help=f"tokens of context per sequence, 1 to {MAX_CONTEXT:,} "
+        "(default: model maximum, at most 8192)",
     )
     parser.add_argument(
         "--batch",
-        type=positive_int,
+        type=int_range(1, MAX_BATCH),
         default=1,
         metavar="N",
-        help="concurrent sequences (default 1)",
+        help=f"concurrent sequences, 1 to {MAX_BATCH:,} (default 1)",
     )
     parser.add_argument(
         "--quant",
