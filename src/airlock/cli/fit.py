@@ -34,12 +34,14 @@ _EPILOG = f"""\
 inputs:
   a Hugging Face folder (config.json + safetensors, sharded or not), a Hugging Face cache
   repository, a .gguf file, a .safetensors file with its config.json beside it, or a
-  config.json alone (counted by the architecture's formula).
+  config.json alone (counted by the architecture's formula). Safetensors without a
+  config.json give the exact parameters and weight bytes only (no KV cache, fit or speed).
 
 exit codes:
   0  sized; with --gpu: it fits on --devices of that accelerator at some precision tried
   1  with --gpu: it does not fit on --devices of that accelerator at any precision tried
-  2  usage error: bad path, unreadable or unknown config, unknown --gpu or --quant
+  2  usage error: bad path, unreadable or unknown config, unknown --gpu or --quant;
+     with --gpu: safetensors without config.json (whether it fits cannot be told)
 
 precisions (--quant): {choices()}
 
@@ -126,6 +128,13 @@ def run(args: argparse.Namespace) -> int:
 
         color, width = text_style(None)
         sys.stdout.write(render_fit_text(report, color=color, width=width))
+    if args.gpu and report.not_estimated:
+        # Neither 0 nor 1: whether it fits is not known, and a pipeline must not read a yes.
+        print_error(
+            f"cannot tell whether it fits on {args.gpu}: {report.not_estimated} (the memory "
+            "total needs the architecture it describes: layers, attention heads, context)"
+        )
+        return USAGE_ERROR
     if args.gpu and not any(fit.best.fits for fit in report.fits):
         return DOES_NOT_FIT
     return 0
