@@ -137,3 +137,41 @@ def test_largest_options_do_not_crash(tmp_path: Path, capsys: pytest.CaptureFixt
     largest = ["--context", "100000000", "--batch", "100000", "--devices", "100000"]
     assert main(["fit", str(path), *largest, "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["kv_cache"]["context"] == 100_000_000
+
+
+_LLAMA_BITS = {k: v for k, v in LLAMA_31_8B.items() if k != "max_position_embeddings"}
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"num_attention_heads": 0}, "num_attention_heads is 0: expected 1 to"),
+        ({"hidden_size": -4096}, "hidden_size is -4,096: expected 1 to"),
+        ({"num_hidden_layers": 10**12}, "layers is 1,000,000,000,000: expected 1 to 100,000"),
+        ({"num_hidden_layers": 0}, "num_hidden_layers is 0: expected 1 to 100,000"),
+        (
+            {"model_type": "mixtral", "num_local_experts": 90_000, "num_hidden_layers": 30_000},
+            "30,000 layers of 90,000 experts: far more than any model",
+        ),
+    ],
+)
+def test_impossible_config_numbers_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: dict[str, int], words: str
+) -> None:
+    """Not a ZeroDivisionError ("internal error") nor formulas running for hours."""
+    path = write_config(tmp_path, {**_LLAMA_BITS, **change})
+    assert main(["fit", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("airlock: error: config.json ") and words in err
+    assert err.count("\n") == 1 and "internal error" not in err
+
+
+@pytest.mark.parametrize("change", [{"decoder_sparse_step": 0}, {"sliding_window_pattern": 0}])
+def test_zero_steps_read_as_unset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], change: dict[str, int]
+) -> None:
+    config = {**_LLAMA_BITS, "model_type": "qwen3_moe", "num_experts": 8,
+              "num_experts_per_tok": 2, "moe_intermediate_size": 768, **change}  # fmt: skip
+    if "sliding_window_pattern" in change:
+        config = {**_LLAMA_BITS, "model_type": "gemma3", "sliding_window": 512, **change}
+    assert main(["fit", str(write_config(tmp_path, config))]) == 0
