@@ -131,3 +131,35 @@ def test_port_out_of_range_never_prints_serving(
         "airlock: error: argument --port: expected a whole number from 1 to 65,535, "
         "got '99999' (see `airlock serve --help`)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("a=http://", "the URL has no host"),
+        ("a=http://gpu-node:99999/v1", "not a URL (Port out of range 0-65535)"),
+        ("a=ftp://gpu-node/v1", "the URL must start with http:// or https://"),
+        ("=http://gpu-node/v1", "no NAME= before the URL"),
+        ("no-url-here", "no NAME= before the URL"),
+        ("a=http://[::1/v1", "not a URL (Invalid IPv6 URL)"),
+    ],
+)
+def test_bad_upstreams_are_one_line(
+    spec: str, words: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("must not start"))
+    assert main(["serve", "--upstream", spec]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"airlock: error: --upstream {spec!r}: {words}; expected NAME=http(s)://host:port/v1\n"
+    )
+
+
+def test_fit_empty_gpu_is_not_every_accelerator(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fit", "config.json", "--gpu", " "]) == 2
+    assert capsys.readouterr().err == (
+        "airlock: error: --gpu needs an accelerator name (e.g. h100, l4, m3-max)\n"
+    )

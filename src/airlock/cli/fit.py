@@ -110,6 +110,9 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.gpu is not None and not args.gpu.strip():  # "" would read as every accelerator
+        print_error("--gpu needs an accelerator name (e.g. h100, l4, m3-max)")
+        return USAGE_ERROR
     request = FitRequest(args.context, args.batch, args.gpu, args.quant, args.devices)
     try:
         report = estimate(Path(args.path), request)

@@ -121,8 +121,10 @@ def run(args: argparse.Namespace) -> int:
     upstreams = []
     for spec in args.upstream:
         name, sep, url = spec.partition("=")
-        if not sep or not name or not url.startswith(("http://", "https://")):
-            print_error(f"--upstream {spec!r}: expected NAME=http(s)://host:port/v1")
+        problem = None if sep and name.strip() else "no NAME= before the URL"
+        problem = problem or _bad_url(url)
+        if problem:
+            print_error(f"--upstream {spec!r}: {problem}; expected NAME=http(s)://host:port/v1")
             return USAGE_ERROR
         upstreams.append(Upstream(name, url, os.environ.get(UPSTREAM_KEY_ENV)))
     workers = args.model_workers
@@ -164,6 +166,22 @@ def run(args: argparse.Namespace) -> int:
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _bad_url(url: str) -> str | None:
+    """Why `url` cannot be an upstream's base URL, or None."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of 0-65535 or not a number
+    except ValueError as exc:
+        return f"not a URL ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return "the URL must start with http:// or https://"
+    if not parts.hostname:
+        return "the URL has no host"
+    return None
 
 
 def _unbindable(host: str, port: int) -> str | None:
