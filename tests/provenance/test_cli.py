@@ -157,3 +157,23 @@ def test_verify_a_missing_path(
         capsys.readouterr().err
         == f"airlock: error: {tmp_path / 'nope'}: no such file or directory\n"
     )
+
+
+@pytest.mark.parametrize("command", [["vet"], ["admit", "--name", "tiny"]])
+def test_vet_and_admit_refuse_a_signature_that_is_not_one(
+    command: list[str],
+    model: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Before: silently "signature not checked", and admitted."""
+    monkeypatch.setenv("AIRLOCK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("AIRLOCK_DATABASE_URL", "")
+    readme = model / "README.md"
+    assert main([command[0], str(model), *command[1:], "--signature", str(readme)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"airlock: error: {readme} is not an OpenSSF model signature (a Sigstore bundle): "
+        "it is text, not JSON (it begins '---')\n"
+    )
