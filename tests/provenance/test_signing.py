@@ -10,7 +10,8 @@ import pytest
 from tests.provenance.conftest import KeyPair, make_cache
 
 from airlock.provenance.errors import ProvenanceError
-from airlock.provenance.signing import default_signature_path, sign, verify
+from airlock.provenance.signature_file import default_signature_path
+from airlock.provenance.signing import sign, verify
 
 
 @pytest.fixture
@@ -79,9 +80,21 @@ def test_tampered_signature_fails(model: Path, keys: KeyPair, signed: Path) -> N
 
 
 def test_garbled_signature_fails(model: Path, keys: KeyPair, signed: Path) -> None:
-    signed.write_text("not a bundle")
+    """A Sigstore bundle whose envelope is broken is a signature that does not verify."""
+    bundle = json.loads(signed.read_text())
+    bundle["dsseEnvelope"]["payload"] = "not base64 JSON"
+    signed.write_text(json.dumps(bundle))
     result = verify(model, signed, public_key=keys.public)
     assert not result.verified and str(signed) in result.reason
+
+
+def test_a_file_that_is_not_a_signature_is_refused(
+    model: Path, keys: KeyPair, signed: Path
+) -> None:
+    """Not a bundle at all (here: text) is a usage error, not "not verified"."""
+    signed.write_text("not a bundle")
+    with pytest.raises(ProvenanceError, match="it is text, not JSON"):
+        verify(model, signed, public_key=keys.public)
 
 
 def test_wrong_key_fails(model: Path, other_keys: KeyPair, signed: Path) -> None:

@@ -13,7 +13,8 @@ from tests.vet.conftest import CLEAN
 from airlock.dossier.build import build_dossier
 from airlock.policy.evaluate import evaluate
 from airlock.policy.model import Policy, SignatureRules
-from airlock.provenance.signing import default_signature_path, sign
+from airlock.provenance.signature_file import default_signature_path
+from airlock.provenance.signing import sign
 
 
 def _key_pair(folder: Path) -> tuple[Path, Path]:

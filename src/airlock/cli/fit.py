@@ -13,11 +13,16 @@ from airlock.checks.resources.estimate import FitRequest, estimate
 from airlock.checks.resources.inputs import InputError
 from airlock.checks.resources.quant import choices
 from airlock.cli.errors import USAGE_ERROR, print_error
-from airlock.cli.options import positive_int, text_style
+from airlock.cli.options import int_range, text_style
 from airlock.formats.gguf_index import GgufError
 from airlock.formats.safetensors_header import HeaderError
 
 DOES_NOT_FIT = 1
+# Upper bounds of the numeric options: beyond the largest deployments and context windows
+# there are (10M tokens), so that a typo is a usage error, not a figure in exabytes.
+MAX_DEVICES = 100_000
+MAX_CONTEXT = 100_000_000
+MAX_BATCH = 100_000
 
 _DESCRIPTION = """\
 Size a model before anyone downloads or buys for it: parameters (and active parameters for
@@ -29,12 +34,14 @@ _EPILOG = f"""\
 inputs:
   a Hugging Face folder (config.json + safetensors, sharded or not), a Hugging Face cache
   repository, a .gguf file, a .safetensors file with its config.json beside it, or a
-  config.json alone (counted by the architecture's formula).
+  config.json alone (counted by the architecture's formula). Safetensors without a
+  config.json give the exact parameters and weight bytes only (no KV cache, fit or speed).
 
 exit codes:
   0  sized; with --gpu: it fits on --devices of that accelerator at some precision tried
   1  with --gpu: it does not fit on --devices of that accelerator at any precision tried
-  2  usage error: bad path, unreadable or unknown config, unknown --gpu or --quant
+  2  usage error: bad path, unreadable or unknown config, unknown --gpu or --quant;
+     with --gpu: safetensors without config.json (whether it fits cannot be told)
 
 precisions (--quant): {choices()}
 
@@ -68,23 +75,24 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--devices",
-        type=positive_int,
+        type=int_range(1, MAX_DEVICES),
         default=1,
         metavar="N",
-        help="how many of each accelerator you have (default 1)",
+        help=f"how many of each accelerator you have, 1 to {MAX_DEVICES:,} (default 1)",
     )
     parser.add_argument(
         "--context",
-        type=positive_int,
+        type=int_range(1, MAX_CONTEXT),
         metavar="N",
-        help="tokens of context per sequence (default: model maximum, at most 8192)",
+        help=f"tokens of context per sequence, 1 to {MAX_CONTEXT:,} "
+        "(default: model maximum, at most 8192)",
     )
     parser.add_argument(
         "--batch",
-        type=positive_int,
+        type=int_range(1, MAX_BATCH),
         default=1,
         metavar="N",
-        help="concurrent sequences (default 1)",
+        help=f"concurrent sequences, 1 to {MAX_BATCH:,} (default 1)",
     )
     parser.add_argument(
         "--quant",
@@ -102,6 +110,9 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.gpu is not None and not args.gpu.strip():  # "" would read as every accelerator
+        print_error("--gpu needs an accelerator name (e.g. h100, l4, m3-max)")
+        return USAGE_ERROR
     request = FitRequest(args.context, args.batch, args.gpu, args.quant, args.devices)
     try:
         report = estimate(Path(args.path), request)
@@ -120,6 +131,13 @@ def run(args: argparse.Namespace) -> int:
 
         color, width = text_style(None)
         sys.stdout.write(render_fit_text(report, color=color, width=width))
+    if args.gpu and report.not_estimated:
+        # Neither 0 nor 1: whether it fits is not known, and a pipeline must not read a yes.
+        print_error(
+            f"cannot tell whether it fits on {args.gpu}: {report.not_estimated} (the memory "
+            "total needs the architecture it describes: layers, attention heads, context)"
+        )
+        return USAGE_ERROR
     if args.gpu and not any(fit.best.fits for fit in report.fits):
         return DOES_NOT_FIT
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
-from airlock.cli.options import positive_int
+from airlock.cli.options import jobs
 
 _DESCRIPTION = """\
 Write a manifest of every file of a model: its path, size and sha256. Files are read in
@@ -56,9 +56,9 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "-j",
         "--jobs",
-        type=positive_int,
+        type=jobs,
         metavar="N",
-        help="files hashed at once (default: one per core)",
+        help="files hashed at once, 1 to 256 (default: one per core)",
     )
     parser.add_argument(
         "--no-progress", action="store_true", help="no progress bar (it only shows on a terminal)"

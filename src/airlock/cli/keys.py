@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
+from airlock.cli.options import int_range
 from airlock.cli.registry_access import actor_of, add_actor_argument, open_registry
 
 __all__ = ["open_registry", "register"]  # open_registry: usage and serve import it from here
@@ -17,6 +18,7 @@ examples:
   airlock keys revoke search-app
 
 The key is printed once, by `create`; only its sha256 hash is stored."""
+MAX_RPM = 1_000_000  # 16,000 a second: beyond it, a limit in name only
 
 
 def register(commands: Any) -> None:
@@ -37,7 +39,10 @@ def register(commands: Any) -> None:
         help="models the key may use (default: every admitted model)",
     )
     create.add_argument(
-        "--rpm", type=int, metavar="N", help="requests per minute (default: no limit)"
+        "--rpm",
+        type=int_range(1, MAX_RPM),
+        metavar="N",
+        help=f"requests per minute, 1 to {MAX_RPM:,} (default: no limit)",
     )
     add_actor_argument(create)
     create.set_defaults(run=_create)
@@ -51,8 +56,8 @@ def register(commands: Any) -> None:
 
 
 def _create(args: argparse.Namespace) -> int:
-    if not args.name.strip() or (args.rpm is not None and args.rpm < 1):
-        print_error("--name must not be empty and --rpm must be positive")
+    if not args.name.strip():
+        print_error("--name must not be empty")
         return USAGE_ERROR
     from airlock.gateway.auth import KeyError_, KeyStore
 

@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
+from airlock.cli.options import int_range
 from airlock.cli.registry_access import actor_of, add_actor_argument, open_registry
 
 if TYPE_CHECKING:
     from airlock.registry.store import Record, Registry
 
 DRIFT = 1
+# Version numbers: what an INTEGER column holds in every database the registry runs on.
+version = int_range(1, 2**31 - 1)
 
 _EPILOG = """\
 exit codes:
@@ -45,12 +48,12 @@ def register(commands: Any) -> None:
     listing.set_defaults(run=_wrap(_list))
     show = actions.add_parser("show", help="one version: verdict, conditions, files, dossier")
     show.add_argument("name")
-    show.add_argument("--version", type=int, help="default: the newest")
+    show.add_argument("--version", type=version, help="default: the newest")
     show.add_argument("-f", "--format", choices=("text", "json"), default="text")
     show.set_defaults(run=_wrap(_show))
     remove = actions.add_parser("remove", help="delete a name's versions (or one), with a reason")
     remove.add_argument("name")
-    remove.add_argument("--version", type=int, help="default: every version")
+    remove.add_argument("--version", type=version, help="default: every version")
     remove.add_argument(
         "--reason", required=True, metavar="TEXT", help="why it is removed (audit log)"
     )

@@ -3,23 +3,85 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from airlock.findings import Severity
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (`--jobs`, `--batch`, ...)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
+def int_range(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`, else argparse's one-line usage
+    error naming the option and the range, before the command runs."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number from {low:,} to {high:,}, got {text!r}"
+            )
+        return value
+
+    return parse
+
+
+def float_range(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a number above `low` (exclusive: 0 means "positive") and at most
+    `high`; nan and infinity are refused."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and low < value <= high):
+            raise argparse.ArgumentTypeError(
+                f"expected a number above {_plain(low)} and at most {_plain(high)}, got {text!r}"
+            )
+        return value
+
+    return parse
+
+
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+def duration(high_seconds: float) -> Callable[[str], float]:
+    """An argparse type: a time in seconds (`90`, `90s`, `2m`, `1.5h`), above 0 and at most
+    `high_seconds`."""
+
+    def parse(text: str) -> float:
+        number = text.strip().lower()
+        unit = number[-1:] if number[-1:] in _DURATION_UNITS else ""
+        try:
+            value = float(number[: len(number) - len(unit)]) * _DURATION_UNITS[unit]
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and 0 < value <= high_seconds):
+            raise argparse.ArgumentTypeError(
+                f"expected a time above 0 and at most {_plain(high_seconds)} seconds "
+                f"(e.g. 90, 90s, 2m), got {text!r}"
+            )
+        return value
+
+    return parse
+
+
+def _plain(number: float) -> str:
+    return f"{number:,.0f}" if float(number).is_integer() else f"{number:,}"
+
+
+# One port number: 0 would mean "any free port", which nobody could then connect to.
+port = int_range(1, 65535)
+# Processes or threads to work with: more than this costs more than it saves, and each
+# takes open files (pipes), which a larger number runs out of.
+jobs = int_range(1, 256)
 
 
 def add_report_options(

@@ -9,7 +9,7 @@ from typing import Any
 
 from airlock.artifact import ArtifactError
 from airlock.cli.errors import USAGE_ERROR, print_error
-from airlock.cli.options import add_report_options, emit, positive_int, text_style
+from airlock.cli.options import add_report_options, emit, jobs, text_style
 from airlock.findings import Severity
 from airlock.report.summary import summarize
 from airlock.scanner import Scanner, ScanReport
@@ -72,10 +72,11 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "-j",
         "--jobs",
-        type=positive_int,
+        type=jobs,
         default=None,
         metavar="N",
-        help="processes to scan with (default: one per CPU core once a folder has many files)",
+        help="processes to scan with, 1 to 256 (default: one per CPU core once a folder "
+        "has many files)",
     )
     parser.add_argument(
         "-q",

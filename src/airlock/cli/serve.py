@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
+from airlock.cli.options import duration, float_range, int_range, port
 
 _DESCRIPTION = """\
 Serve admitted models through the OpenAI API (/v1/models, /v1/chat/completions,
@@ -34,6 +35,12 @@ examples:
 install: pip install 'model-airlock[serve]'"""
 
 UPSTREAM_KEY_ENV = "AIRLOCK_UPSTREAM_API_KEY"
+# Upper bounds of the numeric options: far beyond any machine, low enough that a typo (an extra
+# zero or three) is a usage error and not a crash once serving.
+MAX_MEMORY_GB = 1024.0 * 1024  # 1 PiB
+MAX_THREADS = 1024
+MAX_QUEUE = 1_000_000
+MAX_TIMEOUT_S = 24 * 3600.0
 
 
 def register(commands: Any) -> None:
@@ -45,24 +52,25 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--port", type=port, default=8000, help="port, 1 to 65535 (default 8000)")
     parser.add_argument(
         "--memory-budget",
-        type=float,
+        type=float_range(0, MAX_MEMORY_GB),
         default=8.0,
         metavar="GB",
-        help="weights kept in memory; least recently used models are unloaded beyond it",
+        help="weights kept in memory; least recently used models are unloaded beyond it "
+        "(default 8)",
     )
     parser.add_argument(
         "--torch-threads",
-        type=int,
+        type=int_range(1, MAX_THREADS),
         default=1,
         metavar="N",
         help="torch threads per model worker (default 1: one busy thread per core is fastest)",
     )
     parser.add_argument(
         "--model-workers",
-        type=int,
+        type=int_range(1, MAX_THREADS),
         default=None,
         metavar="N",
         help="batches of one model that run at once (default: one per CPU core)",
@@ -74,17 +82,17 @@ def register(commands: Any) -> None:
     )
     parser.add_argument(
         "--queue-size",
-        type=int,
+        type=int_range(1, MAX_QUEUE),
         default=64,
         metavar="N",
         help="requests waiting per model before 429 (default 64)",
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=duration(MAX_TIMEOUT_S),
         default=120.0,
         metavar="SECONDS",
-        help="per-request time limit (default 120)",
+        help="per-request time limit: seconds, or with s, m or h (default 120)",
     )
     parser.add_argument(
         "--upstream",
@@ -123,21 +131,13 @@ def run(args: argparse.Namespace) -> int:
     upstreams = []
     for spec in args.upstream:
         name, sep, url = spec.partition("=")
-        if not sep or not name or not url.startswith(("http://", "https://")):
-            print_error(f"--upstream {spec!r}: expected NAME=http(s)://host:port/v1")
+        problem = None if sep and name.strip() else "no NAME= before the URL"
+        problem = problem or _bad_url(url)
+        if problem:
+            print_error(f"--upstream {spec!r}: {problem}; expected NAME=http(s)://host:port/v1")
             return USAGE_ERROR
         upstreams.append(Upstream(name, url, os.environ.get(UPSTREAM_KEY_ENV)))
     workers = args.model_workers
-    if (
-        args.memory_budget <= 0
-        or args.torch_threads < 1
-        or args.queue_size < 1
-        or (workers is not None and workers < 1)
-    ):
-        print_error(
-            "--memory-budget, --torch-threads, --model-workers and --queue-size must be positive"
-        )
-        return USAGE_ERROR
     # No hub at run time: models come from the registry's verified copies only.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -202,6 +202,22 @@ def _access_log_on_stderr() -> Iterator[None]:
     finally:
         LOGGER.removeHandler(handler)
         LOGGER.propagate = True
+
+
+def _bad_url(url: str) -> str | None:
+    """Why `url` cannot be an upstream's base URL, or None."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of 0-65535 or not a number
+    except ValueError as exc:
+        return f"not a URL ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return "the URL must start with http:// or https://"
+    if not parts.hostname:
+        return "the URL has no host"
+    return None
 
 
 def _unbindable(host: str, port: int) -> str | None:

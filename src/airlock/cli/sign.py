@@ -50,9 +50,11 @@ exit codes:
   0  verified: signed by that key or certificate, and every byte is as signed
   1  not verified: the names of the files that were modified, added, removed or
      renamed; or a signature that was altered, made with another key, or not trusted
-  2  usage error: missing PATH or signature file, unusable key or certificate
+  2  usage error: missing PATH or signature file, a --signature that is not a
+     signature, unusable key or certificate
 
 examples:
+  airlock verify ./some-model/ --key key.pub       # finds ./some-model.sig
   airlock verify ./some-model/ --signature some-model.sig --key key.pub
   airlock verify ./some-model/ --signature some-model.sig --certificate ca.crt
   airlock verify ./model/ --signature model.sig --key key.pub && python serve.py
@@ -90,7 +92,12 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verify.add_argument("path", metavar="PATH", help="a model folder or file")
-    verify.add_argument("--signature", required=True, metavar="FILE", help="the signature")
+    verify.add_argument(
+        "--signature",
+        metavar="FILE",
+        help="the signature (default: <PATH>.sig beside PATH, as `airlock sign` writes it, "
+        "or model.sig inside it)",
+    )
     trust = verify.add_mutually_exclusive_group(required=True)
     trust.add_argument("--key", metavar="PUB", help="the signer's public key (PEM)")
     trust.add_argument(
@@ -104,7 +111,8 @@ def register(commands: Any) -> None:
 
 def run_sign(args: argparse.Namespace) -> int:
     from airlock.provenance.errors import ProvenanceError
-    from airlock.provenance.signing import default_signature_path, sign
+    from airlock.provenance.signature_file import default_signature_path
+    from airlock.provenance.signing import sign
 
     path = Path(args.path)
     if args.chain and not args.certificate:
@@ -132,8 +140,11 @@ def run_verify(args: argparse.Namespace) -> int:
     path = Path(args.path)
     certificates = [Path(c) for c in args.certificate or ()]
     key = Path(args.key) if args.key else None
+    signature = Path(args.signature) if args.signature else _find_signature(path)
+    if signature is None:
+        return USAGE_ERROR
     try:
-        result = verify(path, Path(args.signature), public_key=key, certificates=certificates)
+        result = verify(path, signature, public_key=key, certificates=certificates)
     except ProvenanceError as exc:
         print_error(str(exc))
         return USAGE_ERROR
@@ -147,6 +158,21 @@ def run_verify(args: argparse.Namespace) -> int:
     for link in result.links_out:
         console.print(f"  link leaves the folder: {_escape(link)}")
     return NOT_VERIFIED
+
+
+def _find_signature(path: Path) -> Path | None:
+    """The signature where `airlock sign` (or model-signing) leaves it, or None after saying
+    where it looked."""
+    from airlock.provenance.signature_file import find_signature, signature_candidates
+
+    if not path.exists():
+        print_error(f"{path}: no such file or directory")
+        return None
+    found = find_signature(path)
+    if found is None:
+        looked = " or ".join(str(candidate) for candidate in signature_candidates(path))
+        print_error(f"no signature for {path}: looked for {looked}; give it with --signature FILE")
+    return found
 
 
 def _console() -> Console:

@@ -88,9 +88,14 @@ def vet(args: argparse.Namespace) -> Vetted:
         policy = load_policy(args.policy) if args.policy else default_policy()
     except PolicyError as exc:
         raise VetError(str(exc)) from None
+    from airlock.provenance.signature_file import check_signature
+
     signature = Path(args.signature) if args.signature else None
-    if signature is not None and not signature.is_file():
-        raise VetError(f"{signature}: no such signature file")
+    if signature is not None:
+        try:
+            check_signature(signature)  # a README given as --signature is a usage error
+        except ProvenanceError as exc:
+            raise VetError(str(exc)) from None
     try:
         dossier = build_dossier(args.path, policy, signature)
     except (ArtifactError, ProvenanceError) as exc:

@@ -89,6 +89,8 @@ def _fit(path: Path, policy: Policy) -> FitSection:
         # a model Airlock cannot size is recorded as unknown, and the policy decides.
         detail = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
         return FitSection(sized=False, detail=detail or type(exc).__name__)
+    if report.arch is None or report.total_bytes is None:  # weights only: memory unknown
+        return FitSection(sized=False, detail=report.not_estimated or "no architecture")
     return FitSection(
         sized=True,
         detail=f"{report.arch.model_type}, {report.model.kind}",

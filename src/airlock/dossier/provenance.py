@@ -13,9 +13,10 @@ from pathlib import Path
 from airlock.dossier.model import ManifestFile
 from airlock.provenance.errors import ProvenanceError
 from airlock.provenance.manifest import build_manifest
-from airlock.provenance.signing import default_signature_path, verify
+from airlock.provenance.signature_file import find_signature
+from airlock.provenance.signing import verify
 
-INSIDE_NAME = "model.sig"
+__all__ = ["find_signature", "hash_manifest", "manifest_digest", "verify_signature"]
 
 
 def hash_manifest(path: Path) -> tuple[ManifestFile, ...]:
@@ -30,15 +31,6 @@ def manifest_digest(files: Iterable[ManifestFile]) -> str:
     """One digest for the whole model version: equal exactly when every path and byte is."""
     pairs = sorted((f.path, f.sha256) for f in files)
     return "sha256:" + hashlib.sha256(json.dumps(pairs).encode("utf-8")).hexdigest()
-
-
-def find_signature(path: Path) -> Path | None:
-    """Where a signature usually lies: `<folder>.sig` beside the folder (`airlock sign`'s default),
-    or `model.sig` inside it (the `model_signing` command's default)."""
-    for candidate in (default_signature_path(path), path / INSIDE_NAME):
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def verify_signature(path: Path, signature: Path, keys: Iterable[Path]) -> tuple[bool, str]:

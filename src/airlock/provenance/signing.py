@@ -17,6 +17,7 @@ from airlock.provenance.changes import Changes, compare, read_signed_files
 from airlock.provenance.errors import ProvenanceError
 from airlock.provenance.keys import check_certificates, check_private_key, check_public_key
 from airlock.provenance.manifest import build_manifest
+from airlock.provenance.signature_file import check_signature
 
 if TYPE_CHECKING:
     from model_signing import hashing
@@ -38,12 +39,6 @@ class Verification:
     reason: str = ""  # one line, when not verified
     changes: Changes = field(default_factory=Changes)
     links_out: tuple[str, ...] = ()
-
-
-def default_signature_path(model: Path) -> Path:
-    """`<folder>.sig` beside the folder (or file): outside what it signs."""
-    absolute = model.absolute()
-    return absolute.parent / f"{absolute.name}.sig"
 
 
 def sign(
@@ -90,13 +85,13 @@ def verify(
     certificates: Sequence[Path] = (),
 ) -> Verification:
     """Whether `model` is exactly what `signature` signed, by `public_key`'s pair or by a
-    certificate that chains to `certificates`. Raises ProvenanceError for unusable inputs."""
+    certificate that chains to `certificates`. Raises ProvenanceError for unusable inputs,
+    a signature file that is not a Sigstore bundle among them."""
     from model_signing import verifying
 
     if not model.exists():
         raise ProvenanceError(f"{model}: no such file or directory")
-    if not signature.is_file():
-        raise ProvenanceError(f"{signature}: no such signature file")
+    check_signature(signature)
     if public_key is not None:
         check_public_key(public_key)
     elif certificates:

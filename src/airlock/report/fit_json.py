@@ -7,6 +7,7 @@ from typing import Any
 
 from airlock.checks.resources.estimate import FitReport
 from airlock.checks.resources.fit import AcceleratorFit, Option
+from airlock.checks.resources.kv_cache import KvCache
 
 SCHEMA = "airlock.fit/1"
 
@@ -20,25 +21,17 @@ def fit_dict(report: FitReport) -> dict[str, Any]:
             "kind": report.model.kind,
             "exact": report.model.exact,
             "files": report.model.files,
-            "architecture": arch.model_type,
+            "architecture": arch.model_type if arch else None,
         },
+        "not_estimated": report.not_estimated,
         "parameters": counts.parameters,
         "active_parameters": report.active_parameters,
         "parameters_by_dtype": counts.by_dtype,
         "weights_bytes": counts.stored_bytes,
         "weights_bits_per_parameter": round(report.stored_bits, 4),
         "weights_bytes_by_quant": report.weights_by_quant,
-        "kv_cache_bytes_per_token": kv.bytes_per_token,
-        "kv_cache": {
-            "context": kv.context,
-            "batch": kv.batch,
-            "bytes": kv.total_bytes,
-            "dtype_bytes": kv.dtype_bytes,
-            "layers": kv.layers,
-            "windowed_layers": kv.windowed_layers,
-            "window": kv.window,
-            "latent_attention": kv.latent,
-        },
+        "kv_cache_bytes_per_token": kv.bytes_per_token if kv else None,
+        "kv_cache": _kv(kv),
         "overhead_bytes": report.overhead_bytes,
         "total_bytes": report.total_bytes,
         "devices_available": report.devices,
@@ -51,6 +44,21 @@ def fit_dict(report: FitReport) -> dict[str, Any]:
             "adapter_parameters": report.finetune.adapter_parameters,
             "activations_included": False,
         },
+    }
+
+
+def _kv(kv: KvCache | None) -> dict[str, Any] | None:
+    if kv is None:
+        return None
+    return {
+        "context": kv.context,
+        "batch": kv.batch,
+        "bytes": kv.total_bytes,
+        "dtype_bytes": kv.dtype_bytes,
+        "layers": kv.layers,
+        "windowed_layers": kv.windowed_layers,
+        "window": kv.window,
+        "latent_attention": kv.latent,
     }
 
 

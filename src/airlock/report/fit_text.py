@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from airlock.checks.resources.estimate import FitReport
@@ -30,25 +31,30 @@ def render_fit_text(report: FitReport, *, color: bool = False, width: int | None
     console, buffer = string_console(color=color, width=width)
     model, kv, arch = report.model, report.kv, report.arch
     how = "exact, from file headers" if model.exact else "from config.json by formula"
-    console.print(f"[bold]{model.source}[/]  {arch.model_type}, {model.kind} ({how})")
+    kind = f"{arch.model_type}, {model.kind}" if arch else f"{model.kind}, no config.json"
+    console.print(f"[bold]{escape(model.source)}[/]  {kind} ({how})")
     console.print(f"  parameters        {count(report.counts.parameters)}")
-    if report.active_parameters != report.counts.parameters:
-        console.print(f"  active per token  {count(report.active_parameters)} (mixture of experts)")
+    active = report.active_parameters
+    if active is not None and active != report.counts.parameters:
+        console.print(f"  active per token  {count(active)} (mixture of experts)")
     dtypes = ", ".join(sorted(report.counts.by_dtype))
     console.print(
         f"  weights (stored)  {size(report.counts.stored_bytes)} "
         f"({dtypes}, {report.stored_bits:.2f} bits/parameter)"
     )
-    window = (
-        f", {kv.windowed_layers} of {kv.layers} layers windowed at {kv.window}" if kv.window else ""
-    )
-    latent = ", latent attention" if kv.latent else ""
-    console.print(
-        f"  KV cache          {kv.bytes_per_token:,} bytes/token{latent}{window}; "
-        f"{size(kv.total_bytes)} at context {kv.context:,} x batch {kv.batch}"
-    )
-    console.print(f"  runtime overhead  {size(report.overhead_bytes)}")
-    console.print(f"  [bold]total             {size(report.total_bytes)}[/] (stored weights)")
+    if kv is not None and report.overhead_bytes is not None and report.total_bytes is not None:
+        window = (
+            f", {kv.windowed_layers} of {kv.layers} layers windowed at {kv.window}"
+            if kv.window
+            else ""
+        )
+        latent = ", latent attention" if kv.latent else ""
+        console.print(
+            f"  KV cache          {kv.bytes_per_token:,} bytes/token{latent}{window}; "
+            f"{size(kv.total_bytes)} at context {kv.context:,} x batch {kv.batch}"
+        )
+        console.print(f"  runtime overhead  {size(report.overhead_bytes)}")
+        console.print(f"  [bold]total             {size(report.total_bytes)}[/] (stored weights)")
     items = [f"{name} {size(value)}" for name, value in report.weights_by_quant.items()]
     for start in range(0, len(items), 5):  # five per line keeps 100 columns
         label = "weights at" if start == 0 else ""
@@ -59,6 +65,12 @@ def render_fit_text(report: FitReport, *, color: bool = False, width: int | None
         f"LoRA r{tune.lora_rank} {size(tune.lora_bytes)}, QLoRA {size(tune.qlora_bytes)}"
         " (+ activations)"
     )
+    if report.not_estimated:
+        console.print(
+            f"  not estimated     KV cache, memory total, fit and speed: "
+            f"{escape(report.not_estimated)}"
+        )
+        return rendered(buffer)
     table = Table(title=f"Fit (you have {report.devices} device(s) of each)", title_justify="left")
     for header in (
         "accelerator",

@@ -11,8 +11,27 @@ _DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 _TIED_BY_DEFAULT = ("gemma", "bert", "t5", "whisper")
 
 
+# Bounds on architecture numbers, far above any real model (the largest have about 130 layers
+# and 384 experts): a typo or a hostile number is a ConfigError, not a division by zero or
+# formulas that make tensors for a trillion layers.
+MAX_REPEATS = 100_000  # layers and experts: the formulas make tensors for each
+MAX_NUMBER = 2**40
+# Layers x experts: DeepSeek-V3 has 61 x 256; beyond this the formulas would take minutes.
+MAX_EXPERT_LAYERS = 1_000_000
+_REPEATS = ("layer", "block_count", "expert")
+
+
 class ConfigError(ValueError):
     """A config that says too little to size the model."""
+
+
+def bounded(source: str, key: str, value: int, required: bool) -> int:
+    """`value` if it is a usable size: at least 1 when required (0 reads as "none" otherwise)."""
+    low = 1 if required else 0
+    high = MAX_REPEATS if any(part in key for part in _REPEATS) else MAX_NUMBER
+    if not low <= value <= high:
+        raise ConfigError(f"{source} {key} is {value:,}: expected {low} to {high:,}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -41,7 +60,7 @@ def get_int(cfg: Mapping[str, Any], *keys: str, default: int | None = None) -> i
     for key in keys:
         value = cfg.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
+            return bounded("config.json", key, value, required=default is None)
     if default is None:
         raise ConfigError(f"config.json has no {' / '.join(keys)}")
     return default
@@ -71,6 +90,12 @@ def from_config(raw: Mapping[str, Any]) -> Arch:
     heads = get_int(cfg, "num_attention_heads", "n_head")
     layers = get_int(cfg, "num_hidden_layers", "n_layer")
     window = cfg.get("sliding_window") if isinstance(cfg.get("sliding_window"), int) else None
+    experts = get_int(cfg, "num_local_experts", "num_experts", "n_routed_experts", default=0)
+    if layers * max(experts, 1) > MAX_EXPERT_LAYERS:
+        raise ConfigError(
+            f"config.json has {layers:,} layers of {experts:,} experts: far more than any "
+            f"model (at most {MAX_EXPERT_LAYERS:,} expert layers are sized)"
+        )
     return Arch(
         model_type=model_type,
         layers=layers,
@@ -83,7 +108,7 @@ def from_config(raw: Mapping[str, Any]) -> Arch:
         max_context=get_int(cfg, "max_position_embeddings", "n_positions", default=0) or None,
         kv_dtype_bytes=_dtype_bytes(raw),
         kv_layers=0 if model_type == "bert" else layers,
-        experts=get_int(cfg, "num_local_experts", "num_experts", "n_routed_experts", default=0),
+        experts=experts,
         experts_per_token=get_int(cfg, "num_experts_per_tok", default=0),
         kv_lora_rank=get_int(cfg, "kv_lora_rank", default=0),
         rope_head_dim=get_int(cfg, "qk_rope_head_dim", default=0),
@@ -134,7 +159,7 @@ def _sliding_layers(
     if model_type == "gemma2":  # even layers local, odd global (transformers Gemma2)
         return tuple(i % 2 == 0 for i in range(layers))
     if model_type.startswith("gemma3"):  # 5 local layers, then one global
-        pattern = get_int(cfg, "sliding_window_pattern", default=6)
+        pattern = get_int(cfg, "sliding_window_pattern", default=6) or 6
         return tuple((i + 1) % pattern != 0 for i in range(layers))
     if model_type.startswith("qwen"):
         if not cfg.get("use_sliding_window"):

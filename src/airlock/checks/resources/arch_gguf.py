@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from airlock.checks.resources.arch import Arch, ConfigError
+from airlock.checks.resources.arch import Arch, ConfigError, bounded
 from airlock.formats.gguf_index import Value
 
 
@@ -19,7 +19,7 @@ def from_gguf(meta: Mapping[str, Value], vocab: int) -> Arch:
         if isinstance(value, tuple) and value:  # per-layer values: the largest bounds memory
             value = max(value)
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
+            return bounded("GGUF metadata", f"{name}.{key}", value, required=default is None)
         if default is None:
             raise ConfigError(f"GGUF metadata has no {name}.{key}")
         return default

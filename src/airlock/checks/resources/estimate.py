@@ -29,26 +29,35 @@ class FitRequest:
 
 @dataclass(frozen=True)
 class FitReport:
+    """What needs the architecture (active parameters, KV cache, overhead, fits) is None or
+    empty when the model has none (safetensors without config.json): `not_estimated` says why."""
+
     model: Model
     counts: Counts
-    active_parameters: int
-    kv: KvCache
-    overhead_bytes: int
+    active_parameters: int | None
+    kv: KvCache | None
+    overhead_bytes: int | None
     weights_by_quant: dict[str, int]
     fits: tuple[AcceleratorFit, ...]
     finetune: FineTune
     devices: int
 
     @property
-    def arch(self) -> Arch:
+    def arch(self) -> Arch | None:
         return self.model.arch
+
+    @property
+    def not_estimated(self) -> str | None:
+        return self.model.no_arch or None
 
     @property
     def stored_bits(self) -> float:
         return self.counts.stored_bytes * 8 / max(self.counts.parameters, 1)
 
     @property
-    def total_bytes(self) -> int:
+    def total_bytes(self) -> int | None:
+        if self.kv is None or self.overhead_bytes is None:
+            return None
         return self.counts.stored_bytes + self.kv.total_bytes + self.overhead_bytes
 
 
@@ -57,16 +66,33 @@ def estimate(path: Path, request: FitRequest, home: Path | None = None) -> FitRe
     chosen = [accelerators.find(request.gpu)] if request.gpu else list(accelerators.catalog())
     model = load(path)
     counts = count(model.tensors)
-    active = active_parameters(model.tensors, model.arch)
-    context = request.context or min(DEFAULT_CONTEXT, model.arch.max_context or DEFAULT_CONTEXT)
-    kv = kv_cache(model.arch, context, request.batch)
-    overhead = overhead_bytes(model.arch, context, request.batch)
+    if request.quant is not None and request.quant.lower() != "stored":
+        quant.lookup(request.quant)  # an unknown --quant is a usage error with or without arch
+    if model.arch is None:
+        return _report(model, counts, request, None, None, None, ())
+    arch = model.arch
+    active = active_parameters(model.tensors, arch)
+    context = request.context or min(DEFAULT_CONTEXT, arch.max_context or DEFAULT_CONTEXT)
+    kv = kv_cache(arch, context, request.batch)
+    overhead = overhead_bytes(arch, context, request.batch)
     plans = _plans(counts, active, request.quant)
     price_table = prices(home)
     fits = tuple(
         fit_on(acc, plans, kv, overhead, active, price_table.get(acc.id), request.devices)
         for acc in chosen
     )
+    return _report(model, counts, request, active, kv, overhead, fits)
+
+
+def _report(
+    model: Model,
+    counts: Counts,
+    request: FitRequest,
+    active: int | None,
+    kv: KvCache | None,
+    overhead: int | None,
+    fits: tuple[AcceleratorFit, ...],
+) -> FitReport:
     return FitReport(
         model=model,
         counts=counts,

@@ -96,7 +96,8 @@ def _option(
         devices = None
     if devices is None:
         return Option(plan, required, None, False, None, None, None)
-    per_token = plan.active_weights_bytes + kv.total_bytes // max(kv.batch, 1)
+    # At least a byte: a model of empty tensors must not divide by zero.
+    per_token = max(1, plan.active_weights_bytes + kv.total_bytes // max(kv.batch, 1))
     prefill = None
     if accelerator.bf16_tflops:
         flops = 2 * active_parameters * kv.context * kv.batch

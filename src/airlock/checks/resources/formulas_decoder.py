@@ -91,6 +91,6 @@ def _mlp(cfg: Mapping[str, Any], arch: Arch, layer: int, prefix: str) -> Shapes:
 
 def _sparse_layer(cfg: Mapping[str, Any], layer: int, experts: int) -> bool:
     """Qwen MoE: every `decoder_sparse_step`-th layer is sparse, except `mlp_only_layers`."""
-    step = get_int(cfg, "decoder_sparse_step", default=1)
+    step = get_int(cfg, "decoder_sparse_step", default=1) or 1
     only_mlp = cfg.get("mlp_only_layers") or []
     return experts > 0 and layer not in only_mlp and (layer + 1) % step == 0

@@ -3,6 +3,9 @@
 A Hugging Face folder (config.json + safetensors, sharded through model.safetensors.index.json),
 a Hugging Face cache repository, a GGUF file, a safetensors file beside its config.json, or a
 config.json alone (shapes from the architecture's formula). Tensor data is never read.
+
+Safetensors without a config.json still give the exact parameters and weight bytes (from the
+headers); what needs the architecture (KV cache, speed, accelerators) is left out, with why.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ class Model:
     exact: bool  # counted from headers, not from a formula
     files: int
     tensors: tuple[Tensor, ...]
-    arch: Arch
+    arch: Arch | None  # None: no config.json for these safetensors (`no_arch` says so)
+    no_arch: str = ""
 
 
 def load(path: Path) -> Model:
@@ -47,10 +51,7 @@ def load(path: Path) -> Model:
     if head[:4] == b"GGUF":
         return _gguf(path, str(path))
     if len(head) == 9 and head[8:9] == b"{":  # an 8-byte length, then the JSON header
-        config = _config(path.parent / "config.json")
-        if config is None:
-            raise InputError(f"{path}: a safetensors file needs its config.json beside it")
-        return _safetensors([path], config, str(path))
+        return _safetensors([path], _config(path.parent / "config.json"), str(path))
     if path.suffix == ".json":
         config = _config(path)
         assert config is not None
@@ -84,6 +85,8 @@ def _folder(folder: Path, display: str) -> Model:
         return _gguf(ggufs[0], display)
     if len(ggufs) > 1:
         raise InputError(f"{display}: {len(ggufs)} GGUF files; pass the one to size")
+    if shards:
+        return _safetensors(shards, None, display)
     if config is None:
         raise InputError(f"{display}: no config.json, safetensors or GGUF file to size")
     return Model(
@@ -107,9 +110,20 @@ def _shards(folder: Path) -> list[Path]:
     return shards
 
 
-def _safetensors(shards: list[Path], config: dict[str, Any], display: str) -> Model:
+def _safetensors(shards: list[Path], config: dict[str, Any] | None, display: str) -> Model:
     tensors = [tensor for shard in shards for tensor in params.from_safetensors(read_header(shard))]
-    return Model(display, "safetensors", True, len(shards), tuple(tensors), from_config(config))
+    if config is not None:
+        return Model(display, "safetensors", True, len(shards), tuple(tensors), from_config(config))
+    return Model(
+        display,
+        "safetensors",
+        True,
+        len(shards),
+        tuple(tensors),
+        None,
+        # The KV cache, memory total, fit and speed need the architecture config.json holds.
+        "no config.json beside the safetensors",
+    )
 
 
 def _gguf(path: Path, display: str) -> Model:
