@@ -28,7 +28,13 @@ NUMERIC_OPTIONS: list[tuple[tuple[str, ...], str, str, str, tuple[str, ...]]] = 
     (("fit", "x"), "--batch", "8", "from 1 to 100,000", ("0", "1000000")),
     (("keys", "create", "--name", "a"), "--rpm", "60", "from 1 to 1,000,000", ("0", "10**9")),
     (("models", "show", "a"), "--version", "1", "from 1 to 2,147,483,647", ("0", "2147483648")),
-    (("models", "remove", "a"), "--version", "1", "from 1 to 2,147,483,647", ("0", "-2")),
+    (
+        ("models", "remove", "a", "--reason", "r"),
+        "--version",
+        "1",
+        "from 1 to 2,147,483,647",
+        ("0", "-2"),
+    ),
 ]
 NOT_NUMBERS = ("abc", "", "1.5.2", "nan", "ten")
 
@@ -73,6 +79,10 @@ def _numeric_options(parser: argparse.ArgumentParser, words: tuple[str, ...]) ->
             yield f"{' '.join(words)} {action.option_strings[-1]}"
 
 
+# Typed options that take no number, each tested below.
+OTHER_TYPED = {"audit --since"}
+
+
 def test_every_typed_option_is_tested_here() -> None:
     """A new numeric option must join NUMERIC_OPTIONS (and so get a range-checking type)."""
     commands = {"serve", "scan", "hash", "fit", "keys", "create", "models", "show", "remove"}
@@ -80,7 +90,14 @@ def test_every_typed_option_is_tested_here() -> None:
         " ".join([*(word for word in command if word in commands), option])
         for command, option, *_ in NUMERIC_OPTIONS
     }
-    assert set(_numeric_options(build_parser(["--help"]), ())) == tested
+    assert set(_numeric_options(build_parser(["--help"]), ())) == tested | OTHER_TYPED
+
+
+@pytest.mark.parametrize("value", ["soon", "", "7y", "99999999d", "2026-13-01"])
+def test_audit_since_takes_a_date_or_an_age(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", f"--since={value}"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("airlock: error: argument --since: ") and repr(value) in line
 
 
 @pytest.mark.parametrize("kind", [int, float])

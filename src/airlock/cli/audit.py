@@ -59,7 +59,12 @@ def since(text: str) -> datetime:
     relative = _RELATIVE.match(text.strip())
     if relative:
         amount, unit = relative.groups()
-        return datetime.now(UTC) - timedelta(**{_UNITS[unit]: int(amount)})
+        try:
+            return datetime.now(UTC) - timedelta(**{_UNITS[unit]: int(amount)})
+        except OverflowError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} reaches back before the year 1; give a shorter age or a date"
+            ) from None
     try:
         when = datetime.fromisoformat(text.strip())
     except ValueError:
