@@ -145,8 +145,11 @@ def _zip_variants() -> list[bytes]:
         archive.comment = b"PK\x05\x06 a comment"
         archive.writestr("a/data.pkl", pickle.dumps(2))
     big = io.BytesIO()
-    with zipfile.ZipFile(big, "w") as archive, archive.open("a/data.pkl", "w", force_zip64=True) as f:
-        f.write(pickle.dumps(3))
+    with (
+        zipfile.ZipFile(big, "w") as archive,
+        archive.open("a/data.pkl", "w", force_zip64=True) as member,
+    ):
+        member.write(pickle.dumps(3))
     inner = _zip({"b/data.pkl": pickle.dumps(4)})
     return [
         plain,
@@ -179,7 +182,7 @@ def test_skipping_the_miniz_reading_changes_nothing(data: bytes) -> None:
     assert fast.disagreements == full.disagreements
     assert fast.limits == full.limits
     assert fast.anomalies.messages() == full.anomalies.messages()
-    complete, miniz_same = zip_archive._read_central_directory(data, zip_archive.Archive())
+    _, miniz_same = zip_archive._read_central_directory(data, zip_archive.Archive())
     if miniz_same:
         theirs = miniz_members(data)
         assert theirs is None or theirs == full.members
