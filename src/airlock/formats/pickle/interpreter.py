@@ -653,8 +653,11 @@ def _fast_text(buf: Buffer, offset: int, size: int, code: int) -> tuple[str, int
         end = begin + _U4(buf, offset + 1)[0]
     if end > size:
         return None
+    raw = buf[begin:end]  # bytes from bytes and mmap; a memoryview is decoded by str()
     try:
-        return bytes(buf[begin:end]).decode("utf-8", "surrogatepass"), end
+        if type(raw) is bytes:
+            return raw.decode("utf-8", "surrogatepass"), end
+        return str(raw, "utf-8", "surrogatepass"), end
     except UnicodeDecodeError:
         return None
 
