@@ -115,11 +115,10 @@ def _tensor_storage(archive: Archive) -> set[str]:
 
 
 def _check_path(member: Member, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
-    where = blob.location.inside(member.name)
     for name in dict.fromkeys((member.name, member.local_name or member.name)):
         if escapes(name):
             message = f"The member path `{name}` escapes the folder it is extracted to."
-            yield ctx.finding("AIR202", blob, where, message)
+            yield ctx.finding("AIR202", blob, blob.location.inside(member.name), message)
     if member.is_link:
         message = f"`{member.name}` is a symbolic link; extracting it can point outside."
-        yield ctx.finding("AIR203", blob, where, message)
+        yield ctx.finding("AIR203", blob, blob.location.inside(member.name), message)
