@@ -126,7 +126,7 @@ class Interpreter:
         # Locals for the fast path (see FAST_OPS): the same objects the handlers use.
         stack, memo, marks, size = self.stack, self.memo, self.marks, len(buf)
         fast, listener, budget = FAST_OPS, self.listener, self.ops_budget
-        pushed, small_tuples = _FAST_PUSHED, _FAST_TUPLES
+        pushed, small_tuples, texts = _FAST_PUSHED, _FAST_TUPLES, _FAST_TEXTS
         while True:
             code = buf[offset] if offset < size else -1
             # Fast path: the commonest opcodes in their ordinary case, done in place with the
@@ -151,6 +151,15 @@ class Interpreter:
                         budget -= 1
                         memo[len(memo)] = stack[-1]
                         offset += 1
+                        continue
+                elif code in texts:  # SHORT_BINUNICODE, BINUNICODE
+                    text = _fast_text(buf, offset, size, code)
+                    if text is not None:
+                        budget -= 1
+                        if len(text[0]) >= MIN_REPORTED_CONSTANT:
+                            listener.on_constant(text[0], offset)
+                        stack.append(text[0])
+                        offset = text[1]
                         continue
                 elif code == _BINGET:
                     if offset + 1 < size and buf[offset + 1] in memo:
@@ -203,21 +212,11 @@ class Interpreter:
                         stack.append(_I4(buf, offset + 1)[0])
                         offset += 5
                         continue
-                elif code == _BININT2:
-                    if offset + 2 < size:
-                        budget -= 1
-                        stack.append(_U2(buf, offset + 1)[0])
-                        offset += 3
-                        continue
-                else:  # SHORT_BINUNICODE, BINUNICODE
-                    text = _fast_text(buf, offset, size, code)
-                    if text is not None:
-                        budget -= 1
-                        if len(text[0]) >= MIN_REPORTED_CONSTANT:
-                            listener.on_constant(text[0], offset)
-                        stack.append(text[0])
-                        offset = text[1]
-                        continue
+                elif code == _BININT2 and offset + 2 < size:
+                    budget -= 1
+                    stack.append(_U2(buf, offset + 1)[0])
+                    offset += 3
+                    continue
             self.ops_budget = budget  # the general path and nested interpreters share it
             try:
                 name, arg, end = decode_raw(buf, offset)
@@ -630,6 +629,7 @@ _FAST_PUSHED = {
     _CODES["EMPTY_TUPLE"]: (),
 }
 _FAST_TUPLES = {_CODES["TUPLE1"]: 1, _CODES["TUPLE2"]: 2, _CODES["TUPLE3"]: 3}
+_FAST_TEXTS = frozenset({_SHORT_BINUNICODE, _CODES["BINUNICODE"]})
 _TUPLE, _EMPTY_DICT = _CODES["TUPLE"], _CODES["EMPTY_DICT"]
 _BININT, _BININT2 = _CODES["BININT"], _CODES["BININT2"]
 _F8 = struct.Struct(">d").unpack_from
