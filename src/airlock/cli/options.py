@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -42,6 +41,8 @@ def text_style(output: str | None) -> tuple[bool, int]:
     """(color, width) for a text report: colour and the terminal's width only on a terminal."""
     to_terminal = output is None and sys.stdout.isatty()
     color = to_terminal and not os.environ.get("NO_COLOR")
+    import shutil  # only for text on a terminal (shutil imports bz2 and lzma)
+
     width = shutil.get_terminal_size((100, 24)).columns if to_terminal else 100
     return color, width
 
