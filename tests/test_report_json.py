@@ -64,3 +64,28 @@ def test_undecodable_file_names_stay_printable() -> None:
     out = render_json(ScanReport((FileResult(name, "pickle", 1, True),)), Severity.HIGH)
     assert out.isascii()
     assert json.loads(out)["files"][0]["path"] == name
+
+
+def test_written_exactly_as_json_indents_it() -> None:
+    """Files are written from a template (speed); the text must be json.dumps(indent=2)'s."""
+    finding = _report().files[0].findings[0]
+    files = (
+        FileResult("m.pt", "zip", 100, True, (finding, finding)),
+        FileResult('bad\udcff\x1b\n"\\é日.pkl', "pickle", 0, False),
+        FileResult("big.bin", "unknown", 10**20, True),
+        FileResult("README.md", "text", 3, False),
+    )
+    for report in (ScanReport(files), ScanReport(files[1:2]), ScanReport()):
+        out = render_json(report, Severity.HIGH)
+        expected = json.loads(out)
+        expected["files"] = [
+            {
+                "path": r.path,
+                "kind": r.kind,
+                "size": r.size,
+                "inspected": r.inspected,
+                "findings": [f.to_dict() for f in r.findings],
+            }
+            for r in report.files
+        ]
+        assert out == json.dumps(expected, indent=2) + "\n"

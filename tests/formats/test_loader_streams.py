@@ -122,3 +122,67 @@ def test_duplicate_names_are_a_disagreement() -> None:
             archive.writestr("a/data.pkl", pickle.dumps(2))
     disagreements = open_archive(out.getvalue()).disagreements
     assert any("share a name" in message for message in disagreements)
+
+
+def _zip64_end(data: bytes) -> bytes:
+    """`data` (a zip without a comment) with zip64 end records, as large archives have."""
+    eocd = data[-22:]
+    count, cd_size, cd_offset = struct.unpack_from("<HII", eocd, 10)
+    body = data[:-22]
+    record = struct.pack(
+        "<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, cd_size, cd_offset
+    )
+    locator = struct.pack("<4sIQI", b"PK\x06\x07", 0, len(body), 1)
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF,
+                      0xFFFFFFFF, 0)  # fmt: skip
+    return body + record + locator + end
+
+
+def _zip_variants() -> list[bytes]:
+    plain = _zip({"a/data.pkl": pickle.dumps(1), "a/version": b"3"})
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.comment = b"PK\x05\x06 a comment"
+        archive.writestr("a/data.pkl", pickle.dumps(2))
+    big = io.BytesIO()
+    with (
+        zipfile.ZipFile(big, "w") as archive,
+        archive.open("a/data.pkl", "w", force_zip64=True) as member,
+    ):
+        member.write(pickle.dumps(3))
+    inner = _zip({"b/data.pkl": pickle.dumps(4)})
+    return [
+        plain,
+        out.getvalue(),
+        big.getvalue(),  # zip64 extra fields
+        _zip64_end(plain),
+        _zip64_end(plain)[-(22 + 20 + 56) :],  # zip64 records at the very start
+        b"junk" * 10 + plain,
+        plain + b"PK\x05\x06" + b"\x00" * 10,
+        plain + inner,
+        plain[:-22] + inner[-22:],  # an end record pointing at another directory
+        plain[:-1],
+    ]
+
+
+@pytest.mark.parametrize("data", _zip_variants())
+def test_skipping_the_miniz_reading_changes_nothing(data: bytes) -> None:
+    """open_archive skips the second (miniz) parse only where it would add nothing."""
+    from airlock.formats import zip_archive
+
+    fast = open_archive(data)
+    full = zip_archive.Archive()
+    if not zip_archive._read_central_directory(data, full)[0]:
+        seen = {m.header_offset for m in full.members}
+        walked = zip_archive._walk_local_headers(data)
+        full.members += [m for m in walked if m.header_offset not in seen]
+    zip_archive._add_miniz_reading(data, full)
+    zip_archive._check_layout(full)
+    assert fast.members == full.members
+    assert fast.disagreements == full.disagreements
+    assert fast.limits == full.limits
+    assert fast.anomalies.messages() == full.anomalies.messages()
+    _, miniz_same = zip_archive._read_central_directory(data, zip_archive.Archive())
+    if miniz_same:
+        theirs = miniz_members(data)
+        assert theirs is None or theirs == full.members

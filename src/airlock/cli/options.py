@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -105,8 +104,11 @@ def text_style(output: str | None) -> tuple[bool, int | None]:
     width None (never wrap) for a file or a pipe, so no path is broken across lines."""
     to_terminal = output is None and sys.stdout.isatty()
     color = to_terminal and not os.environ.get("NO_COLOR")
-    width = shutil.get_terminal_size((100, 24)).columns if to_terminal else None
-    return color, width
+    if not to_terminal:
+        return color, None
+    import shutil  # only for text on a terminal (shutil imports bz2 and lzma)
+
+    return color, shutil.get_terminal_size((100, 24)).columns
 
 
 def emit(rendered: str, output: str | None) -> None:

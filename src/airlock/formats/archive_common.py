@@ -9,12 +9,12 @@ _DRIVE = re.compile(r"[A-Za-z]:")
 
 def is_absolute(path: str) -> bool:
     """Rooted (`/x`, `\\x`) or on a Windows drive (`C:`), on any system."""
-    return path.startswith(("/", "\\")) or _DRIVE.match(path) is not None
+    return path.startswith(("/", "\\")) or (path[1:2] == ":" and _DRIVE.match(path) is not None)
 
 
 def escapes(path: str) -> bool:
     """Whether a member path, as stored, lands outside the extraction folder on any system."""
-    return is_absolute(path) or ".." in path.replace("\\", "/").split("/")
+    return is_absolute(path) or (".." in path and ".." in path.replace("\\", "/").split("/"))
 
 
 class Anomalies:

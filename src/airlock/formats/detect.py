@@ -45,7 +45,11 @@ GENERIC_BINARY_SUFFIXES = (".bin", ".dat", ".data", ".model")
 
 def detect(head: Buffer, name: str) -> Kind:
     """The kind of a blob whose first bytes are `head` (at least HEAD_BYTES when available)."""
-    head = bytes(head[:HEAD_BYTES])
+    return _detect(bytes(head[:HEAD_BYTES]), name)
+
+
+def _detect(head: bytes, name: str) -> Kind:
+    """`detect` for a head already cut to HEAD_BYTES."""
     if head.startswith(_ZIP_MAGICS):
         return Kind.ZIP
     if head.startswith(b"\x93NUMPY"):
@@ -109,7 +113,7 @@ def readings(data: Buffer, name: str) -> tuple[Kind, ...]:
     opcode a stream can start with.
     """
     head = bytes(data[:HEAD_BYTES])
-    primary = detect(head, name)
+    primary = _detect(head, name)
     others = _structural_readings(data, head, primary)
     if name.lower().endswith(_NAMED_SUFFIXES) or name.rpartition("/")[2] in _YAML_NAMES:
         named = _named_readings(data, head, name)

@@ -61,10 +61,12 @@ class Archive:
 def open_archive(buf: Buffer) -> Archive:
     """Every member PyTorch would see; without a usable central directory, the local headers."""
     archive = Archive()
-    if not _read_central_directory(buf, archive):
+    complete, miniz_same = _read_central_directory(buf, archive)
+    if not complete:
         seen = {m.header_offset for m in archive.members}
         archive.members += [m for m in _walk_local_headers(buf) if m.header_offset not in seen]
-    _add_miniz_reading(buf, archive)
+    if not miniz_same:
+        _add_miniz_reading(buf, archive)
     _check_layout(archive)
     return archive
 
@@ -152,18 +154,24 @@ def _unpack(layout: struct.Struct, buf: Buffer, pos: int, sig: bytes) -> tuple[i
     return fields[1:] if fields[0] == sig else None
 
 
-def _read_central_directory(buf: Buffer, archive: Archive) -> bool:
-    """Fill archive.members from the central directory; False when it misses some members."""
+def _read_central_directory(buf: Buffer, archive: Archive) -> tuple[bool, bool]:
+    """Fill archive.members from the central directory. Returns (complete, miniz_same):
+    complete is False when it misses some members; miniz_same is True only when miniz
+    (miniz_members) is bound to list exactly these members or to refuse the archive."""
     # Python's zipfile searches the last 64 KiB + 22 bytes (_EndRecData: 1 << 16).
     base = max(0, len(buf) - _EOCD.size - (1 << 16))
     eocd_pos = bytes(buf[base:]).rfind(b"PK\x05\x06")
     eocd = _unpack(_EOCD, buf, base + eocd_pos, b"PK\x05\x06") if eocd_pos >= 0 else None
     if eocd is None:
         archive.anomalies.add(_NO_DIRECTORY)
-        return False
+        return False, False
     eocd_pos += base
     count, cd_size, cd_offset = eocd[3], eocd[4], eocd[5]
     cd_end_expected = eocd_pos
+    # The record ends the file, so it is also the one miniz picks (the last signature with a
+    # whole record after it). Both then take the same fields from it and from a zip64 record
+    # (miniz looks for one only when both zip64 records fit before the end record).
+    miniz_same = eocd_pos == len(buf) - _EOCD.size
     locator = _unpack(_EOCD64_LOCATOR, buf, eocd_pos - _EOCD64_LOCATOR.size, b"PK\x06\x07")
     if locator is not None:
         eocd64 = _unpack(_EOCD64, buf, locator[1], b"PK\x06\x06")
@@ -172,6 +180,7 @@ def _read_central_directory(buf: Buffer, archive: Archive) -> bool:
         else:
             count, cd_size, cd_offset = eocd64[6], eocd64[7], eocd64[8]
             cd_end_expected = locator[1]
+            miniz_same &= eocd_pos >= _EOCD64_LOCATOR.size + _EOCD64.size
     # Bytes prepended to the archive shift every offset (Python's zipfile allows for this).
     shift = cd_end_expected - cd_size - cd_offset
     prepended = shift > 0 and _unpack(_CENTRAL, buf, cd_offset + shift, _CENTRAL_SIG) is not None
@@ -179,6 +188,9 @@ def _read_central_directory(buf: Buffer, archive: Archive) -> bool:
         archive.anomalies.add(f"{shift} bytes precede the archive; they were searched for members")
     else:
         shift = 0
+    # From here miniz reads the same entries from the same place with the same parser (it
+    # refuses the archive where this reading stops short, or finds entries past the end of
+    # the directory), so only a complete reading without prepended bytes is known to match.
     if count > cd_size // _CENTRAL.size:
         archive.limits.append(
             f"The archive declares {count} members, more than its central directory of "
@@ -192,13 +204,13 @@ def _read_central_directory(buf: Buffer, archive: Archive) -> bool:
             archive.limits.append(
                 f"The archive has more than {MAX_MEMBERS} members; the rest were not inspected."
             )
-            return True
+            return True, False
         entry = _unpack(_CENTRAL, buf, pos, _CENTRAL_SIG) if pos < end else None
         if entry is None:
             archive.anomalies.add(_NO_DIRECTORY)
-            return False
+            return False, False
         pos = _central_entry(buf, pos, entry, shift, archive)
-    return not prepended
+    return not prepended, miniz_same and not prepended
 
 
 def _central_entry(

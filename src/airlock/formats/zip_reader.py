@@ -75,7 +75,8 @@ def _scan_member(
                 yield ctx.finding("AIR001", blob, where, problem)
             return
     limit = ctx.max_decompressed_bytes
-    full = extract(blob.data, member, limit)
+    # A stored member is a view of all its bytes whatever the limit: the head is the whole.
+    full = head if member.method == STORED else extract(blob.data, member, limit)
     if full.status is Status.TOO_BIG:
         message = (
             f"`{member.name}` decompresses to more than {limit} bytes (a possible zip bomb); "
@@ -115,11 +116,10 @@ def _tensor_storage(archive: Archive) -> set[str]:
 
 
 def _check_path(member: Member, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
-    where = blob.location.inside(member.name)
     for name in dict.fromkeys((member.name, member.local_name or member.name)):
         if escapes(name):
             message = f"The member path `{name}` escapes the folder it is extracted to."
-            yield ctx.finding("AIR202", blob, where, message)
+            yield ctx.finding("AIR202", blob, blob.location.inside(member.name), message)
     if member.is_link:
         message = f"`{member.name}` is a symbolic link; extracting it can point outside."
-        yield ctx.finding("AIR203", blob, where, message)
+        yield ctx.finding("AIR203", blob, blob.location.inside(member.name), message)

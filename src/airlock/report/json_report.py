@@ -35,7 +35,7 @@ from typing import Any
 from airlock import __version__
 from airlock.findings import Severity
 from airlock.report.summary import summarize
-from airlock.scanner import ScanReport
+from airlock.scanner import FileResult, ScanReport
 
 SCHEMA_VERSION = 1
 
@@ -65,16 +65,48 @@ def render_json(report: ScanReport, fail_on: Severity) -> str:
             }
             for snap in report.snapshots
         ],
-        "files": [
-            {
-                "path": result.path,
-                "kind": result.kind,
-                "size": result.size,
-                "inspected": result.inspected,
-                "findings": [f.to_dict() for f in result.findings],
-            }
-            for result in report.files
-        ],
+        "files": [],
     }
     # ASCII escapes keep odd file names (undecodable bytes, control characters) safe to print.
-    return json.dumps(document, indent=2) + "\n"
+    # The document is exactly json.dumps(document, indent=2) with the files in place (see
+    # _file_entry): the files are written one by one, since json's indenting encoder is
+    # pure Python and slow on thousands of them.
+    head = json.dumps(document, indent=2)
+    if not report.files:
+        return head + "\n"
+    assert head.endswith(_NO_FILES), "files must stay the document's last key"
+    entries = ",\n    ".join(_file_entry(result) for result in report.files)
+    return f"{head[: -len(_NO_FILES)]}[\n    {entries}\n  ]\n}}\n"
+
+
+_NO_FILES = "[]\n}"
+_ENTRY = (
+    '{{\n      "path": {},\n      "kind": {},\n      "size": {},\n      "inspected": {},\n'
+    '      "findings": []\n    }}'
+)
+
+
+def _file_entry(result: FileResult) -> str:
+    """One file as json.dumps(document, indent=2) writes it inside the files list: from a
+    template for the usual file without findings, else by json itself, indented one more
+    level (JSON strings hold no raw newline, so every line break is the encoder's)."""
+    if (
+        not result.findings
+        and type(result.path) is str
+        and type(result.kind) is str
+        and type(result.size) is int
+        and type(result.inspected) is bool
+    ):
+        inspected = "true" if result.inspected else "false"
+        return _ENTRY.format(_string(result.path), _string(result.kind), result.size, inspected)
+    entry = {
+        "path": result.path,
+        "kind": result.kind,
+        "size": result.size,
+        "inspected": result.inspected,
+        "findings": [f.to_dict() for f in result.findings],
+    }
+    return json.dumps(entry, indent=2).replace("\n", "\n    ")
+
+
+_string = json.encoder.encode_basestring_ascii

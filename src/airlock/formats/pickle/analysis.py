@@ -62,7 +62,9 @@ class PickleAnalysis:
 
     # Interpreter listener -------------------------------------------------------------
     def on_global(self, glob: Global) -> None:
-        self._imports.setdefault((glob.module, glob.name), _Import(glob))
+        key = (glob.module, glob.name)
+        if key not in self._imports:  # the first import of a name is the one reported
+            self._imports[key] = _Import(glob)
         self._flows.note_global(glob)
 
     def on_dynamic_import(self, module: Any, name: Any, offset: int) -> None:

@@ -34,6 +34,7 @@ _ARRAY_WRAPPERS = frozenset({"NumpyArrayWrapper"})
 # Every item size a numpy dtype can have short of flexible ones (bool ... complex256).
 _ITEM_SIZES = (1, 2, 4, 8, 12, 16, 24, 32)
 _COMPANION_WRAPPERS = frozenset({"NDArrayWrapper", "ZNDArrayWrapper"})
+_ALL_WRAPPERS = _ARRAY_WRAPPERS | _COMPANION_WRAPPERS
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,12 @@ class JoblibArrays:
                 "a BUILD assigns `__class__` or `__dict__`, which can turn any object into "
                 "joblib's array wrapper (or a wrapper into something else)"
             )
+        created = self._attributes.get(id(target))
+        if created is None and not _names_a_wrapper(target):
+            return None  # neither a wrapper nor made from one: joblib reads nothing here
         companion = companion_file(target, state)
         if companion is not None:
             return companion
-        created = self._attributes.get(id(target))
         if created is None:
             made = _wrapper_attributes(target)
             if made is None or isinstance(made, Desync):
@@ -96,6 +99,16 @@ def _is_wrapper(value: Any, names: frozenset[str] = _ARRAY_WRAPPERS) -> bool:
     such as sklearn.externals.joblib). Modelling arrays a loader does not read costs nothing:
     the file is also read as pickle.load reads it."""
     return isinstance(value, Global) and value.name.rsplit(".", 1)[-1] in names
+
+
+def _names_a_wrapper(call: Call) -> bool:
+    """Whether `call` mentions any joblib wrapper class where `companion_file` and
+    `_wrapper_attributes` look for one (its callable or its first 16 arguments): if not, both
+    find nothing, and most BUILD targets are not wrappers."""
+    if _is_wrapper(call.func, _ALL_WRAPPERS):
+        return True
+    args = call.args
+    return isinstance(args, tuple) and any(_is_wrapper(value, _ALL_WRAPPERS) for value in args[:16])
 
 
 def _instance_of(call: Call, names: frozenset[str]) -> bool:

@@ -126,6 +126,7 @@ class Interpreter:
         # Locals for the fast path (see FAST_OPS): the same objects the handlers use.
         stack, memo, marks, size = self.stack, self.memo, self.marks, len(buf)
         fast, listener, budget = FAST_OPS, self.listener, self.ops_budget
+        pushed, small_tuples, texts = _FAST_PUSHED, _FAST_TUPLES, _FAST_TEXTS
         while True:
             code = buf[offset] if offset < size else -1
             # Fast path: the commonest opcodes in their ordinary case, done in place with the
@@ -151,6 +152,15 @@ class Interpreter:
                         memo[len(memo)] = stack[-1]
                         offset += 1
                         continue
+                elif code in texts:  # SHORT_BINUNICODE, BINUNICODE
+                    text = _fast_text(buf, offset, size, code)
+                    if text is not None:
+                        budget -= 1
+                        if len(text[0]) >= MIN_REPORTED_CONSTANT:
+                            listener.on_constant(text[0], offset)
+                        stack.append(text[0])
+                        offset = text[1]
+                        continue
                 elif code == _BINGET:
                     if offset + 1 < size and buf[offset + 1] in memo:
                         budget -= 1
@@ -169,15 +179,44 @@ class Interpreter:
                         stack.append(_F8(buf, offset + 1)[0])
                         offset += 9
                         continue
-                else:  # SHORT_BINUNICODE, BINUNICODE
-                    text = _fast_text(buf, offset, size, code)
-                    if text is not None:
+                elif code in pushed:  # NONE, NEWTRUE, NEWFALSE, EMPTY_TUPLE
+                    budget -= 1
+                    stack.append(pushed[code])
+                    offset += 1
+                    continue
+                elif code in small_tuples:  # TUPLE1, TUPLE2, TUPLE3
+                    n = small_tuples[code]
+                    if len(stack) >= n:
                         budget -= 1
-                        if len(text[0]) >= MIN_REPORTED_CONSTANT:
-                            listener.on_constant(text[0], offset)
-                        stack.append(text[0])
-                        offset = text[1]
+                        packed = tuple(stack[-n:])
+                        del stack[-n:]
+                        stack.append(packed)
+                        offset += 1
                         continue
+                elif code == _TUPLE:
+                    if marks:
+                        budget -= 1
+                        packed = tuple(stack)
+                        stack = self.stack = marks.pop()
+                        stack.append(packed)
+                        offset += 1
+                        continue
+                elif code == _EMPTY_DICT:
+                    budget -= 1
+                    stack.append(SymDict())
+                    offset += 1
+                    continue
+                elif code == _BININT:
+                    if offset + 4 < size:
+                        budget -= 1
+                        stack.append(_I4(buf, offset + 1)[0])
+                        offset += 5
+                        continue
+                elif code == _BININT2 and offset + 2 < size:
+                    budget -= 1
+                    stack.append(_U2(buf, offset + 1)[0])
+                    offset += 3
+                    continue
             self.ops_budget = budget  # the general path and nested interpreters share it
             try:
                 name, arg, end = decode_raw(buf, offset)
@@ -474,6 +513,13 @@ def _tuple_of(n: int) -> Handler:
     return pack
 
 
+_push_none = _pusher(lambda: None)
+_push_true = _pusher(lambda: True)
+_push_false = _pusher(lambda: False)
+_push_empty_tuple = _pusher(tuple)
+_push_empty_dict = _pusher(SymDict)
+_tuple1, _tuple2, _tuple3 = _tuple_of(1), _tuple_of(2), _tuple_of(3)
+
 _CONSTANT_OPS = frozenset(
     {
         "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4",
@@ -490,21 +536,21 @@ _PLAIN_KEYS = frozenset({str, int, bytes, float, bool, type(None)})
 _HANDLERS: dict[str, Handler] = {
     **{name: Interpreter._constant for name in _CONSTANT_OPS - _STR_OPS},
     **{name: Interpreter._old_string for name in _STR_OPS},
-    "NONE": _pusher(lambda: None),
-    "NEWTRUE": _pusher(lambda: True),
-    "NEWFALSE": _pusher(lambda: False),
+    "NONE": _push_none,
+    "NEWTRUE": _push_true,
+    "NEWFALSE": _push_false,
     "EMPTY_LIST": _pusher(SymList),
-    "EMPTY_TUPLE": _pusher(tuple),
-    "EMPTY_DICT": _pusher(SymDict),
+    "EMPTY_TUPLE": _push_empty_tuple,
+    "EMPTY_DICT": _push_empty_dict,
     "EMPTY_SET": _pusher(SymSet),
     "NEXT_BUFFER": _pusher(OutOfBandBuffer),
     "PROTO": Interpreter._proto,
     "MARK": Interpreter._mark,
     "LIST": Interpreter._list,
     "TUPLE": Interpreter._tuple,
-    "TUPLE1": _tuple_of(1),
-    "TUPLE2": _tuple_of(2),
-    "TUPLE3": _tuple_of(3),
+    "TUPLE1": _tuple1,
+    "TUPLE2": _tuple2,
+    "TUPLE3": _tuple3,
     "DICT": Interpreter._dict,
     "FROZENSET": Interpreter._frozenset,
     "APPEND": Interpreter._append,
@@ -541,7 +587,8 @@ _HANDLERS: dict[str, Handler] = {
 
 
 # The fast path in Interpreter.run: opcodes that make up most of every real stream (memo
-# traffic, small ints, strings, floats, MARK), each done in place exactly as its handler
+# traffic, ints, strings, floats, MARK, None/True/False, tuples, empty dicts), each done in
+# place exactly as its handler
 # would. An opcode whose handler is changed drops out of the fast path by itself, and
 # tests/formats/test_pickle_fast_path.py runs streams both ways.
 _CODES = {info.name: ord(info.code) for info in pickletools.opcodes}
@@ -558,11 +605,36 @@ _FAST_HANDLERS: dict[str, Handler] = {
     "BINFLOAT": Interpreter._constant,
     "SHORT_BINUNICODE": Interpreter._constant,
     "BINUNICODE": Interpreter._constant,
+    "NONE": _push_none,
+    "NEWTRUE": _push_true,
+    "NEWFALSE": _push_false,
+    "EMPTY_TUPLE": _push_empty_tuple,
+    "EMPTY_DICT": _push_empty_dict,
+    "TUPLE": Interpreter._tuple,
+    "TUPLE1": _tuple1,
+    "TUPLE2": _tuple2,
+    "TUPLE3": _tuple3,
+    "BININT": Interpreter._constant,
+    "BININT2": Interpreter._constant,
 }
 FAST_OPS = frozenset(
     _CODES[name] for name, handler in _FAST_HANDLERS.items() if _HANDLERS[name] is handler
 )
+# What the pushing opcodes push (immutable values: the same object each time is exact), and
+# how many items each small TUPLEn packs.
+_FAST_PUSHED = {
+    _CODES["NONE"]: None,
+    _CODES["NEWTRUE"]: True,
+    _CODES["NEWFALSE"]: False,
+    _CODES["EMPTY_TUPLE"]: (),
+}
+_FAST_TUPLES = {_CODES["TUPLE1"]: 1, _CODES["TUPLE2"]: 2, _CODES["TUPLE3"]: 3}
+_FAST_TEXTS = frozenset({_SHORT_BINUNICODE, _CODES["BINUNICODE"]})
+_TUPLE, _EMPTY_DICT = _CODES["TUPLE"], _CODES["EMPTY_DICT"]
+_BININT, _BININT2 = _CODES["BININT"], _CODES["BININT2"]
 _F8 = struct.Struct(">d").unpack_from
+_I4 = struct.Struct("<i").unpack_from
+_U2 = struct.Struct("<H").unpack_from
 _U4 = struct.Struct("<I").unpack_from
 
 
@@ -581,8 +653,11 @@ def _fast_text(buf: Buffer, offset: int, size: int, code: int) -> tuple[str, int
         end = begin + _U4(buf, offset + 1)[0]
     if end > size:
         return None
+    raw = buf[begin:end]  # bytes from bytes and mmap; a memoryview is decoded by str()
     try:
-        return bytes(buf[begin:end]).decode("utf-8", "surrogatepass"), end
+        if type(raw) is bytes:
+            return raw.decode("utf-8", "surrogatepass"), end
+        return str(raw, "utf-8", "surrogatepass"), end
     except UnicodeDecodeError:
         return None
 

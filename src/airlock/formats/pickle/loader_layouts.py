@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import functools
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
-from typing import Any
+
+from airlock.data import load_compiled
 
 
 @dataclass(frozen=True)
@@ -43,8 +42,7 @@ class Layouts:
 
 @functools.cache
 def layouts() -> Layouts:
-    text = resources.files("airlock.data").joinpath("loader_layouts.toml").read_text("utf-8")
-    raw: dict[str, Any] = tomllib.loads(text)
+    raw = load_compiled("loader_layouts.toml")  # the TOML, from its JSON copy (start-up)
     numpy, joblib, torch = raw["numpy"], raw["joblib"], raw["torch_legacy"]
     return Layouts(
         NumpyKnowledge(

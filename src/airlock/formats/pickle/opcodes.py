@@ -216,7 +216,8 @@ def _sized(buf: Buffer, start: int, size: int) -> tuple[bytes, int]:
     end = start + size
     if size < 0 or end > len(buf):
         raise _TooLong(size)
-    return bytes(buf[start:end]), end
+    raw = buf[start:end]
+    return (raw if type(raw) is bytes else bytes(raw)), end  # bytes(bytes) costs a call
 
 
 def _text(buf: Buffer, start: int, size: int) -> tuple[str, int]:

@@ -10,12 +10,14 @@ to), is on the denylist; everything else is unknown.
 from __future__ import annotations
 
 import enum
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 
+from airlock.data import load_compiled
+
+# Verdicts a policy remembers: far more than the distinct names of any real folder of models.
+_MAX_REMEMBERED = 1 << 16
 # Keys of a callable's behaviour entry: argument positions (ints) or keyword names (strs).
 Slot = int | str
 EVERY = "*"
@@ -88,6 +90,10 @@ class GlobalsPolicy:
     build_keeps_under: tuple[str, ...] = ()
     build_uses_under: tuple[str, ...] = ()
     build_calls_values: frozenset[str] = frozenset()
+    # judge()'s answers: the policy never changes, and the same names recur in every file.
+    _verdicts: dict[tuple[str, str | None], Verdict] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def default(cls) -> GlobalsPolicy:
@@ -111,6 +117,15 @@ class GlobalsPolicy:
         """What importing `dotted` gives. `module`, when known (a pickle's GLOBAL names it), is
         the part the loader imports as a module; every segment after it is an attribute
         lookup, as is every segment when the split is not known (fail closed)."""
+        key = (dotted, module)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._judge(dotted, module)
+            if len(self._verdicts) < _MAX_REMEMBERED:  # a hostile folder's names are endless
+                self._verdicts[key] = verdict
+        return verdict
+
+    def _judge(self, dotted: str, module: str | None) -> Verdict:
         if dotted in self.allowed or dotted.partition(".")[0] in self.namespaces:
             return Verdict(Status.ALLOWED)
         parts = dotted.split(".")
@@ -165,8 +180,7 @@ class GlobalsPolicy:
 
 
 def _load(name: str) -> dict[str, dict[str, object]]:
-    text = resources.files("airlock.data").joinpath(name).read_text("utf-8")
-    return tomllib.loads(text)
+    return load_compiled(name)  # the TOML file, read from its JSON copy (faster start-up)
 
 
 @cache
