@@ -10,7 +10,12 @@ from airlock.formats.detect import HEAD_BYTES
 from airlock.formats.interface import Blob, Kind, Reader, ScanContext
 from airlock.formats.pickle.analysis import PickleAnalysis
 from airlock.formats.pickle.interpreter import Interpreter, Listener, StreamResult
-from airlock.formats.pickle.opcodes import PickleLimitError, looks_like_pickle
+from airlock.formats.pickle.opcodes import (
+    PickleDecodeError,
+    PickleLimitError,
+    decode_raw,
+    looks_like_pickle,
+)
 from airlock.formats.pickle.policy import GlobalsPolicy
 from airlock.formats.pickle.torch_legacy import TarMemberLayout
 from airlock.formats.pickle.values import Call, Global
@@ -33,7 +38,7 @@ class PickleReader(Reader):
         interpreter = Interpreter(blob.data, analysis)
         yield from scan_streams(blob, ctx, interpreter)
         start, nested = interpreter.first_inline, interpreter.first_nested
-        if start >= 0 and (nested < 0 or start < nested):
+        if start >= 0 and (nested < 0 or start < nested) and _read_on(blob, start):
             # The same file read by pickle.load: no array bytes, opcodes right after BUILD.
             # What it runs from there until it breaks is judged; the break itself is expected.
             # (Object arrays were scanned as the pickles they are; read in the outer stream's
@@ -43,6 +48,19 @@ class PickleReader(Reader):
             for _ in scan_streams(blob, ctx, plain):
                 pass  # breaks and trailing bytes are expected in this reading
         yield from analysis.finish()
+
+
+def _read_on(blob: Blob, start: int) -> bool:
+    """Whether pickle.load gets past the opcode at `start` (where joblib's array bytes begin).
+    joblib 1.2+ puts a padding-length byte there (0-15: no opcode), so pickle.load fails on it
+    and nothing from there on runs: the second walk would only repeat the first one's prefix."""
+    if TarMemberLayout.for_name(blob.name) is not None:
+        return True  # legacy torch members read on past breaks: always walk
+    try:
+        decode_raw(blob.data, start)
+    except PickleDecodeError:
+        return False
+    return True
 
 
 def scan_streams(blob: Blob, ctx: ScanContext, interpreter: Interpreter) -> Iterator[Finding]:
