@@ -11,10 +11,19 @@ from airlock.formats.pickle.opcodes import Buffer, PickleDecodeError, decode_op
 _BASE64 = re.compile(rb"[A-Za-z0-9+/_-]+={0,2}")
 _HEX = re.compile(rb"[0-9a-fA-F]+")
 MAX_VALIDATE_OPS = 1_000_000
+# How each accepted form can start (protocol 2+ only: 0x80 then the protocol byte): raw, hex
+# ("80"), base64 ("gA"), after white space. Most strings fail here without being copied.
+_STARTS_TEXT = re.compile(r"\s*(?:\x80|80|gA)")
+_STARTS_BYTES = re.compile(rb"\s*(?:\x80|80|gA)")
 
 
 def embedded_pickle(value: str | bytes | bytearray, limit: int) -> tuple[bytes, str] | None:
     """(pickle bytes, encoding) if `value` is or encodes one complete pickle stream."""
+    if isinstance(value, str):
+        if _STARTS_TEXT.match(value) is None:
+            return None
+    elif _STARTS_BYTES.match(value) is None:
+        return None
     raw = value.encode("latin-1", "replace") if isinstance(value, str) else bytes(value)
     if len(raw) > limit:
         return None
