@@ -281,3 +281,28 @@ def test_airlock_home_honours_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 def test_airlock_home_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AIRLOCK_HOME", raising=False)
     assert airlock_home().name == "airlock"
+
+
+@pytest.mark.parametrize(
+    ("argv", "absent"),
+    [
+        (["scan", "x"], ("sqlalchemy", "torch", "numpy", "jinja2", "yaml", "rich", "tomllib")),
+        (["--help"], ("sqlalchemy", "torch", "numpy", "fastapi")),
+    ],
+)
+def test_the_parser_imports_only_what_the_command_needs(
+    argv: list[str], absent: tuple[str, ...]
+) -> None:
+    """Start-up cost: `scan` (and the full parser behind --help) stays free of heavy modules."""
+    import subprocess
+    import sys
+
+    program = (
+        "import sys\nfrom airlock.cli import build_parser\n"
+        f"build_parser({argv!r})\n"
+        f"print(sorted(m for m in {absent!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout

@@ -34,7 +34,7 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def register(commands: Any) -> None:
-    from airlock.registry.audit import ACTIONS
+    from airlock.registry.audit_actions import ACTIONS
 
     parser = commands.add_parser(
         "audit",

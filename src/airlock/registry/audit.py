@@ -11,14 +11,20 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from airlock.registry.audit_actions import ACTIONS, ADMIT, KEY_CREATE, KEY_REVOKE, REMOVE
 from airlock.registry.models import AuditEntry
 
-# The actions written, as `airlock audit --action` accepts them.
-ADMIT = "model.admit"
-REMOVE = "model.remove"
-KEY_CREATE = "key.create"
-KEY_REVOKE = "key.revoke"
-ACTIONS = (ADMIT, REMOVE, KEY_CREATE, KEY_REVOKE)
+__all__ = [
+    "ACTIONS",
+    "ADMIT",
+    "KEY_CREATE",
+    "KEY_REVOKE",
+    "REMOVE",
+    "Entry",
+    "os_user",
+    "read",
+    "write",
+]
 
 
 @dataclass(frozen=True)
