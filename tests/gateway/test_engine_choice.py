@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from airlock.gateway.engines import choice
-from airlock.gateway.engines.choice import choose_engine
+from airlock import engine_choice as choice
+from airlock.engine_choice import choose_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,7 +84,7 @@ def test_a_single_file_is_not_servable(tmp_path: Path) -> None:
 def test_choosing_imports_nothing_heavy() -> None:
     """Admission runs the choice: it must not import torch, transformers or numpy."""
     code = (
-        "import sys; import airlock.gateway.engines.choice; "
+        "import sys; import airlock.engine_choice; "
         "print(sorted(m for m in ('torch', 'transformers', 'numpy', 'sentence_transformers') "
         "if m in sys.modules))"
     )

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from airlock.dossier.model import Dossier, ManifestFile, ProvenanceSection
 from airlock.dossier.provenance import manifest_digest
-from airlock.gateway.engines.choice import EngineChoice
+from airlock.engine_choice import EngineChoice
 from airlock.policy.evaluate import Verdict
 from airlock.policy.model import Policy
 from airlock.registry import store

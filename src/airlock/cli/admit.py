@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 def _vet_and_record(args: argparse.Namespace, registry: Registry) -> int:
     from pathlib import Path
 
-    from airlock.gateway.engines.choice import choose_engine
+    from airlock.engine_choice import choose_engine
 
     try:
         vetted = vet(args)

@@ -44,7 +44,7 @@ class ModelVersion(Base):
     policy_digest: Mapped[str] = mapped_column(String(80))
     forced: Mapped[bool] = mapped_column(Boolean, default=False)
     force_reason: Mapped[str | None] = mapped_column(Text)
-    # The engine `airlock serve` would load it with (gateway/engines/choice.py); None: no engine
+    # The engine `airlock serve` would load it with (engine_choice.py); None: no engine
     # serves it, and `engine_reason` says why.
     engine: Mapped[str | None] = mapped_column(String(64))
     engine_reason: Mapped[str] = mapped_column(Text, default="")

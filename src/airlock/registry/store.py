@@ -13,7 +13,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLA
 from sqlalchemy.orm import Session
 
 from airlock.dossier.model import Dossier, ManifestFile
-from airlock.gateway.engines.choice import EngineChoice
+from airlock.engine_choice import EngineChoice
 from airlock.policy.evaluate import Verdict
 from airlock.policy.model import Policy
 from airlock.registry import audit

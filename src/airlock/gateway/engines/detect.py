@@ -1,10 +1,10 @@
-"""Load a model with the engine its config files call for (the rule is in `choice`)."""
+"""Load a model with the engine its config files call for (the rule is in `engine_choice`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from airlock.gateway.engines import choice
+from airlock import engine_choice as choice
 from airlock.gateway.engines.interface import Capability, Engine, EngineError
 
 _CAPABILITIES = {

@@ -1,7 +1,7 @@
 """The engine chosen at admission, and the audit log.
 
 Rows admitted before this revision get their engine here, by the rule admission uses
-(gateway/engines/choice.py: config files only), applied to the files recorded in their manifest
+(engine_choice.py: config files only), applied to the files recorded in their manifest
 at their recorded source. A source that is gone is recorded as not servable, with that reason.
 
 Revision ID: 0003
@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import op
 
-from airlock.gateway.engines.choice import choose_engine
+from airlock.engine_choice import choose_engine
 
 revision = "0003"
 down_revision = "0002"
