@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
-from airlock.findings import Finding
+from airlock.findings import Finding, Location, Severity
 from airlock.formats.detect import HEAD_BYTES
-from airlock.formats.interface import Blob, Kind, Reader, ScanContext
+from airlock.formats.interface import Blob, Buffer, Kind, Reader, ScanContext
 from airlock.formats.pickle.analysis import PickleAnalysis
 from airlock.formats.pickle.interpreter import Interpreter, Listener, StreamResult
 from airlock.formats.pickle.opcodes import (
@@ -25,6 +26,10 @@ from airlock.formats.pickle.values import Call, Global
 LEGACY_TORCH_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_TORCH_PICKLES = 5
 MAX_STREAMS = 10_000
+# Streams judged clean are remembered by content (checkpoints of one model hold the same
+# pickles: the same layout, optimizer and trainer state) up to this size and this many.
+REMEMBER_BELOW = 1 << 20
+REMEMBER_AT_MOST = 4096
 
 
 class PickleReader(Reader):
@@ -32,8 +37,24 @@ class PickleReader(Reader):
 
     def __init__(self, policy: GlobalsPolicy | None = None) -> None:
         self.policy = policy or GlobalsPolicy.default()
+        self._clean: set[tuple[bytes, str, int]] = set()
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+        """Judge the blob; a stream already judged clean (same bytes, and the same reading of
+        its name) is clean again. Only a verdict that depended on nothing but the bytes is
+        remembered: no findings and nothing nested handed back to the scanner."""
+        key = _memo_key(blob, ctx)
+        if key is not None and key in self._clean:
+            return
+        counting = _CountingContext(ctx)
+        findings = list(self._judge(blob, counting))
+        if key is not None and not findings and not counting.nested:
+            if len(self._clean) >= REMEMBER_AT_MOST:
+                self._clean.clear()
+            self._clean.add(key)
+        yield from findings
+
+    def _judge(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
         analysis = PickleAnalysis(blob, ctx, self.policy)
         interpreter = Interpreter(blob.data, analysis)
         yield from scan_streams(blob, ctx, interpreter)
@@ -48,6 +69,42 @@ class PickleReader(Reader):
             for _ in scan_streams(blob, ctx, plain):
                 pass  # breaks and trailing bytes are expected in this reading
         yield from analysis.finish()
+
+
+def _memo_key(blob: Blob, ctx: ScanContext) -> tuple[bytes, str, int] | None:
+    if len(blob.data) >= REMEMBER_BELOW:
+        return None  # hashing would make cost grow with tensor bytes
+    # The name matters only where it picks a legacy torch member's layout.
+    layout = blob.name if TarMemberLayout.for_name(blob.name) is not None else ""
+    digest = hashlib.blake2b(blob.data, digest_size=16).digest()
+    return digest, layout, ctx.max_decompressed_bytes
+
+
+class _CountingContext:
+    """The scanner's context, noting whether the reader handed it nested content."""
+
+    def __init__(self, ctx: ScanContext) -> None:
+        self._ctx = ctx
+        self.nested = False
+
+    @property
+    def max_decompressed_bytes(self) -> int:
+        return self._ctx.max_decompressed_bytes
+
+    def scan_nested(self, data: Buffer, location: Location, name: str) -> list[Finding]:
+        self.nested = True
+        return self._ctx.scan_nested(data, location, name)
+
+    def finding(
+        self,
+        rule_id: str,
+        blob: Blob,
+        location: Location,
+        message: str,
+        evidence: str = "",
+        severity: Severity | None = None,
+    ) -> Finding:
+        return self._ctx.finding(rule_id, blob, location, message, evidence, severity)
 
 
 def _read_on(blob: Blob, start: int) -> bool:
