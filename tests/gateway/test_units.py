@@ -14,7 +14,7 @@ from airlock.gateway.batching import Batcher
 from airlock.gateway.catalog import AdmittedFile, AdmittedModel, StaticCatalog
 from airlock.gateway.config import GatewayConfig
 from airlock.gateway.engines.interface import Engine, EngineError
-from airlock.gateway.errors import TooManyRequests
+from airlock.gateway.errors import Timeout, TooManyRequests
 from airlock.gateway.lifecycle import ModelManager
 from airlock.gateway.loading import IntegrityError, verified_copy
 
@@ -122,8 +122,8 @@ def test_batcher_merges_concurrent_requests() -> None:
 
 
 def test_batcher_fails_only_the_request_at_fault() -> None:
-    """An isolated error (an input too long for the model) re-runs the batch's requests one
-    by one: only the request with the bad item fails; other errors fail the whole batch."""
+    """A batch that fails, whatever the error, re-runs its requests one by one: only the
+    request with the bad item fails. A timeout fails the batch: its work is still running."""
     calls: list[list[int]] = []
 
     async def run(items: list[int]) -> list[int]:
@@ -131,13 +131,13 @@ def test_batcher_fails_only_the_request_at_fault() -> None:
         if 13 in items:
             raise EngineError("input too long")
         if 99 in items:
-            raise RuntimeError("the worker died")
+            raise RuntimeError("an engine bug")
+        if 7 in items:
+            raise Timeout("the request took longer than 1 s")
         return [i * 2 for i in items]
 
     async def scenario(bad: int) -> list[object]:
-        batcher: Batcher[int, int] = Batcher(
-            run, max_size=100, max_wait_s=0.05, isolate=(EngineError,)
-        )
+        batcher: Batcher[int, int] = Batcher(run, max_size=100, max_wait_s=0.05)
         requests = [batcher.submit([1]), batcher.submit([bad]), batcher.submit([3])]
         results = await asyncio.gather(*requests, return_exceptions=True)
         batcher.close()
@@ -146,8 +146,11 @@ def test_batcher_fails_only_the_request_at_fault() -> None:
     assert asyncio.run(scenario(13)) == [[2], "EngineError", [6]]
     assert calls == [[1, 13, 3], [1], [13], [3]]
     calls.clear()
-    assert asyncio.run(scenario(99)) == ["RuntimeError"] * 3
-    assert calls == [[1, 99, 3]]
+    assert asyncio.run(scenario(99)) == [[2], "RuntimeError", [6]]
+    assert calls == [[1, 99, 3], [1], [99], [3]]
+    calls.clear()
+    assert asyncio.run(scenario(7)) == ["Timeout"] * 3
+    assert calls == [[1, 7, 3]]
 
 
 def test_verified_copy_is_private_and_refuses_changes(tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     )
     for r in rows:
         print(
-            f"{r.key:<20} {r.model:<24} {r.requests:>8} {r.errors:>6} {r.prompt_tokens:>8} "
-            f"{r.completion_tokens:>10} {r.mean_latency_ms:>8.1f}"
+            f"{r.key:<20} {r.model or '(no model)':<24} {r.requests:>8} {r.errors:>6} "
+            f"{r.prompt_tokens:>8} {r.completion_tokens:>10} {r.mean_latency_ms:>8.1f}"
         )
     return 0

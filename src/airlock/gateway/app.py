@@ -30,7 +30,8 @@ from airlock.gateway.lifecycle import ModelManager
 from airlock.gateway.protocol import error_body
 from airlock.gateway.quiet import disable_progress_bars
 from airlock.gateway.routes import audio, chat, completions, embeddings, rerank, system
-from airlock.gateway.state import Call, Gateway
+from airlock.gateway.state import Gateway, finish_error
+from airlock.gateway.unexpected import CatchAll
 from airlock.gateway.upstream import UpstreamClient
 from airlock.gateway.usage import UsageRecorder
 
@@ -71,15 +72,14 @@ def create_app(
     app.add_exception_handler(EngineError, _engine_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_middleware(CatchAll)  # innermost middleware: the access log sees its 500
     app.add_middleware(BodyLimit, default=config.max_request_bytes, audio=config.max_audio_bytes)
     app.add_middleware(AccessLog, log_format=config.log_format)  # added last: outermost
     return app
 
 
 def _respond(request: Request, error: GatewayError) -> JSONResponse:
-    call: Call | None = getattr(request.state, "call", None)
-    if call is not None:
-        call.finish(error.status)
+    finish_error(request, error.status)
     return JSONResponse(error_body(error), status_code=error.status, headers=error.headers)
 
 
@@ -93,6 +93,8 @@ async def _engine_error(request: Request, exc: EngineError) -> JSONResponse:
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    if isinstance(exc.body, dict) and isinstance(exc.body.get("model"), str):
+        request.state.model = exc.body["model"]  # for the log, usage and metrics
     first = exc.errors()[0] if exc.errors() else {}
     where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
     return _respond(

@@ -1,5 +1,8 @@
 """Dynamic micro-batching: requests that arrive within a few milliseconds of each other run as
-one forward pass, which is where a server beats one-request-at-a-time in-process calls."""
+one forward pass, which is where a server beats one-request-at-a-time in-process calls.
+
+A batch joins requests from different clients, so a batch that fails is re-run request by
+request: only the request at fault gets the error, the others their results."""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from airlock.gateway.errors import Timeout
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -31,12 +36,8 @@ class Batcher(Generic[Item, Result]):
         max_size: int,
         max_wait_s: float,
         parallel: int = 1,
-        isolate: tuple[type[Exception], ...] = (),
     ) -> None:
         self._run = run
-        # Errors that one request's items cause (input too long for the model): the requests of
-        # a batch that raised one are re-run one by one, so only the request at fault gets it.
-        self._isolate = isolate
         self._max_size = max_size
         self._max_wait_s = max_wait_s
         self._slots = asyncio.Semaphore(max(1, parallel))
@@ -97,9 +98,13 @@ class Batcher(Generic[Item, Result]):
         try:
             results = await self._run([item for p in batch for item in p.items])
         except Exception as exc:
-            if len(batch) > 1 and isinstance(exc, self._isolate):
+            # Any error: an input too long for the model, one a tokenizer refuses, an engine
+            # bug that one input triggers. Not a timeout: the model thread still runs the batch,
+            # and re-running its requests would only queue more work behind it.
+            if len(batch) > 1 and not isinstance(exc, Timeout):
                 for p in batch:
-                    await self._execute_batch([p])
+                    if not p.future.done():  # a caller that went away needs no retry
+                        await self._execute_batch([p])
                 return
             for p in batch:
                 if not p.future.done():

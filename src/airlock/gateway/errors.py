@@ -35,6 +35,12 @@ class ContextLengthExceeded(BadRequest):
     code = "context_length_exceeded"
 
 
+class InvalidText(BadRequest):
+    """A string no tokenizer can take (not encodable as UTF-8)."""
+
+    code = "invalid_text"
+
+
 class Unauthorized(GatewayError):
     status = 401
     code = "invalid_api_key"
@@ -88,6 +94,14 @@ class ModelLoadRefused(GatewayError):
     status = 503
     type = "model_load_error"
     code = "model_integrity_mismatch"
+
+
+class InternalError(GatewayError):
+    """An exception no handler expected: the client learns only that, the log gets the rest."""
+
+    status = 500
+    type = "server_error"
+    code = "internal_error"
 
 
 class UpstreamError(GatewayError):

@@ -14,12 +14,18 @@ from airlock.gateway.errors import GatewayError
 def error_body(error: GatewayError) -> dict[str, Any]:
     return {
         "error": {
-            "message": error.message,
+            "message": _printable(error.message),
             "type": error.type,
-            "param": error.param,
+            "param": None if error.param is None else _printable(error.param),
             "code": error.code,
         }
     }
+
+
+def _printable(text: str) -> str:
+    """A message quoting the client's text (a model name) must encode as UTF-8 whatever it
+    quotes: a lone surrogate is written as its escape, `\\ud800`."""
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class _Request(BaseModel):

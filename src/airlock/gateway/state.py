@@ -35,6 +35,7 @@ class Call:
     endpoint: str
     started: float = field(default_factory=time.perf_counter)
     done: bool = False
+    recorded: bool = True  # a usage row too (not for requests without a valid key)
 
     def finish(self, status: int = 200, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
         if self.done:
@@ -47,7 +48,7 @@ class Call:
         metrics.tokens.labels(self.model, "prompt").inc(prompt_tokens)
         metrics.tokens.labels(self.model, "completion").inc(completion_tokens)
         metrics.loaded.set(len(self.gateway.manager.loaded))
-        if self.gateway.usage is not None:
+        if self.gateway.usage is not None and self.recorded:
             key_id = None if self.key is None else self.key.id
             self.gateway.usage.record(
                 Usage(
@@ -87,3 +88,29 @@ def begin(request: Request, model: str, endpoint: str) -> Call:
     call = Call(gateway, key, model, endpoint)
     request.state.call = call  # the error handlers finish it with the error's status
     return call
+
+
+def finish_error(request: Request, status: int) -> None:
+    """Count an error answer in metrics and usage, whether or not the request got as far as
+    `begin`: one refused before (no key, a body that does not parse) counts under its route's
+    name, against its key when it has a valid one, and against its model only if that is one
+    the key may use: a metrics label per made-up name would let a client grow them unbounded."""
+    call: Call | None = getattr(request.state, "call", None)
+    if call is None:
+        gateway = gateway_of(request)
+        key: KeyInfo | None = getattr(request.state, "key", None)
+        named = getattr(request.state, "model", None)
+        model = named if isinstance(named, str) and _serves(gateway, named) else ""
+        call = Call(
+            gateway,
+            key,
+            model if key is None or key.allows(model) else "",
+            getattr(request.scope.get("route"), "name", "") or "other",
+            recorded=hasattr(request.state, "key"),  # set once the key was authenticated
+        )
+        request.state.call = call
+    call.finish(status)
+
+
+def _serves(gateway: Gateway, model: str) -> bool:
+    return gateway.upstream.serves(model) or model in gateway.manager.catalog_names()

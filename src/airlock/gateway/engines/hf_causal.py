@@ -33,6 +33,7 @@ from airlock.gateway.engines.interface import (
     sane_limit,
 )
 from airlock.gateway.engines.json_constraint import JsonObjectProcessor, token_texts
+from airlock.gateway.engines.token_budget import head_tokens
 
 
 class _Cancelled(StoppingCriteria):
@@ -99,6 +100,7 @@ class CausalLM(Engine):
         return request.max_tokens
 
     def generate(self, request: Generation) -> GenerationStream:
+        self._refuse_huge(request)
         input_ids = self._encode(request)
         max_new_tokens = self._max_new_tokens(request, int(input_ids.shape[1]))
         streamer = TextIteratorStreamer(
@@ -164,6 +166,31 @@ class CausalLM(Engine):
         last = int(result["ids"][0, -1])
         hit_limit = generated >= kwargs["max_new_tokens"] and last not in eos_ids
         stream.finish_reason = "length" if hit_limit else "stop"
+
+    def _refuse_huge(self, request: Generation) -> None:
+        """A prompt whose beginning alone fills the context, refused before tokenizing the rest
+        of it (a megabyte takes a second or more)."""
+        limit = self.context_tokens()
+        if limit is None:
+            return
+        where = "messages" if request.messages is not None else "prompt"
+        if request.messages is None:
+            text, specials = request.prompt or "", True
+        elif getattr(self._tokenizer, "chat_template", None):
+            text = self._tokenizer.apply_chat_template(
+                request.messages, add_generation_prompt=True, tokenize=False
+            )
+            specials = False  # the template writes them, as apply_chat_template tokenizes
+        else:
+            return  # _encode says why this model cannot take messages
+
+        def count(parts: list[str]) -> int:
+            return len(self._tokenizer(parts[0], add_special_tokens=specials)["input_ids"])
+
+        head = head_tokens(count, [text], limit - 1)  # a prompt that fills it leaves no room
+        if head is not None:
+            found = f"your request has at least {head:,} tokens in the {where} alone"
+            raise context_exceeded(limit, found, param=where)
 
     def _encode(self, request: Generation) -> Any:
         if request.messages is not None:

@@ -20,6 +20,7 @@ from airlock.gateway.engines.interface import (
     context_exceeded,
     sane_limit,
 )
+from airlock.gateway.engines.token_budget import head_tokens
 
 _CHUNK = 64
 
@@ -50,6 +51,7 @@ class SentenceEmbeddings(Engine):
         # One tokenization serves both the forward pass and the token counts (encode() would
         # tokenize a second time); chunks bound the padded batch a large request builds. All
         # chunks are tokenized and checked against the context before the first forward pass.
+        self._refuse_huge(texts)
         chunks = []
         tokens: list[int] = []
         for start in range(0, len(texts), _CHUNK):
@@ -64,6 +66,20 @@ class SentenceEmbeddings(Engine):
                 output = self._model.forward(features)
             vectors.append(output["sentence_embedding"].float().numpy())
         return Embeddings(np.concatenate(vectors).astype(np.float32, copy=False), tokens)
+
+    def _refuse_huge(self, texts: list[str]) -> None:
+        """An input whose beginning alone is over the context, refused before tokenizing the
+        rest of it (a megabyte takes a second or more)."""
+        if self._limit is None:
+            return
+        for i, text in enumerate(texts):
+            head = head_tokens(self._count, [text], self._limit)
+            if head is not None:
+                found = f"input {i} of your request has at least {head:,} tokens"
+                raise context_exceeded(self._limit, found, param="input")
+
+    def _count(self, parts: list[str]) -> int:
+        return len(self._counter(parts[0])["input_ids"])
 
     def _check_context(self, texts: list[str], counts: list[int], first: int) -> None:
         """sentence-transformers cuts inputs at the model's length without a word: an input

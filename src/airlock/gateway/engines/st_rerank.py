@@ -11,6 +11,7 @@ from sentence_transformers import CrossEncoder
 
 from airlock.gateway.engines.cpu_kernels import prepack_linears
 from airlock.gateway.engines.interface import Capability, Engine, context_exceeded, sane_limit
+from airlock.gateway.engines.token_budget import head_tokens
 
 
 class CrossEncoderRerank(Engine):
@@ -36,6 +37,7 @@ class CrossEncoderRerank(Engine):
         return torch.as_tensor(scores)
 
     def rerank(self, pairs: list[tuple[str, str]]) -> tuple[list[float], list[int]]:
+        self._refuse_huge(pairs)
         # Counted whole, before scoring: the CrossEncoder would cut a long pair without a word.
         tokens = [len(self._counter(q, d)["input_ids"]) for q, d in pairs]
         if self._limit is not None:
@@ -45,6 +47,20 @@ class CrossEncoderRerank(Engine):
                     raise context_exceeded(self._limit, found, param="documents")
         scores = self._model.predict(pairs, batch_size=64, show_progress_bar=False)
         return [float(s) for s in scores], tokens
+
+    def _refuse_huge(self, pairs: list[tuple[str, str]]) -> None:
+        """A pair whose beginning alone is over the context, refused before tokenizing the rest
+        of it (a megabyte takes a second or more)."""
+        if self._limit is None:
+            return
+        for i, (query, document) in enumerate(pairs):
+            head = head_tokens(self._count_pair, [query, document], self._limit)
+            if head is not None:
+                found = f"the query with document {i} has at least {head:,} tokens"
+                raise context_exceeded(self._limit, found, param="documents")
+
+    def _count_pair(self, pair: list[str]) -> int:
+        return len(self._counter(pair[0], pair[1])["input_ids"])
 
     def close(self) -> None:
         del self._model

@@ -17,6 +17,7 @@ from airlock.gateway.protocol import ChatCompletionRequest, ChatMessage, usage
 from airlock.gateway.routes.generation import ChunkShape, sampling, streamed, whole
 from airlock.gateway.routes.proxy import relay
 from airlock.gateway.state import authenticate, begin
+from airlock.gateway.texts import check_texts
 
 router = APIRouter(dependencies=[Depends(authenticate)])
 
@@ -25,10 +26,12 @@ router = APIRouter(dependencies=[Depends(authenticate)])
 _JSON_INSTRUCTION = "Respond with a single JSON object and nothing else."
 
 
-@router.post("/v1/chat/completions")
+# The route's name is the endpoint label of errors answered before `begin` (state.finish_error).
+@router.post("/v1/chat/completions", name="chat")
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
     call = begin(request, body.model, "chat")
     gateway = call.gateway
+    check_texts(body)  # before a tokenizer, a batch or an upstream sees them
     if gateway.upstream.serves(body.model):
         return await relay(call, "/chat/completions", await request.json())
     check_sampling(body, "chat")

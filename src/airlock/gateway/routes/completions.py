@@ -16,6 +16,7 @@ from airlock.gateway.protocol import CompletionRequest, usage
 from airlock.gateway.routes.generation import ChunkShape, sampling, streamed, whole
 from airlock.gateway.routes.proxy import relay
 from airlock.gateway.state import authenticate, begin
+from airlock.gateway.texts import check_texts
 
 router = APIRouter(dependencies=[Depends(authenticate)])
 
@@ -24,6 +25,7 @@ router = APIRouter(dependencies=[Depends(authenticate)])
 async def completions(body: CompletionRequest, request: Request) -> Response:
     call = begin(request, body.model, "completions")
     gateway = call.gateway
+    check_texts(body)  # before a tokenizer, a batch or an upstream sees them
     if gateway.upstream.serves(body.model):
         return await relay(call, "/completions", await request.json())
     check_sampling(body, "completions")

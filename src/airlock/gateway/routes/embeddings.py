@@ -12,13 +12,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from airlock.gateway.batching import Batcher
-from airlock.gateway.engines.interface import Capability, Engine, EngineError
+from airlock.gateway.engines.interface import Capability, Engine
 from airlock.gateway.errors import BadRequest, TooLarge
 from airlock.gateway.fields import check_fields
 from airlock.gateway.lifecycle import Loaded
 from airlock.gateway.protocol import EmbeddingRequest, usage
 from airlock.gateway.routes.proxy import relay
 from airlock.gateway.state import authenticate, begin
+from airlock.gateway.texts import check_texts
 
 router = APIRouter(dependencies=[Depends(authenticate)])
 
@@ -29,6 +30,7 @@ Vector = npt.NDArray[np.float32]
 async def embeddings(body: EmbeddingRequest, request: Request) -> Response:
     call = begin(request, body.model, "embeddings")
     gateway = call.gateway
+    check_texts(body)  # before a tokenizer, a batch or an upstream sees them
     if gateway.upstream.serves(body.model):
         return await relay(call, "/embeddings", await request.json())
     check_fields(body, "embeddings")
@@ -74,7 +76,7 @@ def _batcher(loaded: Loaded) -> Batcher[str, tuple[Vector, int]]:
         async def run(texts: list[str]) -> list[tuple[Vector, int]]:
             return await loaded.run(_embed, loaded.engine, texts)
 
-        batcher = Batcher(run, *loaded.batch_config, isolate=(EngineError,))
+        batcher = Batcher(run, *loaded.batch_config)
         loaded.batchers["embeddings"] = batcher
     return batcher
 

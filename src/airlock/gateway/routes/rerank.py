@@ -10,13 +10,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from airlock.gateway.batching import Batcher
-from airlock.gateway.engines.interface import Capability, Engine, EngineError
+from airlock.gateway.engines.interface import Capability, Engine
 from airlock.gateway.errors import BadRequest, TooLarge
 from airlock.gateway.fields import check_fields
 from airlock.gateway.lifecycle import Loaded
 from airlock.gateway.protocol import RerankRequest
 from airlock.gateway.routes.proxy import relay
 from airlock.gateway.state import authenticate, begin
+from airlock.gateway.texts import check_texts
 
 router = APIRouter(dependencies=[Depends(authenticate)])
 
@@ -29,6 +30,7 @@ Pair = tuple[str, str]
 async def rerank(body: RerankRequest, request: Request) -> Response:
     call = begin(request, body.model, "rerank")
     gateway = call.gateway
+    check_texts(body)  # before a tokenizer, a batch or an upstream sees them
     if gateway.upstream.serves(body.model):
         return await relay(call, "/rerank", await request.json())
     check_fields(body, "rerank")
@@ -67,7 +69,7 @@ def _batcher(loaded: Loaded) -> Batcher[Pair, tuple[float, int]]:
         async def run(pairs: list[Pair]) -> list[tuple[float, int]]:
             return await loaded.run(_score, loaded.engine, pairs)
 
-        batcher = Batcher(run, *loaded.batch_config, isolate=(EngineError,))
+        batcher = Batcher(run, *loaded.batch_config)
         loaded.batchers["rerank"] = batcher
     return batcher
 
