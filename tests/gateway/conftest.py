@@ -24,6 +24,7 @@ from airlock.cli import main
 from airlock.gateway.app import create_app
 from airlock.gateway.auth import KeyStore
 from airlock.gateway.config import GatewayConfig
+from airlock.gateway.connections import server_options
 from airlock.gateway.lifecycle import EngineLoader, ModelManager
 from airlock.gateway.registry_catalog import RegistryCatalog
 from airlock.gateway.usage import UsageRecorder
@@ -97,7 +98,8 @@ def serve(config: GatewayConfig, loader: EngineLoader | None = None) -> Iterator
     manager = None if loader is None else ModelManager(catalog, config, loader)
     app = create_app(config, catalog, keys, UsageRecorder(registry.engine), manager)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # The settings `airlock serve` runs with: header deadline and connection caps included.
+    server = uvicorn.Server(uvicorn.Config(app, **{**server_options(config), "port": port}))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

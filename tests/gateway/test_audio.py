@@ -17,7 +17,7 @@ import openai
 import pytest
 
 from airlock.gateway import audio
-from airlock.gateway.audio import TARGET_RATE, decode_audio, detect_container
+from airlock.gateway.audio import TARGET_RATE, detect_container, open_audio
 from airlock.gateway.config import GatewayConfig
 from airlock.gateway.engines.hf_whisper import WhisperEngine
 from airlock.gateway.engines.interface import EngineError, TranscriptionRequest
@@ -66,6 +66,14 @@ def encoded(
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return buffer.getvalue()
+
+
+def decode_audio(data: bytes, max_seconds: float) -> npt.NDArray[np.float32]:
+    """All of an upload's samples, read block by block as the engine reads them."""
+    audio = open_audio(data, max_seconds)
+    samples = np.concatenate(list(audio.blocks()))
+    assert audio.duration_s == pytest.approx(samples.size / TARGET_RATE, abs=0.05)
+    return samples
 
 
 def peak_hz(samples: npt.NDArray[np.float32]) -> float:
@@ -128,10 +136,11 @@ def test_decode_every_format(
     assert peak_hz(samples) == pytest.approx(FREQUENCY, abs=3)
     # 0.3 mono; stereo is mixed down as `ffmpeg -ac 1` does (each channel at -3 dB): 0.42.
     assert 0.28 < float(np.abs(samples).max()) < (0.32 if layout == "mono" else 0.45)
-    # ffmpeg is told the container and may open no protocol: it never probes the upload.
+    # ffmpeg is told the container and may open no protocol: it never probes the upload
+    # (opened twice: once to check and count, once to decode as the samples are read).
     assert [(o["format"], o["container_options"]) for o in opened] == [
         (demuxer, {"protocol_whitelist": "none"})
-    ]
+    ] * 2
 
 
 def test_mp3_without_id3_tag_is_found_by_frame_sync() -> None:
@@ -155,15 +164,28 @@ def test_too_long_is_refused_before_resampling() -> None:
     long_flac = encoded("flac", "flac", 8000, seconds=MAX_SECONDS + 1)
     with pytest.raises(TooLarge, match="longer than 40 seconds"):
         decode_audio(long_flac, MAX_SECONDS)
-    # 100 frames declared at 1 Hz: 100 s, refused before they are resampled to 1.6 M samples.
+    with pytest.raises(TooLarge):
+        decode_audio(pcm_wav(bytes(41_000), rate=1000), MAX_SECONDS)
+
+
+def pcm_wav(frames: bytes, rate: int, width: int = 1) -> bytes:
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as writer:
         writer.setnchannels(1)
-        writer.setsampwidth(1)
-        writer.setframerate(1)
-        writer.writeframes(bytes(100))
-    with pytest.raises(TooLarge):
-        decode_audio(buffer.getvalue(), MAX_SECONDS)
+        writer.setsampwidth(width)
+        writer.setframerate(rate)
+        writer.writeframes(frames)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("rate", [1, 999, 768_001, 4_000_000_000])
+def test_rates_no_audio_is_recorded_at_are_400(rate: int) -> None:
+    """A tiny declared rate would resample each sample to thousands (1 Hz: 100 samples to 1.6 M
+    at once); a huge one makes the resampler's filter grow (and overflows PyAV's C int):
+    refused before resampling."""
+    with pytest.raises(BadRequest, match="sample rate") as error:
+        decode_audio(pcm_wav(bytes(100), rate=rate), MAX_SECONDS)
+    assert error.value.param == "file"
 
 
 PLAYLISTS = [

@@ -52,6 +52,8 @@ def test_options_reach_the_config(
             [
                 *("serve", "--port", "9123", "--model-workers", "3"),
                 *("--torch-threads", "2", "--stock-kernels", "--log-format", "json"),
+                *("--audio-budget", "64", "--header-timeout", "5", "--body-timeout", "2m"),
+                *("--max-connections", "50", "--max-connections-per-client", "7"),
             ]
         )
     finally:
@@ -62,6 +64,11 @@ def test_options_reach_the_config(
     assert seen["run"]["port"] == 9123 and seen["run"]["host"] == "127.0.0.1"
     assert config.log_format == "json"
     assert seen["run"]["access_log"] is False  # the app writes it: uvicorn's would double it
+    assert config.audio_budget_bytes == 64 * 1024 * 1024
+    assert (config.header_timeout_s, config.body_timeout_s) == (5.0, 120.0)
+    assert (config.max_connections, config.max_connections_per_client) == (50, 7)
+    limits = seen["run"]["http"].limits  # uvicorn runs the guarded protocol with them
+    assert (limits.total, limits.per_client, limits.header_timeout_s) == (50, 7, 5.0)
     assert "serving 0 admitted model(s)" in capsys.readouterr().out
     defaults = GatewayConfig()
     assert defaults.prepack_kernels and defaults.model_workers >= 1

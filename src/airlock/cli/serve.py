@@ -41,6 +41,7 @@ MAX_MEMORY_GB = 1024.0 * 1024  # 1 PiB
 MAX_THREADS = 1024
 MAX_QUEUE = 1_000_000
 MAX_TIMEOUT_S = 24 * 3600.0
+MAX_CONNECTIONS = 1_000_000
 
 
 def register(commands: Any) -> None:
@@ -93,6 +94,44 @@ def register(commands: Any) -> None:
         default=120.0,
         metavar="SECONDS",
         help="per-request time limit: seconds, or with s, m or h (default 120)",
+    )
+    parser.add_argument(
+        "--audio-budget",
+        type=float_range(0, MAX_MEMORY_GB * 1024),
+        default=256.0,
+        metavar="MB",
+        help="uploads and decoding state all transcriptions may hold at once, in MiB; beyond "
+        "it 429 (default 256: six 25 MiB uploads)",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=duration(MAX_TIMEOUT_S),
+        default=10.0,
+        metavar="SECONDS",
+        help="a request's headers must be complete this long after the connection opens or "
+        "the previous answer, else it is closed (default 10)",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=duration(MAX_TIMEOUT_S),
+        default=60.0,
+        metavar="SECONDS",
+        help="a request's body must be complete this long after its headers, else 408 (default 60)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int_range(1, MAX_CONNECTIONS),
+        default=1000,
+        metavar="N",
+        help="open connections in all; beyond them 503 and closed (default 1000)",
+    )
+    parser.add_argument(
+        "--max-connections-per-client",
+        type=int_range(1, MAX_CONNECTIONS),
+        default=100,
+        metavar="N",
+        help="open connections per client address (IPv6: per /64); beyond them 429 and "
+        "closed (default 100; behind a proxy every client has the proxy's address)",
     )
     parser.add_argument(
         "--upstream",
@@ -155,6 +194,11 @@ def run(args: argparse.Namespace) -> int:
         upstreams=tuple(upstreams),
         prepack_kernels=not args.stock_kernels,
         log_format=args.log_format,
+        audio_budget_bytes=int(args.audio_budget * 1024 * 1024),
+        header_timeout_s=args.header_timeout,
+        body_timeout_s=args.body_timeout,
+        max_connections=args.max_connections,
+        max_connections_per_client=args.max_connections_per_client,
         **({} if workers is None else {"model_workers": workers}),
     )
     from airlock.cli.keys import open_registry
@@ -181,9 +225,10 @@ def run(args: argparse.Namespace) -> int:
     for record in registry.latest():
         if record.engine is None:  # decided at admission: say so now, not at the first request
             print(f"airlock: not serving {record.name}: {record.engine_reason}", flush=True)
+    from airlock.gateway.connections import server_options
+
     with _access_log_on_stderr():
-        # The app writes the access log (gateway/access_log.py): uvicorn's would double it.
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+        uvicorn.run(app, **server_options(config))
     return 0
 
 

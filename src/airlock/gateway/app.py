@@ -10,11 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from airlock.gateway import heap
 from airlock.gateway.access_log import AccessLog
 from airlock.gateway.auth import Authenticator, KeyStore
+from airlock.gateway.bodies import BodyDeadline, BodyError, BodyLimit
 from airlock.gateway.catalog import ModelCatalog
 from airlock.gateway.config import GatewayConfig
 from airlock.gateway.engines.interface import ContextLengthError, EngineError
@@ -24,7 +24,6 @@ from airlock.gateway.errors import (
     GatewayError,
     MethodNotAllowed,
     RouteNotFound,
-    TooLarge,
 )
 from airlock.gateway.lifecycle import ModelManager
 from airlock.gateway.protocol import error_body
@@ -72,8 +71,10 @@ def create_app(
     app.add_exception_handler(EngineError, _engine_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(BodyError, _body_error)  # type: ignore[arg-type]
     app.add_middleware(CatchAll)  # innermost middleware: the access log sees its 500
     app.add_middleware(BodyLimit, default=config.max_request_bytes, audio=config.max_audio_bytes)
+    app.add_middleware(BodyDeadline, seconds=config.body_timeout_s)
     app.add_middleware(AccessLog, log_format=config.log_format)  # added last: outermost
     return app
 
@@ -90,6 +91,10 @@ async def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
 async def _engine_error(request: Request, exc: EngineError) -> JSONResponse:
     kind = ContextLengthExceeded if isinstance(exc, ContextLengthError) else BadRequest
     return _respond(request, kind(str(exc), param=exc.param))
+
+
+async def _body_error(request: Request, exc: BodyError) -> JSONResponse:
+    return _respond(request, exc.error)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -117,35 +122,3 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     error = GatewayError(str(exc.detail))
     error.status = exc.status_code
     return _respond(request, error)
-
-
-class BodyLimit:
-    """413 for a body over the limit: from Content-Length up front, else counted as it arrives."""
-
-    def __init__(self, app: ASGIApp, default: int, audio: int) -> None:
-        self.app = app
-        self.default = default
-        self.audio = audio
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit = self.audio if scope["path"].startswith("/v1/audio/") else self.default
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            error = TooLarge(f"the request body is larger than {limit} bytes")
-            response = JSONResponse(error_body(error), status_code=error.status)
-            await response(scope, receive, send)
-            return
-        seen = 0
-
-        async def counted() -> dict[str, object]:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise TooLarge(f"the request body is larger than {limit} bytes")
-            return dict(message)
-
-        await self.app(scope, counted, send)

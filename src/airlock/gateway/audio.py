@@ -1,16 +1,23 @@
-"""Decode uploaded audio to float32 mono samples at 16 kHz, bounded in length.
+"""Decode uploaded audio to float32 mono samples at 16 kHz, in bounded memory.
 
-PCM WAV, the common case, is read with the stdlib and resampled with numpy. Every other format
-the OpenAI API accepts (flac, mp3, mp4/m4a, mpeg, ogg, webm, non-PCM WAV) is decoded by ffmpeg
-through PyAV, with the container named by us from its magic bytes: ffmpeg never probes the
-upload, so demuxers that open other files or URLs (hls, concat, image2, ...) cannot be chosen,
-and no demuxer may open any protocol (`protocol_whitelist`)."""
+PCM WAV, the common case, is read with the stdlib; every other format the OpenAI API accepts
+(flac, mp3, mp4/m4a, mpeg, ogg, webm, non-PCM WAV) is decoded by ffmpeg through PyAV, with the
+container named by us from its magic bytes: ffmpeg never probes the upload, so demuxers that
+open other files or URLs (hls, concat, image2, ...) cannot be chosen, and no demuxer may open
+any protocol (`protocol_whitelist`).
+
+Nothing holds the whole decoded audio: `open_audio` decodes once to check the upload and count
+its length, keeping no samples, and `Audio.blocks()` decodes again, block by block, as the
+engine asks for them. Both passes resample with ffmpeg's libswresample, chunk by chunk, as
+`ffmpeg -ar 16000` (how openai-whisper loads audio) does."""
 
 from __future__ import annotations
 
 import io
 import wave
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
 
 import av
 import numpy as np
@@ -20,22 +27,48 @@ from airlock.gateway.errors import BadRequest, TooLarge
 
 TARGET_RATE = 16_000
 SUPPORTED = "flac, m4a, mp3, mp4, mpeg, mpga, ogg, wav, webm"
+# Sample rates audio is recorded at. Below the floor one decoded frame (FLAC: up to 65,535
+# samples) would resample to minutes of samples at once; above the ceiling the resampler's
+# filter grows without use.
+MIN_RATE = 1_000
+MAX_RATE = 768_000
+_WAV_BLOCK_BYTES = 1024 * 1024  # PCM read per step: 8 MiB of float64 at most while converted
 
 Samples = npt.NDArray[np.float32]
+T = TypeVar("T")
 
 
-def decode_audio(data: bytes, max_seconds: float) -> Samples:
-    """Mono float32 samples at 16 kHz; 400 for unreadable audio, 413 past `max_seconds` (a
-    small compressed file can expand to hours of samples). PCM WAV channels are averaged; ffmpeg
-    mixes the others down as `ffmpeg -ac 1` does, which is how openai-whisper loads audio."""
+@dataclass(frozen=True)
+class Audio:
+    """An upload that decodes: its length, and its samples on demand."""
+
+    data: bytes
+    container: str
+    duration_s: float
+    max_seconds: float
+
+    def blocks(self) -> Iterator[Samples]:
+        """16 kHz mono float32 blocks (a few thousand samples each), decoded as they are read."""
+        return _decoded(_resampled(self._frames()), self.container)
+
+    def _frames(self) -> Iterator[av.AudioFrame]:
+        return _bounded(_source(self.data, self.container), self.max_seconds)
+
+
+def open_audio(data: bytes, max_seconds: float) -> Audio:
+    """The upload checked by decoding it once, keeping no samples: 400 for unreadable audio,
+    413 past `max_seconds` (a small compressed file can expand to hours of samples), counted
+    before resampling. PCM WAV channels are averaged; ffmpeg mixes the others down as
+    `ffmpeg -ac 1` does, which is how openai-whisper loads audio."""
     container = detect_container(data)
     if container is None:
         raise BadRequest(f"the file is not audio in a supported format ({SUPPORTED})", param="file")
-    pcm = _stdlib_wav(data, max_seconds) if container == "wav" else None
-    samples = pcm if pcm is not None else _ffmpeg(data, container, max_seconds)
-    if not samples.size:
+    seconds = 0.0
+    for frame in _decoded(_bounded(_source(data, container), max_seconds), container):
+        seconds += frame.samples / frame.sample_rate
+    if not seconds:
         raise BadRequest("the file contains no audio samples", param="file")
-    return samples
+    return Audio(data, container, seconds, max_seconds)
 
 
 def detect_container(data: bytes) -> str | None:
@@ -65,28 +98,43 @@ def _mpeg_audio_sync(head: bytes) -> bool:
     return (head[1] >> 3) & 3 != 1 and (head[1] >> 1) & 3 != 0
 
 
-def _stdlib_wav(data: bytes, max_seconds: float) -> Samples | None:
-    """PCM WAV without ffmpeg; None for what `wave` cannot read (IEEE float, A-law, ...)."""
+def _source(data: bytes, container: str) -> Iterator[av.AudioFrame]:
+    """The upload's frames at their own rate: PCM WAV without ffmpeg, the rest through it."""
+    reader = _wav_reader(data) if container == "wav" else None
+    return _ffmpeg(data, container) if reader is None else _wav(reader)
+
+
+def _wav_reader(data: bytes) -> wave.Wave_read | None:
+    """The stdlib's reader for PCM WAV; None for what it cannot read (IEEE float, A-law, ...)."""
     try:
-        with wave.open(io.BytesIO(data)) as reader:
-            width = reader.getsampwidth()
-            channels = reader.getnchannels()
-            rate = reader.getframerate()
-            frames = reader.readframes(reader.getnframes())
+        reader: wave.Wave_read = wave.open(io.BytesIO(data))  # noqa: SIM115 - closed by _wav, which reads it
     except (wave.Error, EOFError, RuntimeError):  # RuntimeError: a chunk size past the end
         return None
-    if width not in (1, 2, 3, 4) or rate <= 0:
+    if reader.getsampwidth() not in (1, 2, 3, 4) or reader.getframerate() <= 0:
+        reader.close()
         return None
-    count = len(frames) // (width * channels)
-    # Checked before resampling: a tiny declared rate would otherwise expand without bound.
-    _check_length(count / rate, max_seconds)
-    samples = _pcm(frames[: count * width * channels], width).reshape(-1, channels).mean(axis=1)
-    if rate != TARGET_RATE and samples.size:
-        target = round(samples.size * TARGET_RATE / rate)
-        positions = np.linspace(0, samples.size - 1, num=target)
-        samples = np.interp(positions, np.arange(samples.size), samples)
-    result: Samples = samples.astype(np.float32)
-    return result
+    return reader
+
+
+def _wav(reader: wave.Wave_read) -> Iterator[av.AudioFrame]:
+    width, channels, rate = reader.getsampwidth(), reader.getnchannels(), reader.getframerate()
+    _check_rate(rate)  # before PyAV sees it: a frame's rate is a C int
+    step = max(1, min(rate, _WAV_BLOCK_BYTES // (width * channels)))  # at most a second
+    with reader:
+        while True:
+            try:
+                pcm = reader.readframes(step)
+            except (wave.Error, EOFError, RuntimeError):
+                return  # a truncated last chunk: the frames before it are the audio
+            count = len(pcm) // (width * channels)
+            if not count:
+                return
+            mono = _pcm(pcm[: count * width * channels], width).reshape(-1, channels).mean(axis=1)
+            frame = av.AudioFrame.from_ndarray(
+                mono.astype(np.float32)[np.newaxis, :], format="flt", layout="mono"
+            )
+            frame.sample_rate = rate
+            yield frame
 
 
 def _pcm(frames: bytes, width: int) -> npt.NDArray[np.float64]:
@@ -102,38 +150,53 @@ def _pcm(frames: bytes, width: int) -> npt.NDArray[np.float64]:
     return np.frombuffer(frames, dtype="<i4").astype(np.float64) / float(1 << 31)
 
 
-def _ffmpeg(data: bytes, container: str, max_seconds: float) -> Samples:
+def _ffmpeg(data: bytes, container: str) -> Iterator[av.AudioFrame]:
+    with av.open(
+        io.BytesIO(data),
+        "r",
+        format=container,
+        container_options={"protocol_whitelist": "none"},
+        metadata_errors="ignore",  # tags are never read; bad UTF-8 in them is no error
+    ) as source:
+        if not source.streams.audio:
+            raise BadRequest("the file has no audio stream", param="file")
+        yield from source.decode(source.streams.audio[0])
+
+
+def _decoded(items: Iterable[T], container: str) -> Iterator[T]:
+    """`items`, with ffmpeg's errors said as a 400 naming the format."""
     try:
-        with av.open(
-            io.BytesIO(data),
-            "r",
-            format=container,
-            container_options={"protocol_whitelist": "none"},
-            metadata_errors="ignore",  # tags are never read; bad UTF-8 in them is no error
-        ) as source:
-            if not source.streams.audio:
-                raise BadRequest("the file has no audio stream", param="file")
-            frames = _bounded(source.decode(source.streams.audio[0]), max_seconds)
-            chunks = list(_resampled(frames))
+        yield from items
     except av.FFmpegError as exc:
         raise BadRequest(
             f"could not decode the audio as {container} ({exc.strerror}); "
             f"send a complete file in a supported format ({SUPPORTED})",
             param="file",
         ) from None
-    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
 
 
 def _bounded(frames: Iterable[av.AudioFrame], max_seconds: float) -> Iterator[av.AudioFrame]:
-    """The frames, refused once they pass `max_seconds`. Counted before resampling, like the
-    WAV path, so memory stays bounded."""
+    """The frames, refused once they pass `max_seconds` or come at a rate no audio is recorded
+    at. Checked before resampling, so no frame expands beyond a few seconds of samples."""
     seconds = 0.0
     for frame in frames:
-        if frame.sample_rate <= 0:
-            raise BadRequest("the audio stream has no sample rate", param="file")
-        seconds += frame.samples / frame.sample_rate
-        _check_length(seconds, max_seconds)
+        rate = frame.sample_rate
+        seconds += frame.samples / rate if rate > 0 else 0.0
+        if seconds > max_seconds:
+            raise TooLarge(
+                f"the audio is longer than {max_seconds:g} seconds; split it and send the parts"
+            )
+        _check_rate(rate)
         yield frame
+
+
+def _check_rate(rate: int) -> None:
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise BadRequest(
+            f"the audio's sample rate ({rate:,} Hz) is not one audio is recorded at "
+            f"({MIN_RATE:,} to {MAX_RATE:,} Hz)",
+            param="file",
+        )
 
 
 def _resampled(frames: Iterable[av.AudioFrame]) -> Iterator[Samples]:
@@ -156,10 +219,3 @@ def _resampled(frames: Iterable[av.AudioFrame]) -> Iterator[Samples]:
 def _mono(frames: list[av.AudioFrame]) -> Iterator[Samples]:
     for frame in frames:
         yield frame.to_ndarray().reshape(-1).astype(np.float32, copy=False)
-
-
-def _check_length(seconds: float, max_seconds: float) -> None:
-    if seconds > max_seconds:
-        raise TooLarge(
-            f"the audio is longer than {max_seconds:g} seconds; split it and send the parts"
-        )

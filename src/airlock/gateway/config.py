@@ -35,6 +35,17 @@ class GatewayConfig:
     # 9 h; FLAC silence: far more): decoding stops past this (413). Two hours are 460 MB of
     # 16 kHz float32 samples and 240 Whisper windows, already more than a request should hold.
     max_audio_seconds: float = 2 * 60 * 60
+    # Uploads and decoding state that all audio requests together may hold at once
+    # (gateway/audio_budget.py): 256 MiB holds six 25 MiB uploads; the next one is a 429.
+    audio_budget_bytes: int = 256 * 1024 * 1024
+    # Slow or idle clients (gateway/connections.py, bodies.py): a request's headers must be
+    # complete within header_timeout_s of the connection (or of the previous response), its
+    # body within body_timeout_s of its headers (408); connections beyond the caps, per client
+    # address (an IPv6 /64) and in all, are answered 429/503 and closed.
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 60.0  # 25 MiB in 60 s needs 3.5 Mbit/s
+    max_connections: int = 1000
+    max_connections_per_client: int = 100
     max_inputs: int = 2048  # items per embeddings/rerank request
     max_tokens_limit: int = 4096
     queue_size: int = 64  # waiting requests per model before 429

@@ -108,3 +108,19 @@ class UpstreamError(GatewayError):
     status = 502
     type = "upstream_error"
     code = "upstream_unavailable"
+
+
+class BodyTimeout(GatewayError):
+    """The request body did not arrive in time (a slow or stalled client)."""
+
+    status = 408
+    type = "timeout_error"
+    code = "request_body_timeout"
+
+
+class Overloaded(GatewayError):
+    """The server holds as many connections as it may."""
+
+    status = 503
+    type = "server_error"
+    code = "server_overloaded"

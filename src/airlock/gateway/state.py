@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from airlock.gateway.audio_budget import AudioBudget
 from airlock.gateway.auth import Authenticator, KeyInfo
 from airlock.gateway.config import GatewayConfig
 from airlock.gateway.lifecycle import ModelManager
@@ -23,6 +24,10 @@ class Gateway:
     usage: UsageRecorder | None
     upstream: UpstreamClient
     metrics: Metrics = field(default_factory=Metrics)
+    audio_budget: AudioBudget = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.audio_budget = AudioBudget(self.config.audio_budget_bytes)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from airlock.gateway.engines.interface import (
     Segment,
     Transcription,
     TranscriptionRequest,
+    windows,
 )
 
 # Whisper reads 30-second windows; longer audio is transcribed window by window.
@@ -69,8 +70,9 @@ class WhisperEngine(Engine):
         rate = request.sample_rate
         window = _WINDOW_S * rate
         segments: list[Segment] = []
-        for start in range(0, max(len(request.audio), 1), window):
-            chunk = request.audio[start : start + window]
+        end = 0  # samples read so far: the audio arrives window by window
+        for chunk in windows(request.audio, window):
+            start, end = end, end + len(chunk)
             features = self._processor(
                 chunk, sampling_rate=rate, return_tensors="pt"
             ).input_features
@@ -81,15 +83,16 @@ class WhisperEngine(Engine):
                 options.update(language=language, task=task)
             text, tokens, avg_logprob = self._generate(features, options)
             if text:
-                end_s = min(start + window, len(request.audio)) / rate
                 segments.append(
-                    Segment(start / rate, end_s, text, tokens, avg_logprob, request.temperature)
+                    Segment(
+                        start / rate, end / rate, text, tokens, avg_logprob, request.temperature
+                    )
                 )
         code = "en" if request.translate else language or "en"  # what the text is written in
         return Transcription(
             " ".join(s.text for s in segments),
             LANGUAGES.get(code, code),
-            len(request.audio) / rate,
+            end / rate,
             tuple(segments),
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -84,12 +84,35 @@ class GenerationStream:
 
 @dataclass(frozen=True)
 class TranscriptionRequest:
-    audio: npt.NDArray[np.float32]  # mono
+    # Mono samples, or blocks of them decoded as they are read (gateway/audio.py): a long upload
+    # is never held whole.
+    audio: npt.NDArray[np.float32] | Iterable[npt.NDArray[np.float32]]
     sample_rate: int
     language: str | None = None  # ISO-639-1; None: the engine detects it
     prompt: str | None = None  # text said before the audio: guides names and spelling
     temperature: float = 0.0  # 0: greedy
     translate: bool = False  # into English, whatever the spoken language (Whisper's translate task)
+
+
+def windows(
+    audio: npt.NDArray[np.float32] | Iterable[npt.NDArray[np.float32]], size: int
+) -> Iterator[npt.NDArray[np.float32]]:
+    """`audio` in windows of `size` samples (the last one shorter), holding one window at a time."""
+    if isinstance(audio, np.ndarray):
+        for start in range(0, len(audio), size):
+            yield audio[start : start + size]
+        return
+    pending: list[npt.NDArray[np.float32]] = []
+    held = 0
+    for block in audio:
+        pending.append(block)
+        held += len(block)
+        while held >= size:
+            joined = np.concatenate(pending)
+            yield joined[:size]
+            pending, held = [joined[size:]], held - size
+    if held:
+        yield np.concatenate(pending)
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ from fastapi import APIRouter, Depends, Form, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from airlock.gateway import transcripts
-from airlock.gateway.audio import TARGET_RATE, decode_audio
+from airlock.gateway.audio import TARGET_RATE, open_audio
 from airlock.gateway.engines.interface import Capability, TranscriptionRequest
 from airlock.gateway.errors import BadRequest, TooLarge
 from airlock.gateway.fields import check_form
 from airlock.gateway.routes.proxy import relay
-from airlock.gateway.state import authenticate, begin
+from airlock.gateway.state import Call, authenticate, begin
 
 router = APIRouter(dependencies=[Depends(authenticate)])
 
@@ -66,10 +66,20 @@ async def _speech_to_text(
 ) -> Response:
     endpoint = "translations" if options.translate else "transcriptions"
     call = begin(request, model, endpoint)
-    gateway = call.gateway
-    data = await file.read(gateway.config.max_audio_bytes + 1)
-    if len(data) > gateway.config.max_audio_bytes:
-        raise TooLarge(f"the audio file is larger than {gateway.config.max_audio_bytes} bytes")
+    limit = call.gateway.config.max_audio_bytes
+    # Starlette spooled the upload to a temporary file as it came: reserved before it is read.
+    with call.gateway.audio_budget.hold(limit if file.size is None else min(limit, file.size)):
+        data = await file.read(limit + 1)
+        if len(data) > limit:
+            raise TooLarge(f"the audio file is larger than {limit} bytes")
+        return await _answer(request, call, file, data, options)
+
+
+async def _answer(
+    request: Request, call: Call, file: UploadFile, data: bytes, options: _Options
+) -> Response:
+    gateway, model = call.gateway, call.model
+    endpoint = "translations" if options.translate else "transcriptions"
     if gateway.upstream.serves(model):
         # Relayed as it came: the upstream judges its own fields and formats.
         fields = [(k, v) for k, v in (await request.form()).multi_items() if isinstance(v, str)]
@@ -85,11 +95,12 @@ async def _speech_to_text(
         )
     if not 0.0 <= temperature <= 1.0:
         raise BadRequest("temperature must be between 0 and 1", param="temperature")
-    # ffmpeg decoding and resampling are CPU work: off the event loop, and off the model's
-    # worker so that other requests' transcriptions go on meanwhile.
-    samples = await asyncio.to_thread(decode_audio, data, gateway.config.max_audio_seconds)
+    # The checking pass decodes the whole upload: off the event loop, and off the model's
+    # worker so that other requests' transcriptions go on meanwhile. The samples themselves
+    # are decoded again on the worker, window by window, as Whisper reads them.
+    audio = await asyncio.to_thread(open_audio, data, gateway.config.max_audio_seconds)
     job = TranscriptionRequest(
-        samples,
+        audio.blocks(),
         TARGET_RATE,
         options.language or None,
         options.prompt,
