@@ -32,6 +32,7 @@ NUMERIC_OPTIONS: list[tuple[tuple[str, ...], str, str, str, tuple[str, ...]]] = 
         "from 1 to 1,000,000",
         ("0", "10000000"),
     ),
+    (("serve",), "--load-timeout", "600", "at most 86,400 seconds", ("0", "-5", "2d", "1e9")),
     (("scan", "x"), "--jobs", "2", "from 1 to 256", ("0", "100000")),
     (("hash", "x"), "--jobs", "2", "from 1 to 256", ("0", "100000")),
     (("fit", "x"), "--devices", "4", "from 1 to 100,000", ("0", "1000000")),

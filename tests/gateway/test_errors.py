@@ -55,13 +55,18 @@ def test_bad_and_revoked_keys_are_401(live: Live) -> None:
         client(live, key).models.list()
 
 
-def test_model_not_allowed_is_403(live: Live) -> None:
+def test_model_not_allowed_is_404_as_if_it_did_not_exist(live: Live) -> None:
     key = live.key("only-minilm", models=["minilm"])
-    with pytest.raises(openai.PermissionDeniedError) as error:
+    with pytest.raises(openai.NotFoundError) as error:
         client(live, key).chat.completions.create(
             model="llama", messages=[{"role": "user", "content": "hi"}]
         )
-    assert "llama" in error.value.message
+    assert error.value.body == {
+        "message": "The model 'llama' does not exist or is not admitted",
+        "type": "invalid_request_error",
+        "param": "model",
+        "code": "model_not_found",
+    }
     assert [m.id for m in client(live, key).models.list()] == ["minilm"]
 
 
@@ -135,7 +140,8 @@ def test_modified_model_is_refused(live: Live) -> None:
     assert error.value.status_code == 503
     assert error.value.code == "model_integrity_mismatch"
     assert "model.safetensors does not match its admitted hash" in error.value.message
-    health = httpx.get(f"{live.url.removesuffix('/v1')}/health").json()
+    headers = {"Authorization": f"Bearer {live.key('khealth')}"}
+    health = httpx.get(f"{live.url.removesuffix('/v1')}/health", headers=headers).json()
     assert "tampered" not in health["loaded"]
 
 

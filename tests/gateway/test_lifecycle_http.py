@@ -124,8 +124,8 @@ def test_model_over_the_memory_budget_is_503(live: Live) -> None:
     error = response.json()["error"]
     assert error["code"] == "memory_budget_exceeded" and error["type"] == "model_load_error"
     assert "more than the memory budget" in error["message"]
-    health = httpx.get(f"{live.url.removesuffix('/v1')}/health").json()
-    assert "s-big" not in health["loaded"]
+    health = httpx.get(f"{live.url.removesuffix('/v1')}/health", headers=auth(live, "t503h"))
+    assert "s-big" not in health.json()["loaded"]
 
 
 def test_full_queue_refuses_a_stream_with_429(live: Live) -> None:
@@ -184,5 +184,5 @@ def test_new_version_replaces_the_loaded_one(
     assert second[:2] == ["second", "version"]  # served from v2 although v1 was loaded
     assert second[-1] != first[-1] and Path(second[-1]).is_dir()
     assert not Path(first[-1]).exists()  # v1's private copy went with it
-    health = httpx.get(f"{live.url.removesuffix('/v1')}/health").json()
-    assert health["loaded"].count("s-swap") == 1
+    health = httpx.get(f"{live.url.removesuffix('/v1')}/health", headers=auth(live, "tswaph"))
+    assert health.json()["loaded"].count("s-swap") == 1

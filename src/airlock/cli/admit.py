@@ -45,7 +45,12 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_vet_arguments(parser)
-    parser.add_argument("--name", required=True, help="the name apps will use for the model")
+    parser.add_argument(
+        "--name",
+        required=True,
+        help="the name apps will use for the model: 1 to 96 ASCII letters, digits, '-', '_', "
+        "'.', starting and ending with a letter or digit; not like an admitted name",
+    )
     parser.add_argument(
         "--force", action="store_true", help="record a refused model anyway (needs --reason)"
     )
@@ -61,8 +66,10 @@ def run(args: argparse.Namespace) -> int:
     if args.reason and not args.force:
         print_error("--reason goes with --force")
         return USAGE_ERROR
-    if not args.name.strip():
-        print_error("--name must not be empty")
+    from airlock.registry import names
+
+    if (problem := names.problem(args.name)) is not None:
+        print_error(f"--name {problem}")
         return USAGE_ERROR
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -72,7 +79,13 @@ def run(args: argparse.Namespace) -> int:
     if registry is None:
         return USAGE_ERROR
     try:
+        # Checked before vetting, as the registry is: no verdict is printed that cannot be
+        # recorded. Admitting checks again, in the transaction that records the name.
+        names.check(args.name, registry.names())
         return _vet_and_record(args, registry)
+    except names.NameRefused as exc:
+        print_error(f"--name {exc}")
+        return USAGE_ERROR
     except (SQLAlchemyError, RegistryError) as exc:
         print_error(f"{registry.location.describe()}: {str(exc).strip().splitlines()[0]}")
         return USAGE_ERROR
@@ -98,7 +111,7 @@ def _vet_and_record(args: argparse.Namespace, registry: Registry) -> int:
     dossier = vetted.dossier
     engine = choose_engine(Path(dossier.source), [f.path for f in dossier.provenance.files])
     record, created = registry.admit(
-        args.name.strip(),
+        args.name,
         dossier,
         vetted.verdict,
         vetted.policy,

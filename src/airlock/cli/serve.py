@@ -24,7 +24,8 @@ manifest as it is loaded: a file that changed since admission refuses the load."
 _EPILOG = """\
 auth:
   On by default: create keys with `airlock keys create --name NAME`, send them as
-  `Authorization: Bearer ak-...` (the openai client's api_key).
+  `Authorization: Bearer ak-...` (the openai client's api_key). --no-auth is refused on an
+  address other than loopback unless --no-auth-on-network says so too.
 
 examples:
   airlock serve                                  # 127.0.0.1:8000
@@ -134,6 +135,14 @@ def register(commands: Any) -> None:
         "closed (default 100; behind a proxy every client has the proxy's address)",
     )
     parser.add_argument(
+        "--load-timeout",
+        type=duration(MAX_TIMEOUT_S),
+        default=600.0,
+        metavar="SECONDS",
+        help="time limit to verify a model's files and start its engine: seconds, or with s, m "
+        "or h (default 600)",
+    )
+    parser.add_argument(
         "--upstream",
         action="append",
         default=[],
@@ -149,12 +158,23 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--no-auth",
         action="store_true",
-        help="accept requests without an API key (local experiments only)",
+        help="accept requests without an API key (local experiments only; loopback addresses "
+        "only, unless --no-auth-on-network)",
+    )
+    parser.add_argument(
+        "--no-auth-on-network",
+        action="store_true",
+        help="with --no-auth, listen on an address other than loopback anyway: anyone who can "
+        "reach it can use every model",
     )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    problem = _open_to_all(args)
+    if problem is not None:
+        print_error(problem)
+        return USAGE_ERROR
     try:
         import uvicorn
 
@@ -191,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
         torch_threads=args.torch_threads,
         queue_size=args.queue_size,
         request_timeout_s=args.timeout,
+        load_timeout_s=args.load_timeout,
         upstreams=tuple(upstreams),
         prepack_kernels=not args.stock_kernels,
         log_format=args.log_format,
@@ -214,6 +235,13 @@ def run(args: argparse.Namespace) -> int:
     if problem is not None:
         print_error(f"cannot listen on {args.host}:{args.port}: {problem}")
         return USAGE_ERROR
+    if args.no_auth:
+        print(
+            f"airlock: warning: --no-auth: anyone who can reach {args.host}:{args.port} can use "
+            "every model without an API key",
+            file=sys.stderr,
+            flush=True,
+        )
     catalog = RegistryCatalog(registry)
     app = create_app(config, catalog, KeyStore(registry.engine), UsageRecorder(registry.engine))
     names = catalog.names()
@@ -247,6 +275,32 @@ def _access_log_on_stderr() -> Iterator[None]:
     finally:
         LOGGER.removeHandler(handler)
         LOGGER.propagate = True
+
+
+def _open_to_all(args: argparse.Namespace) -> str | None:
+    """Why --no-auth (or --no-auth-on-network) cannot be used as given, or None."""
+    if args.no_auth_on_network and not args.no_auth:
+        return "--no-auth-on-network goes with --no-auth"
+    if args.no_auth and not args.no_auth_on_network and not _loopback(args.host):
+        return (
+            f"--no-auth on --host {args.host}, which is not a loopback address, lets anyone who "
+            "can reach it use every model without a key; add --no-auth-on-network to do so anyway"
+        )
+    return None
+
+
+def _loopback(host: str) -> bool:
+    """Whether every address `host` names is this machine's loopback (127.0.0.0/8, ::1)."""
+    import ipaddress
+
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {info[4][0] for info in infos}
+    return bool(addresses) and all(
+        ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in addresses
+    )
 
 
 def _bad_url(url: str) -> str | None:

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from airlock.gateway.errors import Forbidden, TooManyRequests, Unauthorized
+from airlock.gateway.errors import TooManyRequests, Unauthorized, model_not_found
 from airlock.registry import audit
 from airlock.registry.gateway_tables import ApiKey
 
@@ -161,9 +161,10 @@ class Authenticator:
         return key
 
     def authorize(self, key: KeyInfo | None, model: str) -> None:
-        """Raises Forbidden for a model the key may not use, TooManyRequests over its rate."""
+        """Raises ModelNotFound for a model the key may not use (the answer for a model that
+        does not exist: a key cannot probe for names), TooManyRequests over its rate."""
         if key is None:
             return
         if not key.allows(model):
-            raise Forbidden(f"API key '{key.name}' may not use model '{model}'", param="model")
+            raise model_not_found(model)
         self.limiter.take(key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 GIB = 1024**3
@@ -50,6 +51,9 @@ class GatewayConfig:
     max_tokens_limit: int = 4096
     queue_size: int = 64  # waiting requests per model before 429
     request_timeout_s: float = 120.0
+    # Verifying a model's copy and starting its engine (loads.py); ample for tens of GB on disk.
+    load_timeout_s: float = 600.0
+    scratch_dir: Path | None = None  # private copies' root (None: scratch.default_root())
     batch_max_size: int = 64
     # A short wait lets concurrent requests share one forward pass (benchmarks/README.md:
     # 2 ms gave 0.91x in-process throughput at concurrency 4 and 2.2x at 16; 0 gave 0.79x/2.1x).

@@ -46,15 +46,15 @@ class Unauthorized(GatewayError):
     code = "invalid_api_key"
 
 
-class Forbidden(GatewayError):
-    status = 403
-    type = "permission_error"
-    code = "model_not_allowed"
-
-
 class ModelNotFound(GatewayError):
     status = 404
     code = "model_not_found"
+
+
+def model_not_found(name: str) -> ModelNotFound:
+    """The one answer for a model that does not exist and for one the key may not see, so that
+    a key cannot tell which names exist."""
+    return ModelNotFound(f"The model '{name}' does not exist or is not admitted", param="model")
 
 
 class RouteNotFound(GatewayError):
@@ -93,7 +93,10 @@ class ModelLoadRefused(GatewayError):
 
     status = 503
     type = "model_load_error"
-    code = "model_integrity_mismatch"
+
+    def __init__(self, message: str, *, code: str = "model_integrity_mismatch") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class InternalError(GatewayError):

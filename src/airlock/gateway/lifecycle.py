@@ -2,6 +2,7 @@
 estimated from the manifest's weight bytes, a bounded queue per model (429 + Retry-After when
 full), request timeouts, and one worker thread per model so that torch calls never block the
 event loop. A newly admitted version of a loaded name replaces it on the next request.
+How one load goes (verify, make room, start the engine; timeouts, failures) is in loads.py.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from airlock.gateway.batching import Batcher
 from airlock.gateway.catalog import AdmittedModel, ModelCatalog, ModelNotServable
 from airlock.gateway.config import GatewayConfig
 from airlock.gateway.engines.detect import load_engine
-from airlock.gateway.engines.interface import Engine, EngineError
-from airlock.gateway.errors import ModelLoadRefused, ModelNotFound, Timeout, TooManyRequests
-from airlock.gateway.loading import IntegrityError, VerifiedCopy, verified_copy
+from airlock.gateway.engines.interface import Engine
+from airlock.gateway.errors import ModelLoadRefused, Timeout, TooManyRequests, model_not_found
+from airlock.gateway.loading import VerifiedCopy
+from airlock.gateway.loads import Loads
 
 T = TypeVar("T")
 EngineLoader = Callable[[Path], Engine]
@@ -69,7 +71,7 @@ class ModelManager:
     ) -> None:
         self._catalog = catalog
         self._config = config
-        self._loader = loader or partial(load_engine, prepack=config.prepack_kernels)
+        self._loads = Loads(config, loader or partial(load_engine, prepack=config.prepack_kernels))
         self._loaded: dict[str, Loaded] = {}
         self._in_flight: dict[str, int] = {}
         self._load_locks: dict[str, asyncio.Lock] = {}
@@ -86,9 +88,7 @@ class ModelManager:
     def admitted(self, name: str) -> AdmittedModel:
         model = self._catalog.get(name)
         if model is None:
-            raise ModelNotFound(
-                f"The model '{name}' does not exist or is not admitted", param="model"
-            )
+            raise model_not_found(name)
         return model
 
     @asynccontextmanager
@@ -116,21 +116,29 @@ class ModelManager:
                 self._release(loaded)
 
     async def _ensure_loaded(self, model: AdmittedModel) -> Loaded:
-        """The loaded current version of `model`, with one more user counted."""
+        """The loaded current version of `model`, with one more user counted. Waiting for it,
+        behind another request's load of it or for its own, is bounded by the load timeout."""
         lock = self._load_locks.setdefault(model.name, asyncio.Lock())
-        async with lock:
-            loaded = self._loaded.get(model.name)
-            if loaded is not None and loaded.model.revision != model.revision:
-                # A new version was admitted: new requests get it, and the old one is unloaded
-                # (private copy removed) once the requests still using it have finished.
-                self._retire(self._loaded.pop(model.name))
-                loaded = None
-            if loaded is None:
-                self._make_room(model)
-                loaded = await asyncio.to_thread(self._load, model)
-                self._loaded[model.name] = loaded
-            loaded.users += 1
-            return loaded
+        deadline = asyncio.get_running_loop().time() + self._config.load_timeout_s
+        try:
+            async with asyncio.timeout_at(deadline), lock:
+                loaded = self._loaded.get(model.name)
+                if loaded is not None and loaded.model.revision != model.revision:
+                    # A new version was admitted: new requests get it, and the old one is
+                    # unloaded (private copy removed) once the requests still using it finish.
+                    self._retire(self._loaded.pop(model.name))
+                    loaded = None
+                if loaded is None:
+                    loaded = await self._load(model, deadline)
+                    self._loaded[model.name] = loaded
+                loaded.users += 1
+                return loaded
+        except TimeoutError:
+            raise ModelLoadRefused(
+                f"model '{model.name}' did not load within the load timeout "
+                f"({self._config.load_timeout_s:g} s); retry later",
+                code="model_load_timeout",
+            ) from None
 
     def _retire(self, old: Loaded) -> None:
         if old.users == 0:
@@ -144,41 +152,33 @@ class ModelManager:
             self._retiring.remove(loaded)
             loaded.close()
 
-    def _load(self, model: AdmittedModel) -> Loaded:
-        try:
-            copy = verified_copy(model)
-        except IntegrityError as exc:
-            raise ModelLoadRefused(str(exc)) from None
-        try:
-            engine = self._loader(copy.path)
-        except (EngineError, OSError, ValueError) as exc:
-            copy.remove()
-            error = ModelLoadRefused(f"model '{model.name}' cannot be loaded: {exc}")
-            error.code = "model_load_failed"
-            raise error from None
+    async def _load(self, model: AdmittedModel, deadline: float) -> Loaded:
+        self._make_room(model, evict=False)  # refused before copying, if it cannot fit
+        engine, copy = await self._loads.load(model, deadline, partial(self._make_room, evict=True))
         workers = max(1, self._config.model_workers)
         batching = (self._config.batch_max_size, self._config.batch_max_wait_s, workers)
         executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="model")
-        heap.settle()
         return Loaded(model, engine, copy, self._config.request_timeout_s, batching, executor)
 
-    def _make_room(self, model: AdmittedModel) -> None:
+    def _make_room(self, model: AdmittedModel, *, evict: bool) -> None:
+        """Raises unless `model` fits the budget once idle models (least recently used first)
+        are unloaded; unloads them if `evict`."""
         budget = self._config.memory_budget_bytes
         if model.weight_bytes > budget:
-            error = ModelLoadRefused(
+            raise ModelLoadRefused(
                 f"model '{model.name}' needs {model.weight_bytes / 1e9:.2f} GB of weights, "
-                f"more than the memory budget ({budget / 1e9:.2f} GB)"
+                f"more than the memory budget ({budget / 1e9:.2f} GB)",
+                code="memory_budget_exceeded",
             )
-            error.code = "memory_budget_exceeded"
-            raise error
-        serving = [*self._loaded.values(), *self._retiring]
-        used = sum(item.model.weight_bytes for item in serving)
+        held = [i.model for i in [*self._loaded.values(), *self._retiring]] + self._loads.reserved
+        used = sum(m.weight_bytes for m in held)
         for name in sorted(self._loaded, key=lambda n: self._loaded[n].last_used):
             if used + model.weight_bytes <= budget:
                 return
             if self._in_flight.get(name, 0) == 0:
                 used -= self._loaded[name].model.weight_bytes
-                self._loaded.pop(name).close()
+                if evict:
+                    self._loaded.pop(name).close()
         if used + model.weight_bytes > budget:
             raise TooManyRequests(
                 "the memory budget is taken by models that are serving requests; retry shortly",
@@ -191,3 +191,4 @@ class ModelManager:
             loaded.close()
         self._loaded.clear()
         self._retiring.clear()
+        self._loads.close()

@@ -81,14 +81,14 @@ def authenticate(request: Request) -> KeyInfo | None:
 
 
 def begin(request: Request, model: str, endpoint: str) -> Call:
-    """Authorize the caller's key for `model` (403, 429) and start timing."""
+    """Authorize the caller's key for `model` (404, 429) and start timing."""
     gateway = gateway_of(request)
     key: KeyInfo | None = request.state.key
     request.state.model = model  # for the access log, whatever the answer
     if gateway.upstream.serves(model):
         gateway.auth.authorize(key, model)
     else:
-        gateway.manager.admitted(model)  # 404 before 403: the model must exist to be refused
+        gateway.manager.admitted(model)  # 404, as for a model the key may not see
         gateway.auth.authorize(key, model)
     call = Call(gateway, key, model, endpoint)
     request.state.call = call  # the error handlers finish it with the error's status

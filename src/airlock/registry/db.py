@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from airlock.home import HOME_ENV, airlock_home, ensure_home
+from airlock.home import HOME_ENV, airlock_home, ensure_home, keep_private
 
 DATABASE_ENV = "AIRLOCK_DATABASE_URL"
 DB_FILE = "airlock.db"
@@ -84,11 +85,27 @@ def _without_password(url: str) -> str:
     return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
+def _private_database_file(url: str) -> None:
+    """A SQLite file is created 0600 (SQLite would make it 0644, and its -wal and -shm files take
+    its mode); an existing one, and those, are tightened if ours (home.keep_private)."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        # O_NONBLOCK: a named pipe in the database's place fails here instead of hanging.
+        os.close(os.open(database, os.O_CREAT | os.O_WRONLY | os.O_NONBLOCK, 0o600))
+    except OSError:
+        return  # SQLite reports why it cannot be opened, with the database named
+    for suffix in ("", "-wal", "-shm"):
+        keep_private(Path(database + suffix))
+
+
 def make_engine(url: str) -> Engine:
     """Raises sqlalchemy.exc.ArgumentError for a URL it cannot use."""
     if not url.startswith("sqlite"):
         connect_args = {"connect_timeout": CONNECT_TIMEOUT_S} if "psycopg" in url else {}
         return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    _private_database_file(url)
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
 
     @event.listens_for(engine, "connect")

@@ -20,6 +20,7 @@ from airlock.registry import audit
 from airlock.registry.db import Location, RegistryError, locate, make_engine
 from airlock.registry.migrate import migrate
 from airlock.registry.models import ModelFile, ModelVersion
+from airlock.registry.names import check as check_name
 
 # Concurrent admits of one name race for the next version number; the loser retries.
 _ADMIT_ATTEMPTS = 8
@@ -91,10 +92,12 @@ class Registry:
         force_reason: str | None = None,
         actor: str | None = None,
     ) -> tuple[Record, bool]:
-        """Record a model version; (record, False) when these exact bytes are already there."""
+        """Record a model version; (record, False) when these exact bytes are already there.
+        Raises names.NameRefused for a name that breaks the rule or looks like another."""
         for _ in range(_ADMIT_ATTEMPTS):
             try:
                 with Session(self.engine) as session, session.begin():
+                    check_name(name, session.scalars(select(ModelVersion.name).distinct()))
                     existing = session.scalar(
                         select(ModelVersion).where(
                             ModelVersion.name == name,
@@ -131,6 +134,11 @@ class Registry:
             except IntegrityError:
                 continue  # another admit took this version number (or these bytes): look again
         raise RegistryError(f"could not admit {name!r}: too many concurrent admits")
+
+    def names(self) -> list[str]:
+        """Every name with an admitted version."""
+        with Session(self.engine) as session:
+            return list(session.scalars(select(ModelVersion.name).distinct()))
 
     def versions(self, name: str | None = None) -> list[Record]:
         query = select(ModelVersion).order_by(ModelVersion.name, ModelVersion.version)

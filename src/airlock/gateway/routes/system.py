@@ -1,4 +1,7 @@
-"""GET /v1/models (servable admitted and upstream models the key may use), /health, /metrics."""
+"""GET /v1/models (servable admitted and upstream models the key may use), /health, /metrics.
+
+What a key may learn is what it may use: a model it may not use is answered as one that does
+not exist (404), and is left out of /v1/models, /health and /metrics."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from airlock.gateway.auth import KeyInfo
 from airlock.gateway.catalog import ModelNotServable
-from airlock.gateway.errors import ModelNotFound
+from airlock.gateway.errors import Unauthorized, model_not_found
 from airlock.gateway.state import authenticate, gateway_of
 
 router = APIRouter()
@@ -17,14 +20,26 @@ router = APIRouter()
 
 @router.get("/health")
 async def health(request: Request) -> Response:
-    return JSONResponse({"status": "ok", "loaded": gateway_of(request).manager.loaded})
+    """Liveness for anyone (probes carry no key); the loaded models only to a valid key, and
+    of those only the ones it may use."""
+    try:
+        key = authenticate(request)
+    except Unauthorized:
+        return JSONResponse({"status": "ok"})
+    loaded = [n for n in gateway_of(request).manager.loaded if key is None or key.allows(n)]
+    return JSONResponse({"status": "ok", "loaded": loaded})
 
 
-@router.get("/metrics", dependencies=[Depends(authenticate)])
-async def metrics(request: Request) -> Response:
+@router.get("/metrics")
+async def metrics(
+    request: Request, key: Annotated[KeyInfo | None, Depends(authenticate)]
+) -> Response:
+    """All series for a key that may use every model; a key limited to some models sees only
+    theirs (series of other models, or of all models together, would show their traffic)."""
     from prometheus_client import CONTENT_TYPE_LATEST
 
-    return Response(gateway_of(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    sees = None if key is None or key.models is None else key.allows
+    return Response(gateway_of(request).metrics.render(sees), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/v1/models")
@@ -40,10 +55,12 @@ async def get_model(
     name: str, request: Request, key: Annotated[KeyInfo | None, Depends(authenticate)]
 ) -> Response:
     if name not in _visible(request, key):
+        if key is not None and not key.allows(name):
+            raise model_not_found(name)
         model = gateway_of(request).manager.admitted(name)  # 404 when not admitted at all
-        if model.not_servable is not None and (key is None or key.allows(name)):
+        if model.not_servable is not None:
             raise ModelNotServable(model)  # admitted, not listed: say why rather than 404
-        raise ModelNotFound(f"The model '{name}' does not exist or is not admitted", param="model")
+        raise model_not_found(name)
     return JSONResponse(_card(name))
 
 
