@@ -19,7 +19,8 @@ CHAT_TEMPLATE = (
 )
 
 
-def make_llama(folder: Path) -> Path:
+def make_llama(folder: Path, context: int = 512) -> Path:
+    """`context`: the model's positions (a long one lets a generation run for seconds)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
@@ -46,7 +47,7 @@ def make_llama(folder: Path) -> Path:
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
-        max_position_embeddings=512,
+        max_position_embeddings=context,
         bos_token_id=0,
         eos_token_id=1,
         pad_token_id=1,
@@ -79,9 +80,12 @@ def make_cross_encoder(folder: Path) -> Path:
     return folder
 
 
-def make_whisper(folder: Path, work: Path, *, multilingual: bool = True) -> Path:
+def make_whisper(
+    folder: Path, work: Path, *, multilingual: bool = True, positions: int = 64
+) -> Path:
     """Multilingual (English and French, language detection, prompts) like the released
-    checkpoints, or English-only like the `.en` ones."""
+    checkpoints, or English-only like the `.en` ones. `positions`: decoder positions (448 in
+    the released ones: up to 224 tokens per 30-second window)."""
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import (
         GenerationConfig,
@@ -134,7 +138,7 @@ def make_whisper(folder: Path, work: Path, *, multilingual: bool = True) -> Path
         encoder_ffn_dim=64,
         decoder_ffn_dim=64,
         max_source_positions=1500,
-        max_target_positions=64,
+        max_target_positions=positions,
         decoder_start_token_id=ids["<|startoftranscript|>"],
         eos_token_id=ids["<|endoftext|>"],
         pad_token_id=ids["<|endoftext|>"],

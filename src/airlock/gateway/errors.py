@@ -127,3 +127,20 @@ class Overloaded(GatewayError):
     status = 503
     type = "server_error"
     code = "server_overloaded"
+
+
+class ClientClosed(GatewayError):
+    """The client went away before the answer (nginx's 499): recorded in usage and metrics,
+    never sent."""
+
+    status = 499
+    type = "client_closed_request"
+    code = "client_closed_request"
+
+
+class StreamFailed(GatewayError):
+    """An unexpected failure after a stream started: its last event, in place of [DONE]."""
+
+    status = 500
+    type = "server_error"
+    code = "internal_error"

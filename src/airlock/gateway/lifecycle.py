@@ -43,7 +43,11 @@ class Loaded:
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
     )
-    exclusive: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
+    # The model's slot for long work (generations, transcriptions), one job at a time: work that
+    # was given up ends its current step before the next request's job starts (cancellation.py).
+    exclusive: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-long")
+    )
     batchers: dict[str, Batcher[Any, Any]] = field(default_factory=dict)
     last_used: float = field(default_factory=time.monotonic)
     users: int = 0  # requests holding this very version (the name's queue counts waiters too)
@@ -60,6 +64,7 @@ class Loaded:
         for batcher in self.batchers.values():
             batcher.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.exclusive.shutdown(wait=False, cancel_futures=True)
         self.engine.close()
         self.copy.remove()
         heap.release()

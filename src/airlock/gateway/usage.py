@@ -1,22 +1,32 @@
 """Usage per key (requests, tokens, latency) in the registry database.
 
-Rows are written by one background thread in small batches, so a request never waits on a
-database write (SQLite serializes writers; a busy one would otherwise add latency)."""
+A row is journaled as its request finishes (usage_journal.py: one append, which survives the
+gateway being killed) and written to the database by one background thread in batches, so a
+request never waits on a database write (SQLite serializes writers; a busy one would otherwise
+add latency). Journals of gateways that stopped are replayed when a recorder starts."""
 
 from __future__ import annotations
 
-import queue
+import hashlib
+import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from airlock.gateway.usage_journal import Entry, Journal, replay
+from airlock.home import ensure_home
 from airlock.registry.gateway_tables import ApiKey, UsageRecord
 
+LOGGER = logging.getLogger(__name__)
 _FLUSH_EVERY_S = 0.5
+_RETRY_S = 2.0  # after a failed database write; the rows wait in the journal
 
 
 @dataclass(frozen=True)
@@ -41,43 +51,97 @@ class UsageSummary:
     mean_latency_ms: float
 
 
+def journal_folder(engine: Engine) -> Path:
+    """Where the journals for `engine`'s database live: one folder per database, so that an
+    entry is replayed into the database it was meant for."""
+    where = engine.url.render_as_string(hide_password=True)
+    return ensure_home() / "usage-journal" / hashlib.sha256(where.encode()).hexdigest()[:16]
+
+
 class UsageRecorder:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, journal: Path | None = None) -> None:
         self._engine = engine
-        self._queue: queue.Queue[Usage | None] = queue.Queue()
+        self._journal = self._open_journal(journal_folder(engine) if journal is None else journal)
+        self._ready = threading.Condition()
+        self._pending: list[Entry] = []  # journaled, not yet in the database
+        self._closing = False
         self._thread = threading.Thread(target=self._write_loop, name="usage", daemon=True)
         self._thread.start()
 
+    def _open_journal(self, folder: Path) -> Journal | None:
+        """Replay what stopped gateways left, then start this one's journal; without one (a
+        folder that cannot be written) rows still reach the database, but a kill loses the
+        last half second of them."""
+        try:
+            replay(folder, self._write)
+        except (SQLAlchemyError, OSError) as exc:
+            LOGGER.warning("usage journal: not replayed now, kept for the next start: %s", exc)
+        try:
+            return Journal(folder)
+        except OSError as exc:
+            LOGGER.warning("usage journal: cannot write in %s (%s)", folder, exc.strerror or exc)
+            return None
+
     def record(self, usage: Usage) -> None:
-        self._queue.put(usage)
+        entry = Entry.new({**vars(usage), "created_at": datetime.now(UTC).isoformat()})
+        with self._ready:
+            self._on_journal(lambda journal: journal.append(entry))
+            self._pending.append(entry)
+            self._ready.notify()
 
     def close(self) -> None:
-        """Write what is queued, then stop."""
-        self._queue.put(None)
+        """Write what is pending, then stop."""
+        with self._ready:
+            self._closing = True
+            self._ready.notify()
         self._thread.join(timeout=10)
 
-    def _write_loop(self) -> None:
-        stop = False
-        while not stop:
-            item = self._queue.get()
-            batch: list[Usage] = []
-            # Gather for a while after the first row: one commit (one fsync) per flush, not
-            # one per request.
-            deadline = time.monotonic() + _FLUSH_EVERY_S
-            while item is not None:
-                batch.append(item)
-                try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-            stop = item is None
-            if batch:
-                self._write(batch)
+    def _on_journal(self, action: Callable[[Journal], None]) -> None:
+        """A journal that fails (a full disk) costs durability, never a request or a row."""
+        if self._journal is None:
+            return
+        try:
+            action(self._journal)
+        except OSError as exc:
+            LOGGER.warning("usage journal: %s", exc.strerror or exc)
 
-    def _write(self, batch: list[Usage]) -> None:
-        now = datetime.now(UTC)
+    def _write_loop(self) -> None:
+        while True:
+            with self._ready:
+                self._ready.wait_for(lambda: self._pending or self._closing)
+                # Gather for a while after the first row: one commit per flush, not per request.
+                self._ready.wait_for(lambda: self._closing, timeout=_FLUSH_EVERY_S)
+                batch, closing = list(self._pending), self._closing
+            if not batch:
+                self._on_journal(lambda journal: journal.close(remove=True))
+                return
+            try:
+                self._write(batch)
+            except SQLAlchemyError as exc:
+                LOGGER.warning("usage rows wait in the journal: the database said %s", exc)
+                if closing:  # the next start replays them
+                    self._on_journal(lambda journal: journal.close(remove=False))
+                    return
+                time.sleep(_RETRY_S)
+                continue
+            with self._ready:
+                del self._pending[: len(batch)]
+                self._on_journal(lambda journal: journal.keep(self._pending))
+
+    def _write(self, entries: list[Entry]) -> None:
+        """Insert the entries the database does not have yet (a replay may find some there)."""
+        ids = [entry.id for entry in entries]
         with Session(self._engine) as session, session.begin():
-            session.add_all(UsageRecord(**vars(u), created_at=now) for u in batch)
+            known = set(
+                session.scalars(select(UsageRecord.entry_id).where(UsageRecord.entry_id.in_(ids)))
+            )
+            session.add_all(_record(entry) for entry in entries if entry.id not in known)
+
+
+def _record(entry: Entry) -> UsageRecord:
+    row = dict(entry.row)
+    row["created_at"] = datetime.fromisoformat(row["created_at"])
+    return UsageRecord(**row, entry_id=entry.id)
 
 
 def summarize(engine: Engine, since: datetime | None = None) -> list[UsageSummary]:

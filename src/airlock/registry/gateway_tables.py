@@ -38,3 +38,6 @@ class UsageRecord(Base):
     completion_tokens: Mapped[int] = mapped_column(Integer)
     latency_ms: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # The gateway's journal entry (gateway/usage_journal.py): a replayed entry is never counted
+    # twice. None for rows written before migration 0004.
+    entry_id: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)

@@ -1,8 +1,9 @@
 """Causal language models with transformers: the tokenizer's chat template, token streaming.
 
-generate() runs in the model's worker thread and feeds a TextIteratorStreamer; the caller
-iterates the pieces. A StoppingCriteria watching `cancel` ends generation early when the client
-goes away, a stop sequence is seen, or the request times out.
+generate() tokenizes in the model's worker thread; iterating the pieces runs the model in a
+helper thread that feeds a TextIteratorStreamer. A StoppingCriteria watching the request's
+`cancel` token ends generation at the next decoding step when the client goes away, a stop
+sequence is seen, or the request times out; the token is also checked around tokenizing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
     LogitsProcessorList,
-    StoppingCriteria,
     StoppingCriteriaList,
     TextIteratorStreamer,
 )
@@ -34,14 +34,20 @@ from airlock.gateway.engines.interface import (
 )
 from airlock.gateway.engines.json_constraint import JsonObjectProcessor, token_texts
 from airlock.gateway.engines.token_budget import head_tokens
+from airlock.gateway.engines.stop_on_cancel import StopOnCancel
 
 
-class _Cancelled(StoppingCriteria):
-    def __init__(self, event: threading.Event) -> None:
-        self._event = event
+class _CountingStreamer(TextIteratorStreamer):
+    """Counts generated tokens as they come, so that a stream cut short reports what it used."""
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **_: Any) -> bool:
-        return self._event.is_set()
+    def __init__(self, tokenizer: Any, stream: GenerationStream) -> None:
+        super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=None)
+        self._stream = stream
+
+    def put(self, value: torch.Tensor) -> None:
+        if not self.next_tokens_are_prompt:  # the first call hands over the prompt
+            self._stream.completion_tokens += int(value.numel())
+        super().put(value)  # type: ignore[no-untyped-call]
 
 
 class CausalLM(Engine):
@@ -100,19 +106,19 @@ class CausalLM(Engine):
         return request.max_tokens
 
     def generate(self, request: Generation) -> GenerationStream:
+        request.cancel.check()
         self._refuse_huge(request)
         input_ids = self._encode(request)
+        request.cancel.check()  # tokenizing a long prompt is the one step that cannot stop
         max_new_tokens = self._max_new_tokens(request, int(input_ids.shape[1]))
-        streamer = TextIteratorStreamer(
-            self._tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=None
-        )
         stream = GenerationStream(iter(()), prompt_tokens=int(input_ids.shape[1]))
+        streamer = _CountingStreamer(self._tokenizer, stream)
         kwargs: dict[str, Any] = {
             "input_ids": input_ids,
             "attention_mask": torch.ones_like(input_ids),
             "max_new_tokens": max_new_tokens,
             "streamer": streamer,
-            "stopping_criteria": StoppingCriteriaList([_Cancelled(request.cancel)]),
+            "stopping_criteria": StoppingCriteriaList([StopOnCancel(request.cancel)]),
             "pad_token_id": self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
         }
         if request.temperature > 0:
@@ -122,7 +128,7 @@ class CausalLM(Engine):
         if request.json_object:
             processor = self._json_processor(max_new_tokens)
             kwargs["logits_processor"] = LogitsProcessorList([processor])
-        stream.pieces = self._run(kwargs, request.seed, streamer, stream)
+        stream.pieces = self._run(kwargs, request, streamer, stream)
         return stream
 
     def _json_processor(self, max_tokens: int) -> JsonObjectProcessor:
@@ -136,27 +142,34 @@ class CausalLM(Engine):
     def _run(
         self,
         kwargs: dict[str, Any],
-        seed: int | None,
+        request: Generation,
         streamer: TextIteratorStreamer,
         stream: GenerationStream,
     ) -> Iterator[str]:
-        """Generate in a helper thread while this (worker) thread hands out the pieces."""
+        """Generate in a helper thread while the calling thread hands out the pieces."""
         result: dict[str, Any] = {}
 
         def work() -> None:
             try:
                 with torch.inference_mode():
-                    if seed is not None:
-                        torch.manual_seed(seed)
+                    if request.seed is not None:
+                        torch.manual_seed(request.seed)
                     result["ids"] = self._model.generate(**kwargs)
             except BaseException as exc:  # re-raised in the consuming thread below
                 result["error"] = exc
                 streamer.end()  # type: ignore[no-untyped-call]
 
-        thread = threading.Thread(target=work, daemon=True)
+        thread = threading.Thread(target=work, name="generate", daemon=True)
         thread.start()
-        yield from streamer
-        thread.join()
+        finished = False
+        try:
+            yield from streamer
+            finished = True
+        finally:
+            if not finished:  # the caller stopped reading: stop at the next decoding step
+                request.cancel.set()
+            # Return only once the model is idle, so that the next request never runs beside it.
+            thread.join()
         if "error" in result:
             raise EngineError(f"generation failed: {result['error']}")
         generated = int(result["ids"].shape[1]) - stream.prompt_tokens

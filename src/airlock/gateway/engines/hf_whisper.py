@@ -1,5 +1,6 @@
 """Speech to text with Whisper through transformers (processor + generate), 16 kHz mono input.
-Audio is transcribed one 30-second window at a time; each window with text is one segment."""
+Audio is transcribed one 30-second window at a time; each window with text is one segment. The
+request's cancel token is checked before each window and at each decoding step."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoProcessor, WhisperForConditionalGeneration
+from transformers import (
+    AutoProcessor,
+    StoppingCriteriaList,
+    WhisperForConditionalGeneration,
+)
 from transformers.models.whisper.tokenization_whisper import LANGUAGES
 
 from airlock.gateway.engines.cpu_kernels import prepack_linears
@@ -20,6 +25,7 @@ from airlock.gateway.engines.interface import (
     TranscriptionRequest,
     windows,
 )
+from airlock.gateway.engines.stop_on_cancel import StopOnCancel
 
 # Whisper reads 30-second windows; longer audio is transcribed window by window.
 _WINDOW_S = 30
@@ -64,6 +70,7 @@ class WhisperEngine(Engine):
         options: dict[str, Any] = {
             "max_new_tokens": max(1, min(_MAX_NEW_TOKENS, positions // 2, room)),
             "temperature": request.temperature,
+            "stopping_criteria": StoppingCriteriaList([StopOnCancel(request.cancel)]),
         }
         if prompt_ids is not None:
             options["prompt_ids"] = prompt_ids
@@ -73,6 +80,7 @@ class WhisperEngine(Engine):
         end = 0  # samples read so far: the audio arrives window by window
         for chunk in windows(request.audio, window):
             start, end = end, end + len(chunk)
+            request.cancel.check()
             features = self._processor(
                 chunk, sampling_rate=rate, return_tensors="pt"
             ).input_features
@@ -82,6 +90,7 @@ class WhisperEngine(Engine):
                 task = "translate" if request.translate else "transcribe"
                 options.update(language=language, task=task)
             text, tokens, avg_logprob = self._generate(features, options)
+            request.cancel.check()  # a window cut short by the token is not a segment
             if text:
                 segments.append(
                     Segment(

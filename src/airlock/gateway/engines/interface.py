@@ -28,6 +28,21 @@ class EngineError(Exception):
         self.param = param
 
 
+class Cancelled(Exception):
+    """The request was given up (its timeout passed, or its client went away): the engine
+    stopped at a step boundary without finishing."""
+
+
+class CancelToken(threading.Event):
+    """Set when a request is given up. Engines check it once per step (a decoding step, a
+    transcription window, before and after tokenizing) and stop, so that abandoned work never
+    keeps a core busy or the model's slot taken."""
+
+    def check(self) -> None:
+        if self.is_set():
+            raise Cancelled("the request was given up")
+
+
 class ContextLengthError(EngineError):
     """A request longer than the model's context, found by tokenizing it: refused before any
     model work (HTTP 400 `context_length_exceeded`)."""
@@ -68,13 +83,14 @@ class Generation:
     top_p: float = 1.0
     seed: int | None = None
     json_object: bool = False  # decode constrained to one JSON object (response_format)
-    cancel: threading.Event = field(default_factory=threading.Event)
+    cancel: CancelToken = field(default_factory=CancelToken)
 
 
 @dataclass
 class GenerationStream:
-    """Text pieces as they are produced; `prompt_tokens`/`completion_tokens` are final once the
-    iterator is exhausted; `finish_reason` is "length" when max_tokens stopped it."""
+    """Text pieces as they are produced. `completion_tokens` counts the tokens generated so far
+    (usage for a stream cut short); it and `finish_reason` ("length" when max_tokens stopped it)
+    are final once the iterator is exhausted. Closing the iterator early stops the generation."""
 
     pieces: Iterator[str]
     prompt_tokens: int
@@ -92,6 +108,7 @@ class TranscriptionRequest:
     prompt: str | None = None  # text said before the audio: guides names and spelling
     temperature: float = 0.0  # 0: greedy
     translate: bool = False  # into English, whatever the spoken language (Whisper's translate task)
+    cancel: CancelToken = field(default_factory=CancelToken)
 
 
 def windows(
@@ -136,6 +153,9 @@ class Transcription:
 
 
 class Engine(ABC):
+    """Long work (generate, transcribe) checks its request's `cancel` token once per step and
+    raises Cancelled (or, for a generation, ends its pieces) when it is set."""
+
     capabilities: frozenset[Capability] = frozenset()
 
     def embed(self, texts: list[str]) -> Embeddings:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from airlock.gateway import transcripts
+from airlock.gateway import cancellation, transcripts
 from airlock.gateway.audio import TARGET_RATE, open_audio
 from airlock.gateway.engines.interface import Capability, TranscriptionRequest
 from airlock.gateway.errors import BadRequest, TooLarge
@@ -110,8 +110,12 @@ async def _answer(
     async with gateway.manager.use(model) as loaded:
         if Capability.TRANSCRIPTION not in loaded.engine.capabilities:
             raise BadRequest(f"model '{model}' does not transcribe audio", param="model")
-        async with loaded.exclusive:
-            result = await loaded.run(loaded.engine.transcribe, job)
+        # A timeout or a client that goes away stops the transcription at its next window.
+        async with cancellation.client_watch(request, job.cancel):
+            until = cancellation.deadline(loaded)
+            result = await cancellation.run(
+                loaded, loaded.engine.transcribe, job, cancel=job.cancel, until=until
+            )
     call.finish(200)
     if response_format == "text":
         return PlainTextResponse(result.text)

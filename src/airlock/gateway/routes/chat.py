@@ -54,8 +54,8 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     )
     head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": body.model}
     if body.stream:
-        return await streamed(call, body, gen, head, _CHUNKS)
-    text, outcome = await whole(call, body, gen)
+        return await streamed(request, call, body, gen, head, _CHUNKS)
+    text, outcome = await whole(request, call, body, gen)
     choice = {
         "index": 0,
         "message": {"role": "assistant", "content": text},

@@ -37,8 +37,8 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
     head = {"id": f"cmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": body.model}
     prefix = prompt if body.echo else ""
     if body.stream:
-        return await streamed(call, body, gen, head, _chunks(prefix))
-    text, outcome = await whole(call, body, gen)
+        return await streamed(request, call, body, gen, head, _chunks(prefix))
+    text, outcome = await whole(request, call, body, gen)
     return JSONResponse(
         {
             **head,

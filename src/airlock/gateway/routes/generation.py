@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import Request
 from fastapi.responses import StreamingResponse
 
-from airlock.gateway.engines.interface import Capability, Generation, GenerationStream
-from airlock.gateway.errors import BadRequest, GatewayError, Timeout
+from airlock.gateway import cancellation
+from airlock.gateway.engines.interface import (
+    Capability,
+    EngineError,
+    Generation,
+    GenerationStream,
+)
+from airlock.gateway.errors import BadRequest, ClientClosed, GatewayError, StreamFailed
 from airlock.gateway.lifecycle import Loaded
 from airlock.gateway.protocol import _Sampling, error_body, usage
 from airlock.gateway.state import Call
 
-_END = object()
+LOGGER = logging.getLogger(__name__)
 
 
 def sampling(body: _Sampling, limit: int) -> dict[str, Any]:
@@ -83,73 +91,59 @@ async def start(loaded: Loaded, request: Generation) -> Started:
     response is started, so that a stream never begins for a request that cannot run."""
     if Capability.CHAT not in loaded.engine.capabilities:
         raise BadRequest(f"model '{loaded.model.name}' does not generate text", param="model")
-    deadline = asyncio.get_running_loop().time() + loaded.timeout_s
-    async with _exclusive(loaded, deadline):
-        stream: GenerationStream = await loaded.run(loaded.engine.generate, request)
-    return Started(loaded, request, stream, deadline)
+    until = cancellation.deadline(loaded)
+    stream: GenerationStream = await cancellation.run(
+        loaded, loaded.engine.generate, request, cancel=request.cancel, until=until
+    )
+    return Started(loaded, request, stream, until)
 
 
-@asynccontextmanager
-async def _exclusive(loaded: Loaded, deadline: float) -> AsyncIterator[None]:
-    """One generation per model at a time (they would only compete for the same cores)."""
-    remaining = deadline - asyncio.get_running_loop().time()
-    try:
-        async with asyncio.timeout(max(remaining, 0.001)):
-            await loaded.exclusive.acquire()
-    except TimeoutError:
-        raise Timeout(f"the request waited longer than {loaded.timeout_s:g} s") from None
-    try:
-        yield
-    finally:
-        loaded.exclusive.release()
+async def generate(
+    started: Started, stops: list[str], outcome: Outcome
+) -> AsyncGenerator[str, None]:
+    """Text pieces, stop sequences applied; `outcome` holds the tokens generated so far however
+    the iterator ends, and the finish reason once it ends normally.
 
-
-async def generate(started: Started, stops: list[str], outcome: Outcome) -> AsyncIterator[str]:
-    """Text pieces, stop sequences applied; `outcome` is complete once the iterator ends.
-
-    The whole request, queueing included, is bounded by the request timeout. The model thread
-    starts on the first piece asked for, so a stream that is never read runs nothing.
+    The whole request, queueing included, is bounded by the request timeout (504). The model
+    works only while the pieces are wanted: a stop sequence, a timeout or a reader that goes
+    away stops it at its next step.
     """
     loaded, request, stream = started.loaded, started.request, started.stream
-    loop = asyncio.get_running_loop()
     scanner = StopScanner(stops)
     outcome.prompt_tokens = stream.prompt_tokens
+    source = cancellation.pieces(loaded, stream.pieces, request.cancel, started.deadline)
     try:
-        async with _exclusive(loaded, started.deadline):
-            while not scanner.stopped:
-                remaining = started.deadline - loop.time()
-                try:
-                    async with asyncio.timeout(max(remaining, 0.001)):
-                        piece = await asyncio.to_thread(next, stream.pieces, _END)
-                except TimeoutError:
-                    raise Timeout(f"the request took longer than {loaded.timeout_s:g} s") from None
-                if piece is _END:
-                    break
-                if text := scanner.feed(str(piece)):
+        async with aclosing(source) as pieces:
+            async for piece in pieces:
+                if scanner.stopped:
+                    continue  # what the engine made before it saw the token
+                if text := scanner.feed(piece):
                     yield text
-            if not scanner.stopped and (rest := scanner.flush()):
-                yield rest
-            if scanner.stopped:
-                # The generator thread stops at its next token; count what it had produced.
-                request.cancel.set()
-                await asyncio.to_thread(_drain, stream)
-            outcome.completion_tokens = stream.completion_tokens
-            outcome.finish_reason = "stop" if scanner.stopped else stream.finish_reason
+                if scanner.stopped:
+                    request.cancel.set()
+        if not scanner.stopped and (rest := scanner.flush()):
+            yield rest
+        outcome.finish_reason = "stop" if scanner.stopped else stream.finish_reason
     finally:
-        request.cancel.set()  # stop sequence, timeout, or a client that went away
+        outcome.completion_tokens = stream.completion_tokens
 
 
-def _drain(stream: GenerationStream) -> None:
-    for _ in stream.pieces:
-        pass
-
-
-async def whole(call: Call, body: _Sampling, request: Generation) -> tuple[str, Outcome]:
-    """The complete text of a non-streamed request, its usage recorded."""
+async def whole(
+    http: Request, call: Call, body: _Sampling, request: Generation
+) -> tuple[str, Outcome]:
+    """The complete text of a non-streamed request; usage records the tokens generated and
+    the real status, also for a timeout (504) or a client that went away (499)."""
     outcome = Outcome()
-    async with call.gateway.manager.use(body.model) as loaded:
-        started = await start(loaded, request)
-        text = "".join([p async for p in generate(started, body.stops(), outcome)])
+    try:
+        async with (
+            call.gateway.manager.use(body.model) as loaded,
+            cancellation.client_watch(http, request.cancel),
+        ):
+            started = await start(loaded, request)
+            text = "".join([p async for p in generate(started, body.stops(), outcome)])
+    except GatewayError as exc:
+        call.finish(exc.status, outcome.prompt_tokens, outcome.completion_tokens)
+        raise
     call.finish(200, outcome.prompt_tokens, outcome.completion_tokens)
     return text, outcome
 
@@ -165,14 +159,20 @@ class ChunkShape:
 
 
 async def streamed(
-    call: Call, body: _Sampling, request: Generation, head: dict[str, Any], shape: ChunkShape
+    http: Request,
+    call: Call,
+    body: _Sampling,
+    request: Generation,
+    head: dict[str, Any],
+    shape: ChunkShape,
 ) -> StreamingResponse:
     """Server-sent events, the model held (and counted in flight) until the stream ends."""
     include_usage = body.stream_options is not None and body.stream_options.include_usage
     stack = AsyncExitStack()
     loaded = await stack.enter_async_context(call.gateway.manager.use(body.model))
     try:
-        started = await start(loaded, request)
+        async with cancellation.client_watch(http, request.cancel):
+            started = await start(loaded, request)
     except BaseException:
         await stack.aclose()
         raise
@@ -190,24 +190,42 @@ async def _events(
     include_usage: bool,
     shape: ChunkShape,
 ) -> AsyncIterator[bytes]:
+    """The stream's events. Headers are sent by then, so an error becomes the last event (the
+    openai client raises it as an APIError) in place of [DONE]; usage records the tokens
+    generated and the real status, 499 when the client went away."""
     outcome = Outcome()
     status = 200
     try:
         if shape.opening is not None:
             yield sse({**chunk, "choices": [shape.opening]})
-        async for piece in generate(started, stops, outcome):
-            yield sse({**chunk, "choices": [shape.piece(piece)]})
+        async with aclosing(generate(started, stops, outcome)) as pieces:
+            async for piece in pieces:
+                yield sse({**chunk, "choices": [shape.piece(piece)]})
         yield sse({**chunk, "choices": [shape.closing(outcome.finish_reason)]})
         if include_usage:
             tokens = usage(outcome.prompt_tokens, outcome.completion_tokens)
             yield sse({**chunk, "choices": [], "usage": tokens})
         yield DONE
-    except GatewayError as exc:  # headers are sent: the error goes in the stream
-        status = exc.status
-        yield sse(error_body(exc))
+    except (asyncio.CancelledError, GeneratorExit):
+        status = ClientClosed.status
+        raise
+    except Exception as exc:
+        error = _stream_error(exc)
+        status = error.status
+        yield sse(error_body(error))
     finally:
         await stack.aclose()
         call.finish(status, outcome.prompt_tokens, outcome.completion_tokens)
+
+
+def _stream_error(exc: Exception) -> GatewayError:
+    """What a failure after the headers is called: the answer it would have had before them."""
+    if isinstance(exc, GatewayError):
+        return exc
+    if isinstance(exc, EngineError):
+        return BadRequest(str(exc), param=exc.param)
+    LOGGER.error("generation failed after the stream started", exc_info=exc)
+    return StreamFailed("the model failed while generating; the answer is incomplete")
 
 
 def sse(payload: dict[str, Any]) -> bytes:
