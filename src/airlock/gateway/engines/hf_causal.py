@@ -33,8 +33,8 @@ from airlock.gateway.engines.interface import (
     sane_limit,
 )
 from airlock.gateway.engines.json_constraint import JsonObjectProcessor, token_texts
-from airlock.gateway.engines.token_budget import head_tokens
 from airlock.gateway.engines.stop_on_cancel import StopOnCancel
+from airlock.gateway.engines.token_budget import head_tokens
 
 
 class _CountingStreamer(TextIteratorStreamer):
