@@ -286,12 +286,12 @@ def test_every_error_is_counted_in_usage_and_metrics(live: Live) -> None:
     refused = post(live, "/rerank", {"model": "rerank", "query": "q", "documents": ["d"]}, key)
     no_key = post(live, "/embeddings", {"model": "minilm", "input": "x"}, None)
     statuses = [r.status_code for r in (bad_text, bad_schema, unknown, refused, no_key)]
-    assert statuses == [400, 400, 404, 403, 401]
+    assert statuses == [400, 400, 404, 404, 401]  # a model the key may not use: as unknown
     # Before `begin` (a schema error, an unknown model) as after it; made-up names and models
     # the key may not use are not named; a request without a valid key has no usage row.
     assert sorted(usage_rows(live, "counted", 4)) == [
         ("", "embeddings", 404),
-        ("", "rerank", 403),
+        ("", "rerank", 404),
         ("llama", "chat", 400),
         ("minilm", "embeddings", 400),
     ]
@@ -300,7 +300,7 @@ def test_every_error_is_counted_in_usage_and_metrics(live: Live) -> None:
         'endpoint="embeddings",model="minilm",status="400"',
         'endpoint="chat",model="llama",status="400"',
         'endpoint="embeddings",model="",status="404"',
-        'endpoint="rerank",model="",status="403"',
+        'endpoint="rerank",model="",status="404"',
         'endpoint="embeddings",model="",status="401"',
     ):
         assert f"airlock_requests_total{{{labels}}}" in text, labels
