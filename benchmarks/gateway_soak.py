@@ -272,16 +272,22 @@ def sample_rss(server: Server, stop: threading.Event) -> None:
             return
 
 
-def usage_rows(home: Path) -> dict[str, int]:
+def usage_rows(home: Path) -> dict[str, Counter[int]]:
+    """Usage rows in the registry: per key name, a count per status."""
     os.environ["AIRLOCK_HOME"] = str(home)
     os.environ["AIRLOCK_DATABASE_URL"] = ""
-    from airlock.gateway.usage import summarize
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from airlock.registry.gateway_tables import ApiKey, UsageRecord
     from airlock.registry.store import Registry
 
-    rows: Counter[str] = Counter()
-    for summary in summarize(Registry().engine):
-        rows[summary.key] += summary.requests
-    return dict(rows)
+    rows: dict[str, Counter[int]] = {}
+    query = select(ApiKey.name, UsageRecord.status).join(ApiKey, ApiKey.id == UsageRecord.key_id)
+    with Session(Registry().engine) as session:
+        for name, status in session.execute(query):
+            rows.setdefault(str(name), Counter())[int(status)] += 1
+    return rows
 
 
 def report(outcomes: list[Outcome], server: Server, warm_rss: int, end_rss: int) -> bool:
@@ -344,10 +350,10 @@ def main() -> int:
         ok = report(outcomes, server, warm_rss, end_rss)
         rows = usage_rows(home)
         sent = Counter("hostile" if o.kind.startswith("hostile:") else "good" for o in outcomes)
-        print(
-            f"usage rows per key: {rows} (sent, warm-up included for good: "
-            f"good {sent['good'] + 200}, hostile {sent['hostile']})"
-        )
+        print(f"sent: good {sent['good'] + 200} (warm-up included), hostile {sent['hostile']}")
+        for name, statuses in sorted(rows.items()):
+            counts = dict(sorted(statuses.items()))
+            print(f"usage rows of {name}: {sum(statuses.values())} {counts}")
         print("PASS" if ok else "FAIL", ": good requests all 200 and no hostile request got a 5xx")
         return 0 if ok else 1
 

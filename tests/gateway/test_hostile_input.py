@@ -307,6 +307,27 @@ def test_every_error_is_counted_in_usage_and_metrics(live: Live) -> None:
     assert "made-up-name" not in text
 
 
+def test_bodies_refused_before_the_key_check_are_charged_to_the_key(live: Live) -> None:
+    # FastAPI reads and parses the body before the route's key check runs: a body that does
+    # not parse, or one declared larger than the limit, is still counted against its key.
+    key = live.key("charged", models=["minilm"])
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    broken = httpx.post(f"{live.url}/embeddings", content=b'{"model": ', headers=headers)
+    big = b'{"model": "minilm", "input": "' + b"x" * (3 << 20) + b'"}'
+    try:
+        oversized: int | str = httpx.post(
+            f"{live.url}/embeddings", content=big, headers=headers, timeout=60
+        ).status_code
+    except httpx.TransportError:
+        oversized = "closed before the answer was read"  # the server need not read it all
+    assert broken.status_code == 400
+    assert oversized in (413, "closed before the answer was read")
+    assert sorted(usage_rows(live, "charged", 2)) == [
+        ("", "embeddings", 400),
+        ("", "embeddings", 413),
+    ]
+
+
 def usage_rows(live: Live, key_name: str, expected: int) -> list[tuple[str, str, int]]:
     """The key's usage rows (model, endpoint, status), once `expected` are written."""
     query = (

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airlock.gateway.errors import BodyTimeout, GatewayError, TooLarge
-from airlock.gateway.protocol import error_body
 
 
 class BodyError(StarletteHTTPException):
@@ -42,15 +40,15 @@ class BodyLimit:
             return
         limit = self.audio if scope["path"].startswith("/v1/audio/") else self.default
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            error = BodyError(TooLarge(f"the request body is larger than {limit} bytes")).error
-            response = JSONResponse(error_body(error), error.status, error.headers)
-            await response(scope, receive, send)
-            return
+        # A body declared too large is refused at its first read, before any byte of it is
+        # taken: through the app, so that the answer is counted against the caller's key.
+        declared = int(length) if length is not None and length.isdigit() else 0
         seen = 0
 
         async def counted() -> Message:
             nonlocal seen
+            if declared > limit:
+                raise BodyError(TooLarge(f"the request body is larger than {limit} bytes"))
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > limit:

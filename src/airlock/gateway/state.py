@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -10,6 +11,7 @@ from fastapi import Request
 from airlock.gateway.audio_budget import AudioBudget
 from airlock.gateway.auth import Authenticator, KeyInfo
 from airlock.gateway.config import GatewayConfig
+from airlock.gateway.errors import Unauthorized
 from airlock.gateway.lifecycle import ModelManager
 from airlock.gateway.metrics import Metrics
 from airlock.gateway.upstream import UpstreamClient
@@ -103,6 +105,12 @@ def finish_error(request: Request, status: int) -> None:
     call: Call | None = getattr(request.state, "call", None)
     if call is None:
         gateway = gateway_of(request)
+        if not hasattr(request.state, "key"):
+            # Refused before the route's key check ran (a body that does not parse or is too
+            # large is read first): the key is still the one to charge. Without a valid key
+            # it is counted in metrics only.
+            with contextlib.suppress(Unauthorized):
+                request.state.key = gateway.auth.authenticate(request.headers.get("authorization"))
         key: KeyInfo | None = getattr(request.state, "key", None)
         named = getattr(request.state, "model", None)
         model = named if isinstance(named, str) and _serves(gateway, named) else ""
