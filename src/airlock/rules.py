@@ -340,6 +340,12 @@ _RULES = (
     Rule("AIR808", "license-commercial-conditions", Severity.LOW,
          "Commercial use is allowed only below a threshold (monthly active users or annual "
          "revenue); above it a separate license is needed.", None),
+    Rule("AIR810", "license-likely-inherited", Severity.MEDIUM,
+         "The model card declares no base model, but the folder carries the signs of a known "
+         "model family (its tokenizer's special tokens, vocabulary size, architecture): the "
+         "model is likely derived from it, and that family's license duties likely apply. "
+         "When the signs point to more than one family, the duties of all of them are taken "
+         "to apply until someone settles it.", None),
 )  # fmt: skip
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import mmap
 import struct
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from airlock.formats.gguf_reader import (
@@ -16,6 +17,7 @@ from airlock.formats.gguf_reader import (
     _FIXED,
     _STRING,
     GGML_BLOCKS,
+    MAX_ELEMENTS,
     _Cursor,
     _skip_value,
     _Stop,
@@ -40,6 +42,7 @@ _SCALARS = {
 # Per-layer arrays (e.g. head_count_kv) are kept; long ones (vocabularies) only counted.
 _MAX_KEPT = 4096
 _MAGIC = b"GGUF"
+VOCABULARY = "tokenizer.ggml.tokens"
 
 Value = int | float | bool | str | tuple[int | float, ...]
 
@@ -71,25 +74,37 @@ class GgufTensor:
 class GgufIndex:
     metadata: dict[str, Value]
     tensors: tuple[GgufTensor, ...]
+    lengths: dict[str, int] = field(default_factory=dict)  # every array's length, kept or not
+    token_ids: dict[str, int] = field(default_factory=dict)  # asked-for vocabulary entries
 
 
-def read_index(path: Path) -> GgufIndex:
+def read_index(path: Path, tokens: Collection[str] = ()) -> GgufIndex:
+    """The metadata and tensor index; `tokens`: vocabulary entries whose ids to look up in
+    `tokenizer.ggml.tokens` (e.g. a model family's special tokens)."""
+    wanted = {token.encode("utf-8"): token for token in tokens}
     with path.open("rb") as handle:
         if handle.read(4) != _MAGIC:
             raise GgufError(f"{path.name}: not a GGUF file")
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
             try:
-                return _parse(_Cursor(data, "<", v1=False, pos=4))
+                return _parse(_Cursor(data, "<", v1=False, pos=4), wanted)
             except (_Stop, struct.error) as exc:
                 raise GgufError(f"{path.name}: {exc}") from None
 
 
-def _parse(cursor: _Cursor) -> GgufIndex:
+def _parse(cursor: _Cursor, wanted: dict[bytes, str]) -> GgufIndex:
     tensor_count, pairs = read_preamble(cursor)
     metadata: dict[str, Value] = {}
+    lengths: dict[str, int] = {}
+    token_ids: dict[str, int] = {}
     for _ in range(pairs):
         key = cursor.string()
         kind = cursor.unpack("I")
+        if kind == _ARRAY:
+            lengths[key] = _length(cursor)
+            if key == VOCABULARY and wanted:
+                token_ids = _find_strings(cursor, wanted)
+                continue
         value = _value(cursor, kind)
         if value is not None:
             metadata[key] = value
@@ -99,7 +114,40 @@ def _parse(cursor: _Cursor) -> GgufIndex:
         if ggml_type not in GGML_BLOCKS:
             raise GgufError(f"tensor {name[:80]!r} has unknown ggml type {ggml_type}")
         tensors.append(GgufTensor(name, tuple(shape), ggml_type))
-    return GgufIndex(metadata, tuple(tensors))
+    return GgufIndex(metadata, tuple(tensors), lengths, token_ids)
+
+
+def _length(cursor: _Cursor) -> int:
+    """An array's element count, read ahead: the cursor stays at the array's start."""
+    start = cursor.pos
+    cursor.unpack("I")
+    length = cursor.unpack("Q")
+    cursor.pos = start
+    return length
+
+
+def _find_strings(cursor: _Cursor, wanted: dict[bytes, str]) -> dict[str, int]:
+    """Walk a string array (the vocabulary) to its end, noting the index of each wanted string;
+    bytes are compared only where the length matches, so a 150k-entry vocabulary stays cheap."""
+    start = cursor.pos
+    if cursor.unpack("I") != _STRING:
+        cursor.pos = start
+        _skip_value(cursor, _ARRAY, 0)
+        return {}
+    items = cursor.count("an array of", 8)
+    cursor.elements += items
+    if cursor.elements > MAX_ELEMENTS:
+        raise _Stop("AIR003", start, f"over {MAX_ELEMENTS} array elements in all")
+    sizes = {len(piece) for piece in wanted}
+    found: dict[str, int] = {}
+    for index in range(items):
+        length = cursor.count("a string length of", 1, len(cursor.data))
+        at = cursor.skip(length)
+        if length in sizes:
+            piece = bytes(cursor.data[at : cursor.pos])
+            if piece in wanted:
+                found.setdefault(wanted[piece], index)
+    return found
 
 
 def _value(cursor: _Cursor, kind: int) -> Value | None:
