@@ -340,12 +340,21 @@ _RULES = (
     Rule("AIR808", "license-commercial-conditions", Severity.LOW,
          "Commercial use is allowed only below a threshold (monthly active users or annual "
          "revenue); above it a separate license is needed.", None),
+    Rule("AIR809", "license-inherited-terms-omitted", Severity.HIGH,
+         "The model declares a base model (card `base_model`, adapter config, merge recipe, GGUF "
+         "metadata) whose license binds what is built from it (custom, restricted, "
+         "non-commercial or share-alike terms), and the model's own license omits or "
+         "contradicts it: the base's terms apply all the same.", None),
     Rule("AIR810", "license-likely-inherited", Severity.MEDIUM,
          "The model card declares no base model, but the folder carries the signs of a known "
          "model family (its tokenizer's special tokens, vocabulary size, architecture): the "
          "model is likely derived from it, and that family's license duties likely apply. "
          "When the signs point to more than one family, the duties of all of them are taken "
          "to apply until someone settles it.", None),
+    Rule("AIR811", "license-ancestor-unknown", Severity.HIGH,
+         "The model declares a base model whose license Airlock does not know: a model built "
+         "from another keeps that model's license, so its terms are unknown and never assumed "
+         "to be permissive.", None),
 )  # fmt: skip
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from airlock.cli import main
-from airlock.policy.evaluate import license_ids
+from airlock.policy.licenses import license_ids
 from airlock.policy.schema import PolicyError, load_policy, parse_policy
 
 WritePolicy = Callable[[str], Path]

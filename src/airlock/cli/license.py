@@ -24,12 +24,16 @@ what is read:
   the folder (texts are recognised even when reformatted or edited, with a confidence),
   GGUF `general.license` metadata, and Hugging Face cache folders (models--org--name: the
   snapshot `main` points to). SPDX expressions such as `apache-2.0 OR mit` are understood.
+  Declared base models (card `base_model`, adapter_config.json, mergekit recipes, GGUF
+  `general.base_model.*`, config.json `_name_or_path`): their licenses bind the model too.
 
 answers:
   commercial_use  yes | no | conditional (a user or revenue threshold) | unknown
   An unknown or missing license is `unknown` and a high finding: never assumed permissive.
   When sources disagree (card says apache-2.0, LICENSE is the Llama 3.1 license), that
   is a high finding and the terms of all of them are taken to apply.
+  A base model's license binds what is built from it: the answer combines them, each
+  inherited duty names its base model, and a card license that omits one is a high finding.
 
 exit codes:
   0  no finding at or above --fail-on (default: high)

@@ -75,6 +75,7 @@ def _license(path: Path) -> LicenseSection:
         obligations=result.obligations,
         restrictions=result.restrictions,
         findings=result.findings,
+        lineage=result.lineage,
     )
 
 

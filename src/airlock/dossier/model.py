@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from airlock.checks.license.lineage import Ancestor
 from airlock.findings import Finding, Location, Severity
 
 SCHEMA_VERSION = 1
@@ -49,6 +50,9 @@ class LicenseSection:
     obligations: tuple[str, ...]
     restrictions: tuple[str, ...]
     findings: tuple[Finding, ...]
+    # Declared base models and the licenses that bind through them (the duties above already
+    # include theirs, each marked with the ancestor it comes from).
+    lineage: tuple[Ancestor, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,7 @@ class Dossier:
                 "obligations": list(self.license.obligations),
                 "restrictions": list(self.license.restrictions),
                 "findings": [f.to_dict() for f in self.license.findings],
+                "lineage": [ancestor.to_dict() for ancestor in self.license.lineage],
             },
             "fit": {
                 "sized": self.fit.sized,
@@ -160,6 +165,7 @@ class Dossier:
                 obligations=tuple(lic["obligations"]),
                 restrictions=tuple(lic["restrictions"]),
                 findings=tuple(finding_from_dict(f) for f in lic["findings"]),
+                lineage=tuple(Ancestor.from_dict(a) for a in lic.get("lineage", ())),
             ),
             fit=FitSection(
                 sized=fit["sized"],

@@ -7,14 +7,20 @@ that must change before the model can be admitted.
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from airlock.checks.license import knowledge
 from airlock.checks.resources.accelerators import GIB
-from airlock.dossier.model import Dossier, LicenseSection
+from airlock.dossier.model import Dossier
 from airlock.findings import Finding
+from airlock.policy.licenses import (
+    binding_ids,
+    described,
+    limits_outputs,
+    named,
+    non_commercial,
+    where,
+)
 from airlock.policy.model import PICKLE_KINDS, Policy
 from airlock.policy.waivers import WaiverOutcome, apply_waivers
 from airlock.policy.wording import MAX_FINDING_REASONS, finding_sentences, no_model_file
@@ -72,29 +78,8 @@ def evaluate(dossier: Dossier, policy: Policy, today: date | None = None) -> Ver
     return Verdict(decision, (), tuple(dict.fromkeys(conditions)), waived)
 
 
-_OPERATOR = re.compile(r"\s+(?:AND|OR)\s+|[()]", re.IGNORECASE)
-_EXCEPTION = re.compile(r"\s+WITH\s+.*", re.IGNORECASE)  # `Apache-2.0 WITH LLVM-exception`
-
-
-def license_ids(expression: str) -> set[str]:
-    """The knowledge-base ids a dossier's license names (`GPL-3.0-only OR MIT` -> gpl-3.0, mit),
-    so that the policy's resolved ids compare with them; a part Airlock does not know stays
-    as written, lowercased."""
-    bare = expression.removesuffix(" (with unknown terms)")
-    parts = (_EXCEPTION.sub("", part).strip() for part in _OPERATOR.split(bare))
-    return {(t.id if (t := knowledge.lookup(p)) else p.lower()) for p in parts if p}
-
-
-def binding_ids(lic: LicenseSection) -> set[str]:
-    """Every license that binds: the declared id, and each license in the name, which lists all
-    binding terms (when the card says apache-2.0 and LICENSE is the Llama 3.1 text, both bind,
-    and a deny list naming either must match)."""
-    named = (knowledge.lookup(part) for part in lic.name.split(" + "))
-    return license_ids(lic.id) | {terms.id for terms in named if terms is not None}
-
-
 # License findings that say why a license is unknown: the first one found is quoted.
-_UNKNOWN_LICENSE = ("AIR801", "AIR802", "AIR803", "AIR804")
+_UNKNOWN_LICENSE = ("AIR801", "AIR802", "AIR803", "AIR804", "AIR811")
 
 
 def _license(dossier: Dossier, policy: Policy) -> list[Reason]:
@@ -115,8 +100,8 @@ def _license(dossier: Dossier, policy: Policy) -> list[Reason]:
         found.append(
             Reason(
                 "license.allow_non_commercial",
-                f"the license forbids commercial use: {lic.name} allows research or "
-                "non-commercial use only",
+                f"the license forbids commercial use: {named(lic, where(ids, non_commercial))} "
+                "allows research or non-commercial use only",
                 "AIR805",
             )
         )
@@ -132,7 +117,7 @@ def _license(dossier: Dossier, policy: Policy) -> list[Reason]:
             Reason(
                 "license.allow_output_restrictions",
                 "the license limits what the model's outputs may be used for, and your policy "
-                f"refuses such limits: {lic.name}",
+                f"refuses such limits: {named(lic, where(ids, limits_outputs))}",
                 "AIR807",
             )
         )
@@ -141,7 +126,7 @@ def _license(dossier: Dossier, policy: Policy) -> list[Reason]:
         found.append(
             Reason(
                 "license.denied",
-                f"the license is on your policy's deny list: {', '.join(denied)} ({lic.name})",
+                f"the license is on your policy's deny list: {described(lic, denied)}",
             )
         )
     if rules.allowed and lic.commercial_use != "unknown" and not ids <= set(rules.allowed):
@@ -149,7 +134,7 @@ def _license(dossier: Dossier, policy: Policy) -> list[Reason]:
             Reason(
                 "license.allowed",
                 f"the license is not on your policy's allow list: "
-                f"{', '.join(sorted(ids - set(rules.allowed)))} ({lic.name}); "
+                f"{described(lic, sorted(ids - set(rules.allowed)))}; "
                 f"allowed: {', '.join(rules.allowed)}",
             )
         )

@@ -2,7 +2,9 @@
 
 Top level: schema_version, tool, path, snapshot, license {id, name, confidence, sources},
 commercial_use (yes | no | conditional | unknown), conditions, obligations, restrictions,
-terms (the knowledge-base entries that bind), openness (MOF), findings, summary.
+terms (the knowledge-base entries that bind: the model's own, then inherited), lineage (the
+declared base models: repo, relation, declared_in, license_ids, certainty, evidence),
+openness (MOF), findings, summary.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def license_document(result: LicenseAssessment, fail_on: Severity) -> dict[str, 
         "obligations": list(result.obligations),
         "restrictions": list(result.restrictions),
         "terms": [_terms(terms) for terms in result.terms],
+        "lineage": [ancestor.to_dict() for ancestor in result.lineage],
         "openness": {
             "components": list(result.openness.present),
             "mof_class": result.openness.mof_class or None,

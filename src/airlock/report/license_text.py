@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.text import Text
 
 from airlock.checks.license import LicenseAssessment
+from airlock.checks.license.lineage import Ancestor
 from airlock.findings import Severity
 from airlock.report.console import rendered, string_console
 
@@ -44,6 +45,7 @@ def render_license_text(
         for c in result.sources
     ]
     _section(console, "Sources", sources or ["none found"])
+    _section(console, "Lineage (declared base models)", [_ancestor(a) for a in result.lineage])
     openness = result.openness
     mof = f"class {openness.mof_class}" if openness.mof_class else "no class"
     console.print(Text("\nOpenness (Model Openness Framework)", style="bold"))
@@ -69,3 +71,10 @@ def _section(console: Console, title: str, items: tuple[str, ...] | list[str]) -
     console.print(Text(f"\n{title}", style="bold"))
     for item in items:
         console.print(f"  - {item}")
+
+
+def _ancestor(ancestor: Ancestor) -> str:
+    licenses = ", ".join(ancestor.license_ids) or "license unknown"
+    likely = ", likely" if ancestor.certainty == "likely" else ""
+    relation = f"{ancestor.relation}{likely}"
+    return f"{ancestor.repo} ({relation}): {licenses}; declared in {ancestor.declared_in}"

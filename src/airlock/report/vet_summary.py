@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from airlock.checks.license.inherit import origin
+from airlock.checks.license.lineage import Ancestor
 from airlock.checks.resources.accelerators import GIB
 from airlock.dossier.model import Dossier
 from airlock.findings import Finding, Severity
@@ -121,7 +123,19 @@ def _safety(dossier: Dossier) -> str:
 
 def _license(dossier: Dossier) -> str:
     lic = dossier.license
-    return f"{lic.name} [{lic.id}]: {_COMMERCIAL.get(lic.commercial_use, lic.commercial_use)}."
+    said = f"{lic.name} [{lic.id}]: {_COMMERCIAL.get(lic.commercial_use, lic.commercial_use)}."
+    return " ".join([said, *(_ancestor(a) for a in lic.lineage)])
+
+
+def _ancestor(ancestor: Ancestor) -> str:
+    """Where inherited duties come from: the base model, where it is declared, its license."""
+    if ancestor.license_ids:
+        passed = f"its license binds this model too ({', '.join(ancestor.license_ids)})"
+    elif ancestor.certainty == "likely":
+        passed = "its license is unknown (not counted: it may be the model itself)"
+    else:
+        passed = "its license is unknown"
+    return f"Built from {origin((ancestor,))} ({ancestor.declared_in}): {passed}."
 
 
 def _hardware(dossier: Dossier) -> str:

@@ -1,15 +1,18 @@
 """Combine the claims into one answer: which license binds, what it lets the organization do,
-what it obliges it to do, and the findings. In doubt the answer is the more restrictive one."""
+what it obliges it to do, and the findings. The answer combines the model's own license with
+every ancestor's (lineage): in doubt it is the more restrictive one."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from airlock.checks.license import knowledge
 from airlock.checks.license.findings import license_findings
+from airlock.checks.license.inherit import INHERITING, Inheritance, inherit, inheritance_findings
 from airlock.checks.license.knowledge import COMMERCIAL_RANK, LicenseTerms
+from airlock.checks.license.lineage import Ancestor, read_lineage
 from airlock.checks.license.openness import Openness, assess_openness
 from airlock.checks.license.sources import Claim, Collected, collect
 from airlock.findings import Finding
@@ -25,7 +28,7 @@ class LicenseAssessment:
     name: str
     confidence: str  # high | medium | low | none
     sources: tuple[Claim, ...]
-    terms: tuple[LicenseTerms, ...]  # the licenses that bind
+    terms: tuple[LicenseTerms, ...]  # the licenses that bind: the model's own, then inherited
     commercial_use: str  # yes | no | conditional | unknown
     conditions: tuple[str, ...]
     obligations: tuple[str, ...]
@@ -33,6 +36,7 @@ class LicenseAssessment:
     openness: Openness
     findings: tuple[Finding, ...]
     snapshot: str = ""
+    lineage: tuple[Ancestor, ...] = ()  # declared ancestors and the licenses they pass on
 
 
 def assess_path(path: str | Path) -> LicenseAssessment:
@@ -50,30 +54,58 @@ def assess(collected: Collected, display: str) -> LicenseAssessment:
     # Disagreeing sources all bind until someone settles which is right: take every one.
     binding = [primary, *disagreeing] if primary else []
     ids = list(dict.fromkeys(i for claim in binding for i in claim.applies))
-    terms = tuple(knowledge.by_id(i) for i in ids)
-    unknown = any(c.unknown for c in model_claims) or not terms
-    commercial = UNKNOWN if unknown else _least(t.commercial_use for t in terms)
+    own = tuple(knowledge.by_id(i) for i in ids)
+    unknown = any(c.unknown for c in model_claims) or not own
+    lineage = read_lineage(collected)
+    inheritance = inherit(own, lineage)
+    # An adapter or a quantization that states no license of its own reports its base's terms.
+    inherits = not model_claims and _inherits_all(inheritance, lineage)
+    terms = inheritance.terms
+    doubt = (unknown and not inherits) or bool(inheritance.unknown)
+    commercial = UNKNOWN if doubt else _least(t.commercial_use for t in terms)
     license_id = _label(primary) if primary and not unknown else UNKNOWN
     if primary is not None and unknown:
         license_id = f"{_label(primary)} (with unknown terms)"
-    relative = [f.path.relative_to(collected.root).as_posix() for f in collected.files]
-    open_all = bool(terms) and not unknown and all(t.open_license for t in terms)
+    own_names = " + ".join(t.name for t in own)
+    if inherits:
+        license_id = " AND ".join(t.id for t in terms)
+        own_names = " + ".join(t.name for t in terms)
+    relative = {f.path.relative_to(collected.root).as_posix(): f.display for f in collected.files}
+    open_all = bool(terms) and not doubt and all(t.open_license for t in terms)
     label = " + ".join(t.name for t in terms) or "an unknown license"
-    openness = assess_openness(relative, collected.card, open_all, label)
+    openness = assess_openness(list(relative), collected.card, open_all, label)
+    findings = [
+        f
+        for f in license_findings(collected, terms, commercial, disagreeing, display)
+        if not (inherits and f.rule_id == "AIR801")  # the base's license is the answer
+    ]
+    findings += inheritance_findings(inheritance, relative, display, bool(model_claims))
     return LicenseAssessment(
         path=display,
         license_id=license_id,
-        name=label if terms else "unknown",
-        confidence=_confidence(primary, resolved, disagreeing, unknown),
+        name=own_names or "unknown",
+        confidence="low" if inherits else _confidence(primary, resolved, disagreeing, unknown),
         sources=collected.claims,
         terms=terms,
         commercial_use=commercial,
-        conditions=_duties(terms, lambda t: tuple(th.note for th in t.thresholds)),
-        obligations=_duties(terms, lambda t: t.obligations),
-        restrictions=_duties(terms, lambda t: t.restrictions()),
+        conditions=inheritance.duties(lambda t: tuple(th.note for th in t.thresholds)),
+        obligations=inheritance.duties(lambda t: t.obligations),
+        restrictions=inheritance.duties(lambda t: t.restrictions()),
         openness=openness,
-        findings=tuple(license_findings(collected, terms, commercial, disagreeing, display)),
+        findings=tuple(findings),
         snapshot=collected.snapshot,
+        lineage=lineage,
+    )
+
+
+def _inherits_all(inheritance: Inheritance, lineage: tuple[Ancestor, ...]) -> bool:
+    """An adapter or a quantization (and nothing says it is a fine-tune or a merge) of bases
+    whose licenses are all known: their terms are its terms."""
+    relations = {a.relation for a in lineage if a.certainty == "declared"}
+    return (
+        bool(relations & INHERITING)
+        and not relations & {"finetune", "merge"}
+        and not inheritance.unknown
     )
 
 
@@ -101,14 +133,3 @@ def _confidence(
 
 def _least(values: Iterable[str]) -> str:
     return min(values, key=COMMERCIAL_RANK.__getitem__, default=UNKNOWN)
-
-
-def _duties(
-    terms: tuple[LicenseTerms, ...], duties_of: Callable[[LicenseTerms], tuple[str, ...]]
-) -> tuple[str, ...]:
-    """Each license's duties as its entry states them (once each, see `LicenseTerms`); when more
-    than one license binds, each duty names the license it comes from."""
-    many = len(terms) > 1
-    return tuple(
-        dict.fromkeys(f"{t.name}: {duty}" if many else duty for t in terms for duty in duties_of(t))
-    )

@@ -1,5 +1,6 @@
 """The model card: YAML front matter of README.md (`license`, `license_name`, `license_link`,
-`datasets`, `model-index`) and the body's headings that openness looks for."""
+`datasets`, `model-index`, `base_model`, `base_model_relation`) and the body's headings that
+openness looks for."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ class ModelCard:
     has_model_index: bool
     body: str
     problem: str = ""  # why the front matter could not be read, if it could not
+    base_models: tuple[str, ...] = ()  # `base_model`: one hub id or a list (a merge)
+    base_model_relation: str = ""  # adapter | merge | quantized | finetune, when stated
 
 
 def parse_card(text: str) -> ModelCard:
@@ -35,6 +38,8 @@ def parse_card(text: str) -> ModelCard:
         has_model_index=bool(meta.get("model-index")),
         body=body,
         problem=problem,
+        base_models=_strings(meta.get("base_model")),
+        base_model_relation=" ".join(_strings(meta.get("base_model_relation"))).lower(),
     )
 
 
