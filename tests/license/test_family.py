@@ -16,6 +16,7 @@ import pytest
 from gguf import GGUFWriter
 
 from airlock.checks.license import knowledge
+from airlock.checks.license.assess import assess_path
 from airlock.checks.license.family import (
     FamilyGuess,
     families,
@@ -550,3 +551,37 @@ def test_every_family_is_sourced_and_implies_known_licenses() -> None:
         assert len({fp.kind for fp in family.fingerprints}) >= 2, family.id
         for fp in family.fingerprints:
             assert fp.source.startswith("https://"), (family.id, fp)
+
+
+def test_an_undeclared_llama3_finetune_under_apache_carries_llama_terms(tmp_path: Path) -> None:
+    # The card says apache-2.0 and names no base model, but the folder is Llama 3 by every
+    # sign: the Llama 3.x licenses are taken to apply (their 700M monthly-active-user threshold,
+    # Llama 3.1 §2), reported as likely (AIR810), never as certain.
+    folder = write_folder(
+        tmp_path / "quiet-llama",
+        config=LLAMA3_8B_CONFIG,
+        tokenizer_config=LLAMA3_TOKENIZER_CONFIG,
+        special_tokens_map={"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
+    )
+    (folder / "README.md").write_text("---\nlicense: apache-2.0\n---\n# A helpful model\n")
+    result = assess_path(folder)
+    assert "AIR810" in {f.rule_id for f in result.findings}
+    assert result.commercial_use == "conditional"
+    assert {"apache-2.0", *LLAMA3_FAMILY} <= {t.id for t in result.terms}
+    likely = [a for a in result.lineage if a.certainty == "likely"]
+    assert [a.repo for a in likely] == ["Llama 3"]
+
+
+def test_a_declared_base_model_takes_the_place_of_the_guess(tmp_path: Path) -> None:
+    folder = write_folder(
+        tmp_path / "declared-llama",
+        config=LLAMA3_8B_CONFIG,
+        tokenizer_config=LLAMA3_TOKENIZER_CONFIG,
+        special_tokens_map={"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
+    )
+    (folder / "README.md").write_text(
+        "---\nlicense: llama3.1\nbase_model: meta-llama/Llama-3.1-8B-Instruct\n---\n"
+    )
+    result = assess_path(folder)
+    assert "AIR810" not in {f.rule_id for f in result.findings}
+    assert all(a.certainty == "declared" for a in result.lineage)

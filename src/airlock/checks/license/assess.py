@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from airlock.checks.license import knowledge
+from airlock.checks.license.family import infer_family, likely_inherited_finding
 from airlock.checks.license.findings import license_findings
 from airlock.checks.license.inherit import INHERITING, Inheritance, inherit, inheritance_findings
 from airlock.checks.license.knowledge import COMMERCIAL_RANK, LicenseTerms
@@ -56,7 +57,7 @@ def assess(collected: Collected, display: str) -> LicenseAssessment:
     ids = list(dict.fromkeys(i for claim in binding for i in claim.applies))
     own = tuple(knowledge.by_id(i) for i in ids)
     unknown = any(c.unknown for c in model_claims) or not own
-    lineage = read_lineage(collected)
+    lineage, guessed = _lineage(collected, display)
     inheritance = inherit(own, lineage)
     # An adapter or a quantization that states no license of its own reports its base's terms.
     inherits = not model_claims and _inherits_all(inheritance, lineage)
@@ -80,6 +81,7 @@ def assess(collected: Collected, display: str) -> LicenseAssessment:
         if not (inherits and f.rule_id == "AIR801")  # the base's license is the answer
     ]
     findings += inheritance_findings(inheritance, relative, display, bool(model_claims))
+    findings += guessed
     return LicenseAssessment(
         path=display,
         license_id=license_id,
@@ -96,6 +98,26 @@ def assess(collected: Collected, display: str) -> LicenseAssessment:
         snapshot=collected.snapshot,
         lineage=lineage,
     )
+
+
+def _lineage(collected: Collected, display: str) -> tuple[tuple[Ancestor, ...], list[Finding]]:
+    """The declared ancestors; when none is declared, the family the folder's tokenizer and
+    architecture point to, as a likely ancestor whose licenses are taken to apply (fail closed)."""
+    lineage = read_lineage(collected)
+    if any(a.certainty == "declared" for a in lineage):
+        return lineage, []
+    found = infer_family(collected.root)
+    if found is None:
+        return lineage, []
+    likely = Ancestor(
+        repo=found.label,
+        relation="unknown",
+        declared_in="inferred from the tokenizer and config",
+        license_ids=found.license_ids,
+        certainty="likely",
+        evidence=found.evidence,
+    )
+    return (*lineage, likely), [likely_inherited_finding(found, display)]
 
 
 def _inherits_all(inheritance: Inheritance, lineage: tuple[Ancestor, ...]) -> bool:
