@@ -27,3 +27,24 @@ def write_model(
 @pytest.fixture
 def model_dir(tmp_path: Path) -> Path:
     return tmp_path / "model"
+
+
+def write_gguf(
+    path: Path, license_id: str | None = None, name: str | None = None, link: str | None = None
+) -> Path:
+    """A GGUF file with no tensors, only the `general.license*` keys given, written by the
+    `gguf` package as llama.cpp's converter writes a card's `license`, `license_name` and
+    `license_link`."""
+    gguf = pytest.importorskip("gguf")
+    writer = gguf.GGUFWriter(str(path), "llama")
+    if license_id is not None:
+        writer.add_license(license_id)
+    if name is not None:
+        writer.add_license_name(name)
+    if link is not None:
+        writer.add_license_link(link)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tests.license.conftest import reference_text, write_model
 
-from airlock.checks.license import assess_path
+from airlock.checks.license import assess_path, knowledge
 
 # (card front matter, reference text or None, expected id, commercial use, an obligation or
 # restriction fragment)
@@ -43,19 +43,44 @@ FAMILIES = [
     ("license: llama3.3", "llama3.3", "llama3.3", "conditional", "Built with Llama"),
     ("license: llama4", "llama4", "llama4", "conditional", "EU"),
     ("license: gemma", "gemma", "gemma", "yes", "Prohibited Use Policy"),
-    ("license: other\nlicense_name: tongyi-qianwen", "qwen", "qwen", "conditional",
-     "Built with Qwen"),
-    ("license: other\nlicense_name: qwen-research", None, "qwen-research", "no",
-     "non-commercial research"),
+    ("license: other\nlicense_name: qwen", "qwen", "qwen", "conditional", "Built with Qwen"),
+    # Qwen v1 / 1.5 / 2 terms, section 5.b: no improving other LLMs with the outputs.
+    ("license: other\nlicense_name: tongyi-qianwen", "tongyi-qianwen", "tongyi-qianwen",
+     "conditional", "improve any other large language model"),
+    # Sections 1.i and 2.a: "FOR NON-COMMERCIAL PURPOSES ONLY", research or evaluation.
+    ("license: other\nlicense_name: qwen-research", "qwen-research", "qwen-research", "no",
+     "research or evaluation"),
+    ("license: other\nlicense_name: tongyi-qianwen-research", "tongyi-qianwen-research",
+     "tongyi-qianwen-research", "no", "improve any other large language model"),
     ("license: other\nlicense_name: deepseek", "deepseek", "deepseek", "yes", "Attachment A"),
     ("license: other\nlicense_name: nvidia-open-model-license", "nvidia-open-model-license",
      "nvidia-open-model-license", "yes", "guardrails"),
     ("license: other\nlicense_name: stabilityai-ai-community", "stabilityai-ai-community",
      "stabilityai-ai-community", "conditional", "Powered by Stability AI"),
     ("license: other\nlicense_name: mrl", "mrl", "mrl", "no", "non-commercial research"),
+    # MNPL section 3.2 (quoted; no reference text ships): non-production use only.
+    ("license: other\nlicense_name: mnpl", None, "mnpl", "no", "non-production environments"),
+    # FLUX.1 [dev] sections 2.a-b (Non-Commercial Purposes) and 2.d (outputs).
+    ("license: other\nlicense_name: flux-1-dev-non-commercial-license",
+     "flux-1-dev-non-commercial-license", "flux-1-dev-non-commercial-license", "no",
+     "competes with FLUX.1 [dev]"),
+    # Falcon 180B section 9: Hosting Use (an inference or fine-tuning API) is not licensed.
+    ("license: other\nlicense_name: falcon-180b-tii-license-1.0", "falcon-180b-tii-license-1.0",
+     "falcon-180b-tii-license-1.0", "yes", "Hosting Use"),
+    ("license: other\nlicense_name: falcon-2-11b-tii-license-1.0", "falcon-2-11b-tii-license-1.0",
+     "falcon-2-11b-tii-license-1.0", "yes", "Falcon 2 Acceptable Use Policy"),
+    # TII Falcon License (Falcon 3, Falcon-H1) section 6: the publication statement.
+    ("license: other\nlicense_name: falcon-llm-license", "falcon-llm-license",
+     "falcon-llm-license", "yes", "artificial intelligence technology from the Technology"),
     ("license: fair-noncommercial-research-license", None, "fair-noncommercial-research-license",
      "no", "non-commercial research"),
     ("license: apple-amlr", "apple-amlr", "apple-amlr", "no", "non-commercial research"),
+    # Apple Sample Code License: copyright grant only, "no other rights ... including ... patent".
+    ("license: apple-ascl", "apple-ascl", "apple-ascl", "yes", "No patent license"),
+    # Stability AI NC research community license, section 1.b: no hosted service or API.
+    ("license: other\nlicense_name: stabilityai-nc-research-community",
+     "stabilityai-nc-research-community", "stabilityai-nc-research-community", "no",
+     "hosted service or API"),
 ]  # fmt: skip
 
 
@@ -91,12 +116,14 @@ def test_every_reference_text_is_tested() -> None:
     from airlock.checks.license.identify import references
 
     tested = {text for _, text, *_ in FAMILIES if text}
-    assert {r.license_id for r in references()} == tested
+    # Riders (the Commons Clause) never stand alone: tests/license/test_riders.py.
+    licenses = {r.license_id for r in references() if not knowledge.by_id(r.license_id).rider}
+    assert licenses == tested
 
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("llama3.1", "llama3.1"), ("tongyi-qianwen", "qwen"), ("deepseek", "deepseek"),
+    [("llama3.1", "llama3.1"), ("tongyi-qianwen", "tongyi-qianwen"), ("deepseek", "deepseek"),
      ("nvidia-open-model-license", "nvidia-open-model-license"),
      ("Llama 3.1 Community License Agreement", "llama3.1")],
 )  # fmt: skip
@@ -109,3 +136,26 @@ def test_other_with_license_link(model_dir: Path) -> None:
     link = "https://github.com/deepseek-ai/DeepSeek-V3/blob/main/LICENSE-MODEL"
     write_model(model_dir, f"license: other\nlicense_link: {link}")
     assert assess_path(model_dir).license_id == "deepseek"
+
+
+RAIL = [t.id for t in knowledge.entries() if "rail" in t.id]
+
+
+def test_the_rail_family_is_covered() -> None:
+    hugging_face_ids = {"openrail", "openrail++", "creativeml-openrail-m", "bigscience-openrail-m",
+                        "bigscience-bloom-rail-1.0", "bigcode-openrail-m"}  # fmt: skip
+    assert set(RAIL) >= hugging_face_ids
+
+
+@pytest.mark.parametrize("license_id", RAIL)
+def test_every_rail_license_reports_use_restrictions_binding_downstream(
+    model_dir: Path, license_id: str
+) -> None:
+    # Every RAIL license makes its use-based restrictions (Attachment A) enforceable provisions of
+    # any agreement governing the model or its derivatives (paragraph 4 or 5 of each).
+    write_model(model_dir, f"license: {license_id}")
+    result = assess_path(model_dir)
+    assert result.license_id == license_id
+    passed_on = [r for r in result.restrictions if "binding downstream users too" in r]
+    assert passed_on, result.restrictions
+    assert "AIR807" in {f.rule_id for f in result.findings}

@@ -30,7 +30,10 @@ def _edit(text: str) -> str:
     "name",
     ["apache-2.0", "mit", "cc-by-4.0", "cc-by-nc-4.0", "cc-by-sa-4.0", "cc-by-nc-sa-4.0",
      "gpl-3.0", "agpl-3.0", "llama3", "llama3.1", "llama3.2", "llama3.3", "llama4",
-     "creativeml-openrail-m", "openrail++", "gemma", "qwen", "deepseek"],
+     "creativeml-openrail-m", "openrail++", "gemma", "qwen", "deepseek", "qwen-research",
+     "tongyi-qianwen", "tongyi-qianwen-research", "flux-1-dev-non-commercial-license",
+     "falcon-180b-tii-license-1.0", "falcon-2-11b-tii-license-1.0", "falcon-llm-license",
+     "stabilityai-nc-research-community", "apple-ascl"],
 )  # fmt: skip
 def test_edited_text_still_identified_with_lower_confidence(name: str) -> None:
     exact = identify(reference_text(name))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.license.conftest import reference_text, write_model
+from tests.license.conftest import reference_text, write_gguf, write_model
 
 from airlock.checks.license import assess_path
 
@@ -87,14 +87,7 @@ def test_bad_yaml_front_matter_is_missing_with_reason(model_dir: Path) -> None:
 
 
 def _gguf(path: Path, license_id: str) -> Path:
-    gguf = pytest.importorskip("gguf")
-    writer = gguf.GGUFWriter(str(path), "llama")
-    writer.add_license(license_id)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    return path
+    return write_gguf(path, license_id)
 
 
 def test_gguf_general_license(tmp_path: Path) -> None:
@@ -161,3 +154,17 @@ def test_card_license_list_binds_all(model_dir: Path) -> None:
     assert {t.id for t in result.terms} == {"mit", "cc-by-nc-4.0"}
     assert result.commercial_use == "no"
     assert "AIR804" not in {f.rule_id for f in result.findings}
+
+
+def test_gguf_other_with_unknown_name_is_unknown_not_a_card_finding(tmp_path: Path) -> None:
+    result = assess_path(write_gguf(tmp_path / "m.gguf", "other", name="acme-model-license"))
+    assert result.commercial_use == "unknown"
+    assert [f.rule_id for f in result.findings] == ["AIR802"]
+    assert "gguf metadata" in result.findings[0].message
+
+
+def test_gguf_license_id_wins_over_its_name(tmp_path: Path) -> None:
+    # llama.cpp's converter writes the card's `license` into general.license; a name beside a
+    # real id only repeats it.
+    gguf = write_gguf(tmp_path / "m.gguf", "llama3.1", name="Llama 3.1 Community License")
+    assert assess_path(gguf).license_id == "llama3.1"

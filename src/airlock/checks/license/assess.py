@@ -51,7 +51,7 @@ def assess(collected: Collected, display: str) -> LicenseAssessment:
     # The card is the publisher's declaration; texts and GGUF metadata are checked against it.
     resolved = sorted((c for c in model_claims if c.applies), key=lambda c: _PRIORITY[c.source])
     primary = resolved[0] if resolved else None
-    disagreeing = [c for c in resolved if primary and not set(c.named) & set(primary.named)]
+    disagreeing = [c for c in resolved if primary and _disagrees(c, primary)]
     # Disagreeing sources all bind until someone settles which is right: take every one.
     binding = [primary, *disagreeing] if primary else []
     ids = list(dict.fromkeys(i for claim in binding for i in claim.applies))
@@ -131,11 +131,19 @@ def _inherits_all(inheritance: Inheritance, lineage: tuple[Ancestor, ...]) -> bo
     )
 
 
+def _disagrees(claim: Claim, primary: Claim) -> bool:
+    """Names none of the primary's licenses, or adds a rider to them: a LICENSE text with the
+    Commons Clause contradicts a card that declares the bare license."""
+    if not set(claim.named) & set(primary.named):
+        return True
+    return any(knowledge.by_id(i).rider for i in set(claim.applies) - set(primary.applies))
+
+
 def _label(claim: Claim) -> str:
     if claim.source == "model card" and claim.value.lower().startswith("other"):
-        return claim.applies[0]
-    if claim.value.startswith("("):  # identified from a text
-        return claim.applies[0]
+        return knowledge.label(claim.applies)
+    if claim.value.startswith("("):  # identified from a text (a rider reads "X WITH rider")
+        return knowledge.label(claim.applies)
     return claim.value if claim.unknown or len(claim.named) > 1 else claim.applies[0]
 
 

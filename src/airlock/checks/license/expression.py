@@ -11,6 +11,7 @@ from license_expression import (  # type: ignore[import-untyped]
     LicenseSymbol,
     LicenseWithExceptionSymbol,
     Licensing,
+    get_spdx_licensing,
 )
 
 from airlock.checks.license import knowledge
@@ -51,6 +52,13 @@ def resolve(declared: str) -> Resolved:
     )
 
 
+@functools.cache
+def _spdx_exceptions() -> frozenset[str]:
+    """SPDX `WITH` exceptions: each grants extra permissions, so the base license still binds."""
+    symbols = get_spdx_licensing().known_symbols
+    return frozenset(key.lower() for key, symbol in symbols.items() if symbol.is_exception)
+
+
 def _key(symbol: object) -> str:
     if isinstance(symbol, LicenseWithExceptionSymbol):
         return str(symbol.license_symbol.key)
@@ -65,8 +73,23 @@ def _evaluate(node: object) -> tuple[list[str], list[str]]:
         if kind == "AND":
             return [i for p in parts for i in p[0]], [u for p in parts for u in p[1]]
         return max(parts, key=_permissiveness)
+    if isinstance(node, LicenseWithExceptionSymbol):
+        return _with(node)
     terms = knowledge.lookup(_key(node))
     return ([terms.id], []) if terms is not None else ([], [_key(node)])
+
+
+def _with(node: LicenseWithExceptionSymbol) -> tuple[list[str], list[str]]:
+    """`X WITH Y`: a rider Y (Commons Clause) binds beside X; an SPDX exception only adds
+    permissions to X; anything else is an unknown condition on X."""
+    ids, unknown = _evaluate(node.license_symbol)
+    exception = str(node.exception_symbol.key)
+    terms = knowledge.lookup(exception)
+    if terms is not None and terms.rider:
+        return [*ids, terms.id], unknown
+    if exception.lower() in _spdx_exceptions():
+        return ids, unknown
+    return ids, [*unknown, exception]
 
 
 def _permissiveness(part: tuple[list[str], list[str]]) -> tuple[int, int]:

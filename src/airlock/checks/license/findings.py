@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from airlock.checks.license import knowledge
 from airlock.checks.license.knowledge import LicenseTerms
 from airlock.checks.license.sources import Claim, Collected
 from airlock.findings import Finding, Location
@@ -60,7 +61,7 @@ def license_findings(
             )
     if disagreeing:
         said = "; ".join(
-            f"{c.source} {c.file}: {c.applies[0]}"
+            f"{c.source} {c.file}: {knowledge.label(c.applies)}"
             for c in claims
             if c.applies and c.role == "model"
         )

@@ -42,6 +42,11 @@ class LicenseTerms:
     geographic: str
     share_alike: bool
     obligations: tuple[str, ...]
+    urls: tuple[str, ...] = ()  # other addresses cards link the text at (`license_link`)
+    # Lines the license makes distributors ship or display ("Llama 3.1 is licensed under the
+    # Llama 3.1 Community License"): a NOTICE that carries one is evidence of the license.
+    notice_lines: tuple[str, ...] = ()
+    rider: bool = False  # adds a restriction to another license (Commons Clause), never alone
 
     def restrictions(self) -> tuple[str, ...]:
         """Limits on use, in plain language, each saying whether it binds downstream users.
@@ -98,9 +103,12 @@ def lookup(name: str) -> LicenseTerms | None:
 
 
 def lookup_url(url: str) -> LicenseTerms | None:
-    """The entry whose source URL this is (scheme, `www.` and trailing slash ignored)."""
+    """The entry whose text this URL points at (its `url` or one of its `urls`)."""
     wanted = _bare_url(url)
-    return next((t for t in entries() if wanted and _bare_url(t.url) == wanted), None)
+    return next(
+        (t for t in entries() if wanted and wanted in {_bare_url(u) for u in (t.url, *t.urls)}),
+        None,
+    )
 
 
 def mentioned_in(text: str) -> tuple[LicenseTerms, ...]:
@@ -109,8 +117,37 @@ def mentioned_in(text: str) -> tuple[LicenseTerms, ...]:
     return tuple(t for t in entries() if f" {key(t.name)} " in words)
 
 
+def attributed_in(text: str) -> tuple[LicenseTerms, ...]:
+    """Entries one of whose required notice or attribution lines the text carries. A line that
+    names one license ("Llama 3.1 is licensed under ...") outweighs one several require
+    ("Built with Llama"), which alone stands for all of them."""
+    words = f" {key(text)} "
+    found = {line: [t for t in entries() if line in t.notice_lines] for line in _notice_lines()}
+    carried = {line: owners for line, owners in found.items() if f" {key(line)} " in words}
+    own = [owners[0] for owners in carried.values() if len(owners) == 1]
+    shared = [t for owners in carried.values() if len(owners) > 1 for t in owners]
+    return tuple(dict.fromkeys(own or shared))
+
+
+@functools.cache
+def _notice_lines() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(line for t in entries() for line in t.notice_lines))
+
+
+def label(ids: tuple[str, ...] | list[str]) -> str:
+    """How a set of binding ids reads: riders as `WITH` their base, other licenses `AND`."""
+    base = [i for i in ids if not by_id(i).rider]
+    riders = [i for i in ids if by_id(i).rider]
+    return " WITH ".join([" AND ".join(base), *riders] if base else riders)
+
+
 def _bare_url(url: str) -> str:
+    """A URL without scheme, `www.`, trailing slash or spelling of "licence"; a Hugging Face
+    file's `raw/` and `resolve/` addresses are the same file as its `blob/` page."""
     bare = url.strip().lower().split("://", 1)[-1].removeprefix("www.").rstrip("/")
+    bare = bare.replace("licence", "license")
+    if bare.startswith("huggingface.co/"):
+        bare = bare.replace("/raw/", "/blob/").replace("/resolve/", "/blob/")
     return bare if "/" in bare else ""
 
 
@@ -135,4 +172,7 @@ def _entry(raw: dict[str, Any]) -> LicenseTerms:
         geographic=raw.get("geographic", ""),
         share_alike=raw.get("share_alike", False),
         obligations=tuple(raw["obligations"]),
+        urls=tuple(raw.get("urls", ())),
+        notice_lines=tuple(raw.get("notice_lines", ())),
+        rider=raw.get("rider", False),
     )

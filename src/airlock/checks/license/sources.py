@@ -1,5 +1,5 @@
 """Every place a model folder states its license, read without loading weights: the model card,
-license and notice texts at the top of the folder, and GGUF `general.license` metadata."""
+license and notice texts at the top of the folder, and GGUF `general.license*` metadata."""
 
 from __future__ import annotations
 
@@ -13,10 +13,17 @@ from airlock.checks.license import knowledge
 from airlock.checks.license.card import ModelCard, parse_card
 from airlock.checks.license.expression import resolve
 from airlock.checks.license.identify import TextMatch, identify
+from airlock.checks.license.riders import split_riders
 from airlock.formats.gguf_index import GgufError, read_index
 
 MAX_TEXT_BYTES = 1024 * 1024
+# A LICENSE no longer than this that carries a license's required notice line ("Licensed by
+# NVIDIA Corporation under the NVIDIA Open Model License") points at that license; a longer
+# unrecognised text that quotes one is a license of its own, whose terms are unknown.
+POINTER_WORDS = 80
 GGUF_LICENSE = "general.license"
+GGUF_LICENSE_NAME = "general.license.name"
+GGUF_LICENSE_LINK = "general.license.link"
 _LICENSE_FILE = re.compile(
     r"^(licen[cs]e|copying|notice|use_policy|acceptable[-_]use[-_]policy)([-_. ].*)?$", re.I
 )
@@ -66,6 +73,8 @@ def collect(path: Path) -> Collected:
             claims.extend(_card_claims(card, item.display))
         elif top and _LICENSE_FILE.match(item.path.name):
             claims.append(_file_claim(item))
+            if claims[-1].role == "notice":
+                claims.extend(_notice_evidence(item))
         elif item.path.suffix.lower() == ".gguf":
             claims.extend(_gguf_claims(item))
     described = snapshot.describe() if snapshot is not None else ""
@@ -114,14 +123,24 @@ def _card_claims(card: ModelCard, file: str) -> list[Claim]:
 
 def _other(card: ModelCard, file: str) -> Claim:
     """`license: other`: the license is named by `license_name` or linked by `license_link`."""
-    terms = knowledge.lookup(card.license_name) if card.license_name else None
-    if terms is None and card.license_link:
-        terms = knowledge.lookup_url(card.license_link)
-    value = f"other ({card.license_name or card.license_link or 'no license_name'})"
+    return _named("model card", file, card.license_name, card.license_link)
+
+
+def _named(source: str, file: str, name: str, link: str) -> Claim:
+    """A license given by name (an id, a name or an expression) or else by a link to its text."""
+    value = f"other ({name or link or 'no license_name'})"
+    terms = knowledge.lookup(name) if name else None
+    if terms is None and name:
+        resolved = resolve(name)  # "Apache 2.0 with Commons Clause"
+        if resolved.applies and not resolved.unknown:
+            return Claim(source, file, name, resolved.applies, resolved.named, (), "medium")
+    if terms is None and link:
+        terms = knowledge.lookup_url(link)
     if terms is None:
-        unknown = (card.license_name or card.license_link or "other",)
-        return Claim("model card", file, value, (), (), unknown, "none", other_unresolved=True)
-    return Claim("model card", file, value, (terms.id,), (terms.id,), (), "medium")
+        unknown = (name or link or "other",)
+        card = source == "model card"  # AIR803 speaks of the card's `license_name`
+        return Claim(source, file, value, (), (), unknown, "none", other_unresolved=card)
+    return Claim(source, file, value, (terms.id,), (terms.id,), (), "medium")
 
 
 def _file_claim(item: ArtifactFile) -> Claim:
@@ -132,13 +151,16 @@ def _file_claim(item: ArtifactFile) -> Claim:
     elif "policy" in name:
         source, role = "use policy", "policy"
     text = _read_text(item.path)
-    match = identify(text) if role != "policy" else None
+    split = split_riders(text)  # "Commons Clause" above a license text: that license WITH it
+    match = identify(split.base) if role != "policy" else None
     if match is not None:
-        ids = (match.license_id,)
+        ids = (match.license_id, *split.riders)
         return Claim(
             source, item.display, "(license text)", ids, ids, (), match.confidence, role, match
         )
     mentioned = tuple(t.id for t in knowledge.mentioned_in(text))
+    if role != "notice" and len(text.split()) <= POINTER_WORDS:  # notices are weighed apart
+        mentioned = mentioned or tuple(t.id for t in knowledge.attributed_in(text))
     if len(mentioned) == 1:  # a short pointer: "Licensed under the Apache License 2.0"
         return Claim(
             source, item.display, "(names the license)", mentioned, mentioned, (), "low", role
@@ -147,24 +169,45 @@ def _file_claim(item: ArtifactFile) -> Claim:
     return Claim(source, item.display, "(text)", (), mentioned, unknown, "none", role)
 
 
+def _notice_evidence(item: ArtifactFile) -> list[Claim]:
+    """A NOTICE line a model license makes distributors ship ("Llama 3.1 is licensed under the
+    Llama 3.1 Community License", "Licensed by NVIDIA Corporation under the NVIDIA Open Model
+    License") is evidence that the model carries that license, weighed like any declaration
+    but at low confidence. License texts and other licenses a NOTICE names (the Apache
+    convention of listing bundled components) stay informational."""
+    ids = tuple(t.id for t in knowledge.attributed_in(_read_text(item.path)))
+    if not ids:
+        return []
+    return [Claim("notice file", item.display, "(attribution line)", ids, ids, (), "low", "model")]
+
+
 def _gguf_claims(item: ArtifactFile) -> list[Claim]:
+    """`general.license` (an id or expression), else, for `other` or nothing, the license named
+    by `general.license.name` or linked by `general.license.link`, as a card's `license: other`."""
     try:
         metadata = read_index(item.path).metadata
     except (GgufError, OSError):
         return []
-    declared = metadata.get(GGUF_LICENSE)
-    if not isinstance(declared, str) or not declared.strip():
+    keys = (GGUF_LICENSE, GGUF_LICENSE_NAME, GGUF_LICENSE_LINK)
+    declared, name, link = (_gguf_text(metadata.get(key)) for key in keys)
+    if declared.lower() in ("", "other") and (name or link):
+        return [_named("gguf metadata", item.display, name, link)]
+    if not declared:
         return []
-    resolved = resolve(declared.strip())
+    resolved = resolve(declared)
     confidence = "medium" if resolved.applies and not resolved.unknown else "none"
     return [
         Claim(
             "gguf metadata",
             item.display,
-            declared.strip(),
+            declared,
             resolved.applies,
             resolved.named,
             resolved.unknown,
             confidence,
         )
     ]
+
+
+def _gguf_text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
