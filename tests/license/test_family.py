@@ -174,7 +174,14 @@ def test_qwen25_finetune_carries_every_qwen25_license(tmp_path: Path) -> None:
     assert found is not None and found.family == "qwen"
     # Qwen2.5 report (arXiv 2412.15115) Table 1: Apache 2.0 for most sizes, Qwen Research for
     # 3B, Qwen for 72B. The folder does not say which: all three, so non-commercial is possible.
-    assert set(found.license_ids) == {"apache-2.0", "qwen", "qwen-research"}
+    # Qwen1.5 and Qwen2-72B share the tokenizer under the 2023 Tongyi Qianwen agreements.
+    assert set(found.license_ids) == {
+        "apache-2.0",
+        "qwen",
+        "qwen-research",
+        "tongyi-qianwen",
+        "tongyi-qianwen-research",
+    }
     assert found.strength == "strong"
 
 
@@ -256,7 +263,8 @@ def test_mistral_v03_finetune(tmp_path: Path) -> None:
     found = infer_family(folder)
     assert found is not None and found.family == "mistral"
     # v3/Tekken models are Apache 2.0 (7B v0.3, NeMo) or Mistral AI Research License (Large 2407).
-    assert found.license_ids == ("apache-2.0", "mrl")
+    # Codestral 22B shares the v3 tokenizer under the Mistral AI Non-Production License.
+    assert found.license_ids == ("apache-2.0", "mrl", "mnpl")
     assert knowledge.by_id("mrl").commercial_use == "no"
 
 

@@ -390,7 +390,9 @@ def test_every_base_model_row_names_known_licenses_and_a_source(row: base_models
         ("Qwen/Qwen2.5-32B-Instruct", ("apache-2.0",)),
         ("Qwen/Qwen2.5-72B-Instruct-AWQ", ("qwen",)),
         ("qwen/qwen2.5-7b-instruct", ("apache-2.0",)),  # repo ids compare without case
-        ("Qwen/Qwen2-72B-Instruct", ("qwen",)),
+        # Qwen2 blog: "Qwen2-72B ... still uses the original Qianwen License" (the 2023 text).
+        ("Qwen/Qwen2-72B-Instruct", ("tongyi-qianwen",)),
+        ("Qwen/Qwen-7B-Chat", ("tongyi-qianwen",)),
         ("meta-llama/Meta-Llama-3.1-8B-Instruct", ("llama3.1",)),  # the repo's former name
         ("deepseek-ai/DeepSeek-R1-Distill-Llama-8B", ("mit", "llama3.1")),
         ("mistralai/Mistral-Large-Instruct-2411", ("mrl",)),
@@ -400,11 +402,13 @@ def test_every_base_model_row_names_known_licenses_and_a_source(row: base_models
         ("unsloth/meta-llama-3.1-8b-instruct-bnb-4bit", ("llama3.1",)),
         ("unsloth/Qwen2.5-3B-Instruct-bnb-4bit", ("qwen-research",)),
         ("unsloth/Llama-3.1-Nemotron-Nano-8B-v1", None),  # NVIDIA's derivative: not a copy
-        # Not confirmed, or licenses knowledge.toml does not have yet: unknown, never guessed.
-        ("mistralai/Codestral-22B-v0.1", None),
+        # mistral.ai/news/codestral: "licensed under the new Mistral AI Non-Production License".
+        ("mistralai/Codestral-22B-v0.1", ("mnpl",)),
+        ("tiiuae/falcon-180B", ("falcon-180b-tii-license-1.0",)),
+        ("black-forest-labs/FLUX.1-dev", ("flux-1-dev-non-commercial-license",)),
+        # Not confirmed from the publisher: unknown, never guessed.
         ("Qwen/Qwen-Image-2.1", None),
         ("google/gemma-4-31b-it", None),
-        ("tiiuae/falcon-180B", None),
     ],
 )
 def test_well_known_bases(repo: str, expected: tuple[str, ...] | None) -> None:
