@@ -127,6 +127,10 @@ def test_vet_refuses_under_the_default_policy(
     assert main(["vet", str(model_dir), "--format", "json"]) == 1
     verdict = json.loads(capsys.readouterr().out)["verdict"]
     assert verdict["decision"] == "refuse"
+    # The reason says what the clause takes away (selling), not "research use only".
+    messages = " ".join(r["message"] for r in verdict["reasons"])
+    assert "takes away the right to sell" in messages
+    assert "research or non-commercial use only" not in messages
 
 
 def test_commons_clause_v0_9_wording(model_dir: Path) -> None:

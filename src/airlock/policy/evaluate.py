@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import date
 
+from airlock.checks.license import knowledge
 from airlock.checks.resources.accelerators import GIB
 from airlock.dossier.model import Dossier
 from airlock.findings import Finding
@@ -82,6 +83,15 @@ def evaluate(dossier: Dossier, policy: Policy, today: date | None = None) -> Ver
 _UNKNOWN_LICENSE = ("AIR801", "AIR802", "AIR803", "AIR804", "AIR811")
 
 
+def _non_commercial_scope(ids: set[str]) -> str:
+    """What a non-commercial license leaves: a rider (the Commons Clause) takes away selling
+    only, a research license everything but research."""
+    terms = [knowledge.by_id(i) for i in ids]
+    if any(t.rider and t.commercial_use == "no" for t in terms):
+        return "takes away the right to sell the model or a service built on it"
+    return "allows research or non-commercial use only"
+
+
 def _license(dossier: Dossier, policy: Policy) -> list[Reason]:
     rules, lic = policy.license, dossier.license
     ids = binding_ids(lic)
@@ -101,7 +111,7 @@ def _license(dossier: Dossier, policy: Policy) -> list[Reason]:
             Reason(
                 "license.allow_non_commercial",
                 f"the license forbids commercial use: {named(lic, where(ids, non_commercial))} "
-                "allows research or non-commercial use only",
+                f"{_non_commercial_scope(ids)}",
                 "AIR805",
             )
         )
