@@ -2,7 +2,8 @@
 
 Top level: schema_version, tool, path, snapshot, license {id, name, confidence, sources},
 commercial_use (yes | no | conditional | unknown), conditions, obligations, restrictions,
-terms (the knowledge-base entries that bind), openness (MOF), findings, summary.
+terms (the knowledge-base entries that bind), components (per component when the code is
+licensed apart from the weights; empty otherwise), openness (MOF), findings, summary.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def license_document(result: LicenseAssessment, fail_on: Severity) -> dict[str, 
         "obligations": list(result.obligations),
         "restrictions": list(result.restrictions),
         "terms": [_terms(terms) for terms in result.terms],
+        "components": [asdict(component) for component in result.components],
         "openness": {
             "components": list(result.openness.present),
             "mof_class": result.openness.mof_class or None,
@@ -63,6 +65,7 @@ def _claim(claim: Claim) -> dict[str, Any]:
         "source": claim.source,
         "file": claim.file,
         "role": claim.role,
+        "component": claim.component,
         "value": claim.value,
         "license_ids": list(claim.applies),
         "named": list(claim.named),
@@ -77,6 +80,7 @@ def _claim(claim: Claim) -> dict[str, Any]:
             "reference_found": claim.match.covered,
             "not_in_reference": claim.match.extra,
             "edited": claim.match.edited,
+            "edits": list(claim.match.edits),
             "alternatives": list(claim.match.alternatives),
         }
     return found

@@ -4,10 +4,11 @@ what it obliges it to do, and the findings. In doubt the answer is the more rest
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from airlock.checks.license import knowledge
+from airlock.checks.license import components, knowledge
+from airlock.checks.license.components import ComponentLicense
 from airlock.checks.license.findings import license_findings
 from airlock.checks.license.knowledge import COMMERCIAL_RANK, LicenseTerms
 from airlock.checks.license.openness import Openness, assess_openness
@@ -33,6 +34,9 @@ class LicenseAssessment:
     openness: Openness
     findings: tuple[Finding, ...]
     snapshot: str = ""
+    # Per component when the folder licenses the code apart from the weights (components.py);
+    # the weights' license is the answer above.
+    components: tuple[ComponentLicense, ...] = ()
 
 
 def assess_path(path: str | Path) -> LicenseAssessment:
@@ -42,6 +46,7 @@ def assess_path(path: str | Path) -> LicenseAssessment:
 
 
 def assess(collected: Collected, display: str) -> LicenseAssessment:
+    collected = replace(collected, claims=components.settle(collected.claims))
     model_claims = [c for c in collected.claims if c.role == "model"]
     # The card is the publisher's declaration; texts and GGUF metadata are checked against it.
     resolved = sorted((c for c in model_claims if c.applies), key=lambda c: _PRIORITY[c.source])
@@ -74,6 +79,7 @@ def assess(collected: Collected, display: str) -> LicenseAssessment:
         openness=openness,
         findings=tuple(license_findings(collected, terms, commercial, disagreeing, display)),
         snapshot=collected.snapshot,
+        components=components.split(collected.claims),
     )
 
 
