@@ -331,8 +331,9 @@ _RULES = (
          "The license forbids commercial use (research or non-commercial terms); gate on it with "
          "`--fail-on medium` or the JSON `commercial_use` field.", None),
     Rule("AIR806", "license-text-modified", Severity.MEDIUM,
-         "A license text matches a known license only partly (sentences added, changed or "
-         "removed): compare it with the original, an edit can change the terms.", None),
+         "A license text differs from the known license in words that can change its terms "
+         "(a clause added or removed, a grant negated, a number changed; layout, names and the "
+         "publisher's use policy do not count): compare it with the original.", None),
     Rule("AIR807", "license-use-restrictions", Severity.LOW,
          "The license restricts use: acceptable-use or field-of-use terms (often binding "
          "downstream users too), limits on training other models with outputs, geographic "

@@ -5,11 +5,13 @@ from pathlib import Path
 
 import pytest
 
+from airlock.checks.license.template import render
+
 
 def reference_text(name: str) -> str:
-    """A shipped reference text: `texts/<name>.txt`."""
+    """A shipped reference text as a copy reads: `texts/<name>.txt` without template markup."""
     folder = resources.files("airlock.data").joinpath("licenses", "texts")
-    return folder.joinpath(f"{name}.txt").read_text("utf-8")
+    return render(folder.joinpath(f"{name}.txt").read_text("utf-8"))
 
 
 def write_model(

@@ -4,6 +4,7 @@ Top level: schema_version, tool, path, snapshot, license {id, name, confidence, 
 commercial_use (yes | no | conditional | unknown), conditions, obligations, restrictions,
 terms (the knowledge-base entries that bind: the model's own, then inherited), lineage (the
 declared base models: repo, relation, declared_in, license_ids, certainty, evidence),
+components (per component when the code is licensed apart from the weights; empty otherwise),
 openness (MOF), findings, summary.
 """
 
@@ -41,6 +42,7 @@ def license_document(result: LicenseAssessment, fail_on: Severity) -> dict[str, 
         "restrictions": list(result.restrictions),
         "terms": [_terms(terms) for terms in result.terms],
         "lineage": [ancestor.to_dict() for ancestor in result.lineage],
+        "components": [asdict(component) for component in result.components],
         "openness": {
             "components": list(result.openness.present),
             "mof_class": result.openness.mof_class or None,
@@ -66,6 +68,7 @@ def _claim(claim: Claim) -> dict[str, Any]:
         "source": claim.source,
         "file": claim.file,
         "role": claim.role,
+        "component": claim.component,
         "value": claim.value,
         "license_ids": list(claim.applies),
         "named": list(claim.named),
@@ -80,6 +83,7 @@ def _claim(claim: Claim) -> dict[str, Any]:
             "reference_found": claim.match.covered,
             "not_in_reference": claim.match.extra,
             "edited": claim.match.edited,
+            "edits": list(claim.match.edits),
             "alternatives": list(claim.match.alternatives),
         }
     return found

@@ -36,11 +36,21 @@ def render_license_text(
         console.print(Text(f"Source: {result.snapshot}", style="dim"))
     label, style = _COMMERCIAL[result.commercial_use]
     console.print(Text(label, style=style))
+    if result.components:
+        console.print(
+            Text("\nComponents (the weights' license decides the answer above)", style="bold")
+        )
+        for part in result.components:
+            said = _COMMERCIAL[part.commercial_use][0].lower()
+            ids = ", ".join(part.license_ids)
+            files = ", ".join(part.files)
+            console.print(Text(f"  - {part.component}: {part.name} [{ids}]; {said} ({files})"))
     _section(console, "Conditions", result.conditions)
     _section(console, "Obligations", result.obligations)
     _section(console, "Restrictions", result.restrictions)
     sources = [
-        f"{c.source} {c.file}: {c.value} -> {', '.join(c.applies) or 'unresolved'} "
+        f"{c.source} {c.file}{_covers(c.component)}: {c.value} -> "
+        f"{', '.join(c.applies) or 'unresolved'} "
         f"({c.confidence}{'; ' + c.match.describe() if c.match else ''})"
         for c in result.sources
     ]
@@ -63,6 +73,10 @@ def render_license_text(
     verdict = f"findings at or above {fail_on.label}" if failed else "nothing at or above"
     console.print(Text(f"\n{verdict}{'' if failed else ' ' + fail_on.label}", style="dim"))
     return rendered(buffer)
+
+
+def _covers(component: str) -> str:
+    return f" ({component})" if component != "unspecified" and component else ""
 
 
 def _section(console: Console, title: str, items: tuple[str, ...] | list[str]) -> None:

@@ -5,10 +5,11 @@ every ancestor's (lineage): in doubt it is the more restrictive one."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from airlock.checks.license import knowledge
+from airlock.checks.license import components, knowledge
+from airlock.checks.license.components import ComponentLicense
 from airlock.checks.license.family import infer_family, likely_inherited_finding
 from airlock.checks.license.findings import license_findings
 from airlock.checks.license.inherit import INHERITING, Inheritance, inherit, inheritance_findings
@@ -38,6 +39,9 @@ class LicenseAssessment:
     findings: tuple[Finding, ...]
     snapshot: str = ""
     lineage: tuple[Ancestor, ...] = ()  # declared ancestors and the licenses they pass on
+    # Per component when the folder licenses the code apart from the weights (components.py);
+    # the weights' license is the answer above.
+    components: tuple[ComponentLicense, ...] = ()
 
 
 def assess_path(path: str | Path) -> LicenseAssessment:
@@ -47,6 +51,7 @@ def assess_path(path: str | Path) -> LicenseAssessment:
 
 
 def assess(collected: Collected, display: str) -> LicenseAssessment:
+    collected = replace(collected, claims=components.settle(collected.claims))
     model_claims = [c for c in collected.claims if c.role == "model"]
     # The card is the publisher's declaration; texts and GGUF metadata are checked against it.
     resolved = sorted((c for c in model_claims if c.applies), key=lambda c: _PRIORITY[c.source])
@@ -97,6 +102,7 @@ def assess(collected: Collected, display: str) -> LicenseAssessment:
         findings=tuple(findings),
         snapshot=collected.snapshot,
         lineage=lineage,
+        components=components.split(collected.claims),
     )
 
 

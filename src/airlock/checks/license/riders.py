@@ -9,7 +9,8 @@ import re
 from dataclasses import dataclass
 
 from airlock.checks.license import knowledge
-from airlock.checks.license.identify import SHINGLE, Reference, normalize, references
+from airlock.checks.license.identify import SHINGLE, Reference, references
+from airlock.checks.license.normalize import words as words_of
 
 # Share of a rider's reference text a file must contain for the rider to count: its template
 # fields ("Software: [name]") are filled in or left out in real copies.
@@ -44,7 +45,7 @@ def _rider_references() -> tuple[Reference, ...]:
 def _lines_of(lines: list[str], reference: Reference) -> set[int]:
     """The lines that are the rider (most of their words in its shingles) and the template
     fields next to them; none when too little of the rider is there."""
-    words = [(i, word) for i, line in enumerate(lines) for word in normalize(line)]
+    words = [(i, word) for i, line in enumerate(lines) for word in words_of(line)]
     covered = [False] * len(words)
     seen: set[str] = set()
     for start in range(len(words) - SHINGLE + 1):

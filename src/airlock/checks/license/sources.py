@@ -1,10 +1,10 @@
 """Every place a model folder states its license, read without loading weights: the model card,
-license and notice texts at the top of the folder, and GGUF `general.license*` metadata."""
+license and notice texts at the top of the folder (files.py says which, and for what), and GGUF
+`general.license*` metadata."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from airlock import artifact, hf_cache
@@ -12,6 +12,7 @@ from airlock.artifact import ArtifactFile
 from airlock.checks.license import knowledge
 from airlock.checks.license.card import ModelCard, parse_card
 from airlock.checks.license.expression import resolve
+from airlock.checks.license.files import WEIGHTS, classify
 from airlock.checks.license.identify import TextMatch, identify
 from airlock.checks.license.riders import split_riders
 from airlock.formats.gguf_index import GgufError, read_index
@@ -24,9 +25,6 @@ POINTER_WORDS = 80
 GGUF_LICENSE = "general.license"
 GGUF_LICENSE_NAME = "general.license.name"
 GGUF_LICENSE_LINK = "general.license.link"
-_LICENSE_FILE = re.compile(
-    r"^(licen[cs]e|copying|notice|use_policy|acceptable[-_]use[-_]policy)([-_. ].*)?$", re.I
-)
 
 
 @dataclass(frozen=True)
@@ -43,6 +41,7 @@ class Claim:
     role: str = "model"  # model | code | notice | policy: only model claims must agree
     match: TextMatch | None = None
     other_unresolved: bool = False  # `license: other` with no resolvable license_name/link
+    component: str = WEIGHTS  # weights | code | unspecified: what the claim covers (files.py)
 
 
 @dataclass(frozen=True)
@@ -71,8 +70,8 @@ def collect(path: Path) -> Collected:
         if top and item.path.name.lower() == "readme.md":
             card = parse_card(_read_text(item.path))
             claims.extend(_card_claims(card, item.display))
-        elif top and _LICENSE_FILE.match(item.path.name):
-            claims.append(_file_claim(item))
+        elif top and (kind := classify(item.path.name)) is not None:
+            claims.append(replace(_file_claim(item), component=kind.component))
             if claims[-1].role == "notice":
                 claims.extend(_notice_evidence(item))
         elif item.path.suffix.lower() == ".gguf":
@@ -144,12 +143,9 @@ def _named(source: str, file: str, name: str, link: str) -> Claim:
 
 
 def _file_claim(item: ArtifactFile) -> Claim:
-    name = item.path.name.lower()
-    source, role = "license file", "code" if "code" in name else "model"
-    if name.startswith("notice"):
-        source, role = "notice file", "notice"
-    elif "policy" in name:
-        source, role = "use policy", "policy"
+    kind = classify(item.path.name)
+    assert kind is not None  # collect() reads only the files classify() knows
+    source, role = kind.source, kind.role
     text = _read_text(item.path)
     split = split_riders(text)  # "Commons Clause" above a license text: that license WITH it
     match = identify(split.base) if role != "policy" else None
