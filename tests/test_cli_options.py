@@ -38,6 +38,9 @@ NUMERIC_OPTIONS: list[tuple[tuple[str, ...], str, str, str, tuple[str, ...]]] = 
     (("fit", "x"), "--devices", "4", "from 1 to 100,000", ("0", "1000000")),
     (("fit", "x"), "--context", "8192", "from 1 to 100,000,000", ("0", "1000000000")),
     (("fit", "x"), "--batch", "8", "from 1 to 100,000", ("0", "1000000")),
+    (("fit", "x"), "--ram", "64", "above 0 and at most 1,048,576", ("0", "-1", "inf", "2e6")),
+    (("fit", "x"), "--memory-bandwidth", "204.8", "above 0 and at most 100,000", ("0", "1e6")),
+    (("fit", "x"), "--cpu-gflops", "2000", "above 0 and at most 10,000,000", ("0", "nan")),
     (("keys", "create", "--name", "a"), "--rpm", "60", "from 1 to 1,000,000", ("0", "10**9")),
     (("models", "show", "a"), "--version", "1", "from 1 to 2,147,483,647", ("0", "2147483648")),
     (

@@ -6,8 +6,10 @@ import json
 from typing import Any
 
 from airlock.checks.resources.estimate import FitReport
+from airlock.checks.resources.families import Filled
 from airlock.checks.resources.fit import AcceleratorFit, Option
 from airlock.checks.resources.kv_cache import KvCache
+from airlock.checks.resources.machine import Machine
 
 SCHEMA = "airlock.fit/1"
 
@@ -22,9 +24,14 @@ def fit_dict(report: FitReport) -> dict[str, Any]:
             "exact": report.model.exact,
             "files": report.model.files,
             "architecture": arch.model_type if arch else None,
+            "model_kind": arch.kind if arch else None,
+            "config_filled": [_filled(item) for item in arch.filled] if arch else [],
+            "not_counted": list(report.model.not_counted),
         },
         "not_estimated": report.not_estimated,
+        "warnings": list(report.warnings),
         "parameters": counts.parameters,
+        "parameters_by_tower": report.towers,
         "active_parameters": report.active_parameters,
         "parameters_by_dtype": counts.by_dtype,
         "weights_bytes": counts.stored_bytes,
@@ -35,7 +42,8 @@ def fit_dict(report: FitReport) -> dict[str, Any]:
         "overhead_bytes": report.overhead_bytes,
         "total_bytes": report.total_bytes,
         "devices_available": report.devices,
-        "fits": [_fit(fit) for fit in report.fits],
+        "machine": _machine(report.machine),
+        "fits": [_fit(fit, kv.context if kv else 0) for fit in report.fits],
         "finetune": {
             "full_adamw_bytes": report.finetune.full_adamw_bytes,
             "lora_bytes": report.finetune.lora_bytes,
@@ -59,28 +67,56 @@ def _kv(kv: KvCache | None) -> dict[str, Any] | None:
         "windowed_layers": kv.windowed_layers,
         "window": kv.window,
         "latent_attention": kv.latent,
+        "cross_attention_tokens": kv.cross_tokens,
+        "cross_attention_bytes_per_sequence": kv.cross_bytes,
     }
 
 
-def _fit(fit: AcceleratorFit) -> dict[str, Any]:
+def _filled(item: Filled) -> dict[str, Any]:
+    return {"key": item.key, "value": item.value, "from": item.basis, "source": item.source or None}
+
+
+def _machine(found: Machine | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {
+        "cpu": found.cpu,
+        "cores": found.cores,
+        "memory_bytes": found.memory_bytes,
+        "memory_basis": found.memory_basis,
+        "bandwidth_bytes_per_s": found.bandwidth_bytes_s,
+        "bandwidth_basis": found.bandwidth_basis,
+        "fp32_flops": found.fp32_flops,
+        "flops_basis": found.flops_basis,
+        "sources": list(found.sources),
+    }
+
+
+def _fit(fit: AcceleratorFit, context: int) -> dict[str, Any]:
     acc = fit.accelerator
     return {
         "accelerator": acc.id,
         "name": acc.name,
+        "kind": acc.kind,
         "memory_bytes": acc.memory_bytes,
         "usable_bytes": acc.usable_bytes,
-        "bandwidth_bytes_per_s": acc.bandwidth_bytes_s,
-        "bf16_tflops": acc.bf16_tflops or None,
+        "runtime_bytes": acc.runtime.bytes,
+        "runtime_source": acc.runtime.source,
+        "bandwidth_bytes_per_s": acc.bandwidth_bytes_s or None,
+        "bf16_tflops": (acc.tflops or None) if acc.tflops_precision == "bf16" else None,
+        "tflops": acc.tflops or None,
+        "tflops_precision": acc.tflops_precision,
         "source": acc.source,
         "price_usd_per_hour": fit.price.usd_per_hour if fit.price else None,
         "price_basis": fit.price.basis if fit.price else None,
         "fits": fit.best.fits,
-        "best": _option(fit.best),
-        "options": [_option(option) for option in fit.options],
+        "best": _option(fit.best, context),
+        "options": [_option(option, context) for option in fit.options],
     }
 
 
-def _option(option: Option) -> dict[str, Any]:
+def _option(option: Option, context: int) -> dict[str, Any]:
+    sequences = option.sequences_s
     return {
         "quant": option.plan.quant,
         "bits_per_parameter": round(option.plan.bits, 4),
@@ -90,6 +126,8 @@ def _option(option: Option) -> dict[str, Any]:
         "fits": option.fits,
         "decode_tokens_per_s_max": _round(option.decode_tokens_s, 1),
         "prefill_seconds_min": _round(option.prefill_s, 4),
+        "sequences_per_s_max": _round(sequences, 2),
+        "encode_tokens_per_s_max": _round(sequences * context if sequences else None, 1),
         "monthly_usd": _round(option.monthly_usd, 2),
     }
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from airlock.checks.resources.estimate import FitReport
+from airlock.checks.resources.families import ENCODER, ENCODER_DECODER, Filled
 from airlock.checks.resources.fit import Option
+from airlock.checks.resources.kv_cache import KvCache
+from airlock.checks.resources.machine import Machine
 from airlock.report.console import rendered, string_console
 
 
@@ -31,9 +35,21 @@ def render_fit_text(report: FitReport, *, color: bool = False, width: int | None
     console, buffer = string_console(color=color, width=width)
     model, kv, arch = report.model, report.kv, report.arch
     how = "exact, from file headers" if model.exact else "from config.json by formula"
-    kind = f"{arch.model_type}, {model.kind}" if arch else f"{model.kind}, no config.json"
+    kind = (
+        f"{arch.model_type} ({arch.kind}), {model.kind}"
+        if arch
+        else f"{model.kind}, no config.json"
+    )
     console.print(f"[bold]{escape(model.source)}[/]  {kind} ({how})")
     console.print(f"  parameters        {count(report.counts.parameters)}")
+    if len(report.towers) > 1 and arch is not None:
+        towers = ", ".join(f"{name} {count(value)}" for name, value in report.towers.items())
+        reads = "decoder" if arch.kind == ENCODER_DECODER else "language"
+        console.print(f"  towers            {towers} (a generated token reads the {reads} alone)")
+    if model.not_counted:
+        console.print(f"  not counted       {escape('; '.join(model.not_counted))}")
+    if arch is not None and arch.filled:
+        console.print(f"  not in config     {escape(_filled(arch.filled))}")
     active = report.active_parameters
     if active is not None and active != report.counts.parameters:
         console.print(f"  active per token  {count(active)} (mixture of experts)")
@@ -43,16 +59,7 @@ def render_fit_text(report: FitReport, *, color: bool = False, width: int | None
         f"({dtypes}, {report.stored_bits:.2f} bits/parameter)"
     )
     if kv is not None and report.overhead_bytes is not None and report.total_bytes is not None:
-        window = (
-            f", {kv.windowed_layers} of {kv.layers} layers windowed at {kv.window}"
-            if kv.window
-            else ""
-        )
-        latent = ", latent attention" if kv.latent else ""
-        console.print(
-            f"  KV cache          {kv.bytes_per_token:,} bytes/token{latent}{window}; "
-            f"{size(kv.total_bytes)} at context {kv.context:,} x batch {kv.batch}"
-        )
+        console.print(f"  KV cache          {_kv_line(kv, arch.kind if arch else '')}")
         console.print(f"  runtime overhead  {size(report.overhead_bytes)}")
         console.print(f"  [bold]total             {size(report.total_bytes)}[/] (stored weights)")
     items = [f"{name} {size(value)}" for name, value in report.weights_by_quant.items()]
@@ -65,42 +72,100 @@ def render_fit_text(report: FitReport, *, color: bool = False, width: int | None
         f"LoRA r{tune.lora_rank} {size(tune.lora_bytes)}, QLoRA {size(tune.qlora_bytes)}"
         " (+ activations)"
     )
+    for warning in report.warnings:
+        console.print(f"  [yellow]warning[/]           {escape(warning)}")
     if report.not_estimated:
         console.print(
             f"  not estimated     KV cache, memory total, fit and speed: "
             f"{escape(report.not_estimated)}"
         )
         return rendered(buffer)
-    table = Table(title=f"Fit (you have {report.devices} device(s) of each)", title_justify="left")
-    for header in (
-        "accelerator",
-        "precision",
-        "devices",
-        "fits",
-        "decode tok/s ≤",
-        "prefill ≥",
-        "per month",
-    ):
+    if report.machine is not None:
+        _machine_lines(console, report.machine)
+    encoder = arch is not None and arch.kind == ENCODER
+    speeds = ("sequences/s ≤", "tokens/s ≤") if encoder else ("decode tok/s ≤", "prefill ≥")
+    owned = "this machine" if report.machine else f"you have {report.devices} device(s) of each"
+    table = Table(title=f"Fit ({owned})", title_justify="left")
+    for header in ("accelerator", "precision", "devices", "fits", *speeds, "per month"):
         table.add_column(
             header, justify="left" if header in ("accelerator", "precision") else "right"
         )
+    context = kv.context if kv else 0
     for fit in report.fits:
-        table.add_row(fit.accelerator.name, *_cells(fit.best))
+        # One target asked about: every precision tried, so the format can be chosen.
+        shown = fit.options if len(report.fits) == 1 else (fit.best,)
+        for option in shown:
+            table.add_row(escape(fit.accelerator.name), *_cells(option, encoder, context))
     console.print(table)
-    console.print(
-        "Decode speed is a bandwidth bound (expect 60-80%); prefill assumes full BF16 "
-        "throughput. Prices are examples unless set in config.toml. See docs/fit.md."
-    )
+    if encoder:
+        console.print(
+            f"Encoders generate nothing: throughput is a compute bound at {context:,} tokens per "
+            "sequence (FLOPs per sequence vs the peak: BF16 on GPUs, FP32 on CPUs; expect well "
+            "under it). Prices are examples unless set in config.toml. See docs/fit.md."
+        )
+    else:
+        console.print(
+            "Decode speed is a bandwidth bound (expect 60-80%); prefill assumes the peak "
+            "(BF16 on GPUs, FP32 on CPUs). Prices are examples unless set in config.toml. "
+            "See docs/fit.md."
+        )
     return rendered(buffer)
 
 
-def _cells(option: Option) -> tuple[str, ...]:
+def _filled(items: tuple[Filled, ...]) -> str:
+    """`key value, key value (basis); ...`, grouped by where the values came from."""
+    groups: dict[str, list[str]] = {}
+    for item in items:
+        value = str(item.value).lower() if isinstance(item.value, bool) else f"{item.value:,}"
+        groups.setdefault(item.basis, []).append(f"{item.key} {value}")
+    return "; ".join(f"{', '.join(keys)} ({basis})" for basis, keys in groups.items())
+
+
+def _kv_line(kv: KvCache, kind: str) -> str:
+    if kind == ENCODER:
+        return "none (an encoder reads whole sequences and generates nothing)"
+    window = (
+        f", {kv.windowed_layers} of {kv.layers} layers windowed at {kv.window}" if kv.window else ""
+    )
+    latent = ", latent attention" if kv.latent else ""
+    cross = (
+        f", + cross-attention {size(kv.cross_bytes)} per sequence over "
+        f"{kv.cross_tokens:,} encoder positions"
+        if kind == ENCODER_DECODER
+        else ""
+    )
+    return (
+        f"{kv.bytes_per_token:,} bytes/token{latent}{window}{cross}; "
+        f"{size(kv.total_bytes)} at context {kv.context:,} x batch {kv.batch}"
+    )
+
+
+def _machine_lines(console: Console, found: Machine) -> None:
+    console.print(f"  machine           {escape(found.cpu)}, {found.cores} cores")
+    console.print(f"    RAM             {size(found.memory_bytes)} ({escape(found.memory_basis)})")
+    bandwidth = f"{found.bandwidth_bytes_s / 1e9:,.1f} GB/s " if found.bandwidth_bytes_s else ""
+    console.print(f"    bandwidth       {bandwidth}({escape(found.bandwidth_basis)})")
+    flops = f"{found.fp32_flops / 1e9:,.0f} GFLOP/s " if found.fp32_flops else ""
+    console.print(f"    FP32 peak       {flops}({escape(found.flops_basis)})")
+
+
+def _cells(option: Option, encoder: bool, context: int) -> tuple[str, ...]:
     devices = str(option.devices) if option.devices is not None else "-"
+    if encoder:
+        sequences = option.sequences_s
+        speeds = (
+            f"{sequences:,.1f}" if sequences else "-",
+            f"{sequences * context:,.0f}" if sequences else "-",
+        )
+    else:
+        speeds = (
+            f"{option.decode_tokens_s:,.0f}" if option.decode_tokens_s else "-",
+            f"{option.prefill_s:.2f} s" if option.prefill_s is not None else "-",
+        )
     return (
         option.plan.quant,
         devices,
         "yes" if option.fits else "no",
-        f"{option.decode_tokens_s:,.0f}" if option.decode_tokens_s else "-",
-        f"{option.prefill_s:.2f} s" if option.prefill_s is not None else "-",
+        *speeds,
         f"${option.monthly_usd:,.0f}" if option.monthly_usd is not None else "-",
     )

@@ -1,4 +1,5 @@
-"""The accelerator catalog (`airlock/data/accelerators.toml`): memory, bandwidth, BF16 TFLOPS."""
+"""The accelerator catalog (`airlock/data/accelerators.toml`): memory, bandwidth, BF16 TFLOPS,
+and the runtime memory each kind of target takes (a GPU's CUDA context is not a CPU process)."""
 
 from __future__ import annotations
 
@@ -15,20 +16,34 @@ _NODE = 8
 
 
 @dataclass(frozen=True)
+class Runtime:
+    bytes: int
+    source: str
+
+
+@dataclass(frozen=True)
 class Accelerator:
+    """A target to run on: a GPU from the catalog, or the CPU of a machine (machine.py)."""
+
     id: str
     name: str
     aliases: tuple[str, ...]
     memory_bytes: int
-    bandwidth_bytes_s: float
-    bf16_tflops: float  # 0 when not published
+    bandwidth_bytes_s: float  # 0 when unknown (a CPU without a known bandwidth)
+    tflops: float  # dense matrix throughput at `tflops_precision`; 0 when not published
     usable: float  # share of memory a serving engine fills
     max_devices: int | None  # None: any number of nodes
     source: str
+    kind: str = "gpu"  # gpu, unified (Apple silicon) or cpu
+    tflops_precision: str = "bf16"  # a CPU's figure is FP32
 
     @property
     def usable_bytes(self) -> int:
         return int(self.memory_bytes * self.usable)
+
+    @property
+    def runtime(self) -> Runtime:
+        return runtimes()[self.kind]
 
     def matches(self, name: str) -> bool:
         wanted = name.strip().lower().replace(" ", "-").replace("_", "-")
@@ -42,17 +57,31 @@ def _accelerator(row: dict[str, Any]) -> Accelerator:
         aliases=tuple(row.get("aliases", ())),
         memory_bytes=int(row["memory_gib"] * GIB),
         bandwidth_bytes_s=float(row["bandwidth_gb_s"]) * 1e9,
-        bf16_tflops=float(row["bf16_tflops"]),
+        tflops=float(row["bf16_tflops"]),
         usable=float(row["usable"]),
         max_devices=row.get("max_devices"),
         source=row["source"],
+        kind=row.get("kind", "gpu"),
     )
 
 
 @cache
-def catalog() -> tuple[Accelerator, ...]:
+def data() -> dict[str, Any]:
     text = resources.files("airlock.data").joinpath("accelerators.toml").read_text("utf-8")
-    return tuple(_accelerator(row) for row in tomllib.loads(text)["accelerator"])
+    return tomllib.loads(text)
+
+
+@cache
+def catalog() -> tuple[Accelerator, ...]:
+    return tuple(_accelerator(row) for row in data()["accelerator"])
+
+
+@cache
+def runtimes() -> dict[str, Runtime]:
+    return {
+        kind: Runtime(round(row["gib"] * GIB), row["source"])
+        for kind, row in data()["runtime"].items()
+    }
 
 
 def find(name: str) -> Accelerator:

@@ -6,6 +6,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from airlock.checks.resources.families import (
+    DECODER,
+    ENCODER,
+    ENCODER_DECODER,
+    Completed,
+    Filled,
+    complete,
+    family,
+    kind_of,
+)
+
 _DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 # Architectures whose config.json ties the output projection to the embeddings by default.
 _TIED_BY_DEFAULT = ("gemma", "bert", "t5", "whisper")
@@ -53,6 +64,9 @@ class Arch:
     rope_head_dim: int = 0
     window: int | None = None
     sliding: tuple[bool, ...] = ()  # per KV layer: True where attention is windowed
+    kind: str = DECODER  # decoder, encoder or encoder-decoder (families.py)
+    cross_tokens: int = 0  # encoder-decoder: encoder positions cross-attended (0: the context)
+    filled: tuple[Filled, ...] = ()  # config values taken from tensor shapes or defaults
 
 
 def get_int(cfg: Mapping[str, Any], *keys: str, default: int | None = None) -> int:
@@ -66,12 +80,19 @@ def get_int(cfg: Mapping[str, Any], *keys: str, default: int | None = None) -> i
     return default
 
 
-def text_config(cfg: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Multimodal configs (Gemma 3, Llava, ...) nest the language model's numbers."""
+def text_completed(
+    cfg: Mapping[str, Any], shapes: Mapping[str, tuple[int, ...]] | None = None
+) -> Completed:
+    """The language model's config, its missing keys filled (families.complete). Multimodal
+    configs (Gemma 3, Llava, ...) nest it under `text_config`."""
     nested = cfg.get("text_config")
     if isinstance(nested, dict):
-        return {**nested, "model_type": nested.get("model_type", cfg.get("model_type"))}
-    return cfg
+        cfg = {**nested, "model_type": nested.get("model_type", cfg.get("model_type"))}
+    return complete(cfg, shapes)
+
+
+def text_config(cfg: Mapping[str, Any]) -> Mapping[str, Any]:
+    return text_completed(cfg).config
 
 
 def tied(cfg: Mapping[str, Any]) -> bool:
@@ -81,11 +102,16 @@ def tied(cfg: Mapping[str, Any]) -> bool:
     return str(cfg.get("model_type", "")).startswith(_TIED_BY_DEFAULT)
 
 
-def from_config(raw: Mapping[str, Any]) -> Arch:
-    cfg = text_config(raw)
+def from_config(
+    raw: Mapping[str, Any], shapes: Mapping[str, tuple[int, ...]] | None = None
+) -> Arch:
+    """`shapes` (tensor name to shape, from the checkpoint's headers) fill what config.json
+    leaves out before the family's defaults do."""
+    done = text_completed(raw, shapes)
+    cfg, kind = done.config, kind_of(done.config)
     model_type = str(cfg.get("model_type", "")).lower()
-    if model_type == "t5" or model_type == "whisper":
-        return _encoder_decoder(cfg, model_type)
+    if kind == ENCODER_DECODER:
+        return _encoder_decoder(cfg, model_type, done.filled, _dtype_bytes(raw))
     hidden = get_int(cfg, "hidden_size", "n_embd", "d_model")
     heads = get_int(cfg, "num_attention_heads", "n_head")
     layers = get_int(cfg, "num_hidden_layers", "n_layer")
@@ -107,17 +133,21 @@ def from_config(raw: Mapping[str, Any]) -> Arch:
         intermediate=get_int(cfg, "intermediate_size", "n_inner", default=4 * hidden),
         max_context=get_int(cfg, "max_position_embeddings", "n_positions", default=0) or None,
         kv_dtype_bytes=_dtype_bytes(raw),
-        kv_layers=0 if model_type == "bert" else layers,
+        kv_layers=0 if kind == ENCODER else layers,  # an encoder generates nothing: no cache
         experts=experts,
         experts_per_token=get_int(cfg, "num_experts_per_tok", default=0),
         kv_lora_rank=get_int(cfg, "kv_lora_rank", default=0),
         rope_head_dim=get_int(cfg, "qk_rope_head_dim", default=0),
         window=window,
         sliding=_sliding_layers(cfg, model_type, layers, window),
+        kind=kind,
+        filled=done.filled,
     )
 
 
-def _encoder_decoder(cfg: Mapping[str, Any], model_type: str) -> Arch:
+def _encoder_decoder(
+    cfg: Mapping[str, Any], model_type: str, filled: tuple[Filled, ...], dtype_bytes: int
+) -> Arch:
     hidden = get_int(cfg, "d_model")
     if model_type == "t5":
         heads, layers = get_int(cfg, "num_heads"), get_int(cfg, "num_decoder_layers", "num_layers")
@@ -126,7 +156,9 @@ def _encoder_decoder(cfg: Mapping[str, Any], model_type: str) -> Arch:
     else:
         heads, layers = get_int(cfg, "decoder_attention_heads"), get_int(cfg, "decoder_layers")
         head_dim, ffn = hidden // heads, get_int(cfg, "decoder_ffn_dim")
-        max_context = get_int(cfg, "max_target_positions", default=448)
+        max_context = get_int(cfg, "max_target_positions", "max_position_embeddings", default=0)
+    found = family(model_type)
+    cross_key = found.cross_attention_tokens if found else None
     return Arch(
         model_type=model_type,
         layers=layers,
@@ -136,9 +168,12 @@ def _encoder_decoder(cfg: Mapping[str, Any], model_type: str) -> Arch:
         head_dim=head_dim,
         vocab=get_int(cfg, "vocab_size"),
         intermediate=ffn,
-        max_context=max_context,
-        kv_dtype_bytes=_dtype_bytes(cfg),
+        max_context=max_context or None,
+        kv_dtype_bytes=dtype_bytes,
         kv_layers=layers,
+        kind=ENCODER_DECODER,
+        cross_tokens=get_int(cfg, cross_key) if cross_key else 0,
+        filled=filled,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from airlock.checks.resources.arch import Arch, ConfigError, bounded
+from airlock.checks.resources.families import ENCODER, gguf_kind
 from airlock.formats.gguf_index import Value
 
 
@@ -28,6 +29,7 @@ def from_gguf(meta: Mapping[str, Value], vocab: int) -> Arch:
     heads = number("attention.head_count")
     window = number("attention.sliding_window", 0) or None
     latent = number("attention.kv_lora_rank", 0)
+    kind = gguf_kind(name)
     return Arch(
         model_type=name,
         layers=layers,
@@ -39,13 +41,14 @@ def from_gguf(meta: Mapping[str, Value], vocab: int) -> Arch:
         intermediate=number("feed_forward_length", 4 * hidden),
         max_context=number("context_length", 0) or None,
         kv_dtype_bytes=2,  # llama.cpp's default cache type is f16
-        kv_layers=layers,
+        kv_layers=0 if kind == ENCODER else layers,  # an encoder generates nothing: no cache
         experts=number("expert_count", 0),
         experts_per_token=number("expert_used_count", 0),
         kv_lora_rank=latent,
         rope_head_dim=number("rope.dimension_count", 0) if latent else 0,
         window=window,
         sliding=_sliding(name, layers) if window else (),
+        kind=kind,
     )
 
 

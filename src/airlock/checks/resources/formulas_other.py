@@ -9,13 +9,13 @@ from airlock.checks.resources.arch import get_int, tied
 from airlock.checks.resources.formulas_decoder import Shapes
 
 
-def _linear(name: str, out: int, inp: int, bias: bool = True) -> Shapes:
+def linear(name: str, out: int, inp: int, bias: bool = True) -> Shapes:
     yield name + ".weight", (out, inp)
     if bias:
         yield name + ".bias", (out,)
 
 
-def _layer_norm(name: str, width: int, bias: bool = True) -> Shapes:
+def layer_norm(name: str, width: int, bias: bool = True) -> Shapes:
     yield name + ".weight", (width,)
     if bias:
         yield name + ".bias", (width,)
@@ -27,13 +27,13 @@ def gpt_neox_shapes(cfg: Mapping[str, Any]) -> Shapes:
     yield "gpt_neox.embed_in.weight", (vocab, hidden)
     for i in range(get_int(cfg, "num_hidden_layers")):
         p = f"gpt_neox.layers.{i}."
-        yield from _layer_norm(p + "input_layernorm", hidden)
-        yield from _layer_norm(p + "post_attention_layernorm", hidden)
-        yield from _linear(p + "attention.query_key_value", 3 * hidden, hidden)
-        yield from _linear(p + "attention.dense", hidden, hidden)
-        yield from _linear(p + "mlp.dense_h_to_4h", inner, hidden)
-        yield from _linear(p + "mlp.dense_4h_to_h", hidden, inner)
-    yield from _layer_norm("gpt_neox.final_layer_norm", hidden)
+        yield from layer_norm(p + "input_layernorm", hidden)
+        yield from layer_norm(p + "post_attention_layernorm", hidden)
+        yield from linear(p + "attention.query_key_value", 3 * hidden, hidden)
+        yield from linear(p + "attention.dense", hidden, hidden)
+        yield from linear(p + "mlp.dense_h_to_4h", inner, hidden)
+        yield from linear(p + "mlp.dense_4h_to_h", hidden, inner)
+    yield from layer_norm("gpt_neox.final_layer_norm", hidden)
     if not tied(cfg):
         yield "embed_out.weight", (vocab, hidden)
 
@@ -44,17 +44,17 @@ def bert_shapes(cfg: Mapping[str, Any]) -> Shapes:
     positions = get_int(cfg, "max_position_embeddings")
     yield "embeddings.position_embeddings.weight", (positions, hidden)
     yield "embeddings.token_type_embeddings.weight", (get_int(cfg, "type_vocab_size"), hidden)
-    yield from _layer_norm("embeddings.LayerNorm", hidden)
+    yield from layer_norm("embeddings.LayerNorm", hidden)
     for i in range(get_int(cfg, "num_hidden_layers")):
         p = f"encoder.layer.{i}."
         for name in ("query", "key", "value"):
-            yield from _linear(f"{p}attention.self.{name}", hidden, hidden)
-        yield from _linear(p + "attention.output.dense", hidden, hidden)
-        yield from _layer_norm(p + "attention.output.LayerNorm", hidden)
-        yield from _linear(p + "intermediate.dense", inner, hidden)
-        yield from _linear(p + "output.dense", hidden, inner)
-        yield from _layer_norm(p + "output.LayerNorm", hidden)
-    yield from _linear("pooler.dense", hidden, hidden)
+            yield from linear(f"{p}attention.self.{name}", hidden, hidden)
+        yield from linear(p + "attention.output.dense", hidden, hidden)
+        yield from layer_norm(p + "attention.output.LayerNorm", hidden)
+        yield from linear(p + "intermediate.dense", inner, hidden)
+        yield from linear(p + "output.dense", hidden, inner)
+        yield from layer_norm(p + "output.LayerNorm", hidden)
+    yield from linear("pooler.dense", hidden, hidden)
 
 
 def t5_shapes(cfg: Mapping[str, Any]) -> Shapes:
@@ -72,7 +72,7 @@ def t5_shapes(cfg: Mapping[str, Any]) -> Shapes:
             for j, block in enumerate(blocks):
                 p = f"{stack}.block.{i}.layer.{j}."
                 for name in "qkvo":
-                    yield from _linear(
+                    yield from linear(
                         f"{p}{block}.{name}",
                         inner if name != "o" else d,
                         d if name != "o" else inner,
@@ -81,26 +81,26 @@ def t5_shapes(cfg: Mapping[str, Any]) -> Shapes:
                 if i == 0 and block == "SelfAttention":  # relative position buckets, layer 0
                     buckets = get_int(cfg, "relative_attention_num_buckets", default=32)
                     yield p + block + ".relative_attention_bias.weight", (buckets, heads)
-                yield from _layer_norm(p + "layer_norm", d, bias=False)
+                yield from layer_norm(p + "layer_norm", d, bias=False)
             p = f"{stack}.block.{i}.layer.{len(blocks)}."
             for wi in ("wi_0", "wi_1") if gated else ("wi",):
-                yield from _linear(f"{p}DenseReluDense.{wi}", ff, d, bias=False)
-            yield from _linear(p + "DenseReluDense.wo", d, ff, bias=False)
-            yield from _layer_norm(p + "layer_norm", d, bias=False)
-        yield from _layer_norm(stack + ".final_layer_norm", d, bias=False)
+                yield from linear(f"{p}DenseReluDense.{wi}", ff, d, bias=False)
+            yield from linear(p + "DenseReluDense.wo", d, ff, bias=False)
+            yield from layer_norm(p + "layer_norm", d, bias=False)
+        yield from layer_norm(stack + ".final_layer_norm", d, bias=False)
     if not tied(cfg):
         yield "lm_head.weight", (get_int(cfg, "vocab_size"), d)
 
 
 def _whisper_layer(p: str, d: int, ffn: int, cross: bool) -> Shapes:
     for block in ("self_attn", "encoder_attn") if cross else ("self_attn",):
-        yield from _linear(f"{p}{block}.k_proj", d, d, bias=False)
+        yield from linear(f"{p}{block}.k_proj", d, d, bias=False)
         for name in ("v_proj", "q_proj", "out_proj"):
-            yield from _linear(f"{p}{block}.{name}", d, d)
-        yield from _layer_norm(f"{p}{block}_layer_norm", d)
-    yield from _linear(p + "fc1", ffn, d)
-    yield from _linear(p + "fc2", d, ffn)
-    yield from _layer_norm(p + "final_layer_norm", d)
+            yield from linear(f"{p}{block}.{name}", d, d)
+        yield from layer_norm(f"{p}{block}_layer_norm", d)
+    yield from linear(p + "fc1", ffn, d)
+    yield from linear(p + "fc2", d, ffn)
+    yield from layer_norm(p + "final_layer_norm", d)
 
 
 def whisper_shapes(cfg: Mapping[str, Any]) -> Shapes:
@@ -113,10 +113,10 @@ def whisper_shapes(cfg: Mapping[str, Any]) -> Shapes:
     for i in range(get_int(cfg, "encoder_layers")):
         ffn = get_int(cfg, "encoder_ffn_dim")
         yield from _whisper_layer(f"model.encoder.layers.{i}.", d, ffn, cross=False)
-    yield from _layer_norm("model.encoder.layer_norm", d)
+    yield from layer_norm("model.encoder.layer_norm", d)
     yield "model.decoder.embed_tokens.weight", (get_int(cfg, "vocab_size"), d)
     yield "model.decoder.embed_positions.weight", (get_int(cfg, "max_target_positions"), d)
     for i in range(get_int(cfg, "decoder_layers")):
         ffn = get_int(cfg, "decoder_ffn_dim")
         yield from _whisper_layer(f"model.decoder.layers.{i}.", d, ffn, cross=True)
-    yield from _layer_norm("model.decoder.layer_norm", d)
+    yield from layer_norm("model.decoder.layer_norm", d)

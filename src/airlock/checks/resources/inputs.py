@@ -19,6 +19,7 @@ from airlock import hf_cache
 from airlock.checks.resources import params
 from airlock.checks.resources.arch import Arch, from_config
 from airlock.checks.resources.arch_gguf import from_gguf
+from airlock.checks.resources.formulas import not_counted
 from airlock.checks.resources.params import Tensor
 from airlock.formats.gguf_index import read_index
 from airlock.formats.safetensors_header import read_header
@@ -39,6 +40,7 @@ class Model:
     tensors: tuple[Tensor, ...]
     arch: Arch | None  # None: no config.json for these safetensors (`no_arch` says so)
     no_arch: str = ""
+    not_counted: tuple[str, ...] = ()  # parts of a config-only model no formula covers
 
 
 def load(path: Path) -> Model:
@@ -55,9 +57,7 @@ def load(path: Path) -> Model:
     if path.suffix == ".json":
         config = _config(path)
         assert config is not None
-        return Model(
-            str(path), "config", False, 1, tuple(params.from_config(config)), from_config(config)
-        )
+        return _formula(config, str(path))
     raise InputError(f"{path}: not a GGUF, safetensors or config.json file")
 
 
@@ -89,8 +89,13 @@ def _folder(folder: Path, display: str) -> Model:
         return _safetensors(shards, None, display)
     if config is None:
         raise InputError(f"{display}: no config.json, safetensors or GGUF file to size")
+    return _formula(config, display)
+
+
+def _formula(config: dict[str, Any], display: str) -> Model:
+    tensors = tuple(params.from_config(config))
     return Model(
-        display, "config", False, 1, tuple(params.from_config(config)), from_config(config)
+        display, "config", False, 1, tensors, from_config(config), not_counted=not_counted(config)
     )
 
 
@@ -113,7 +118,9 @@ def _shards(folder: Path) -> list[Path]:
 def _safetensors(shards: list[Path], config: dict[str, Any] | None, display: str) -> Model:
     tensors = [tensor for shard in shards for tensor in params.from_safetensors(read_header(shard))]
     if config is not None:
-        return Model(display, "safetensors", True, len(shards), tuple(tensors), from_config(config))
+        shapes = {tensor.name: tensor.shape for tensor in tensors}
+        arch = from_config(config, shapes)
+        return Model(display, "safetensors", True, len(shards), tuple(tensors), arch)
     return Model(
         display,
         "safetensors",

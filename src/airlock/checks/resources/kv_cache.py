@@ -6,6 +6,9 @@ Multi-head latent attention (DeepSeek-V2/V3) keeps one compressed latent and the
 layers x (kv_lora_rank + qk_rope_head_dim) x bytes, as vLLM and llama.cpp store it.
 Sliding-window layers (Mistral v0.1, Gemma 2/3, hybrid `layer_types`) stop growing at the
 window, so long contexts cost far less than the per-token figure suggests.
+Encoder-only models generate nothing and keep no cache. An encoder-decoder's decoder also keeps
+a cross-attention key and value per encoder position, fixed per sequence: Whisper attends to
+1500 audio frames (30 s), T5-style models to their input (taken as the context).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from airlock.checks.resources.arch import Arch
+from airlock.checks.resources.families import ENCODER_DECODER
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,8 @@ class KvCache:
     windowed_layers: int
     window: int | None
     latent: bool  # multi-head latent attention
+    cross_tokens: int = 0  # encoder positions each sequence's cross-attention cache holds
+    cross_bytes: int = 0  # that cache, per sequence (in total_bytes, times the batch)
 
 
 def layer_bytes_per_token(arch: Arch) -> int:
@@ -40,14 +46,18 @@ def kv_cache(arch: Arch, context: int, batch: int) -> KvCache:
     cached_tokens = (arch.kv_layers - windowed) * context
     if windowed and arch.window:
         cached_tokens += windowed * min(context, arch.window)
+    cross_tokens = (arch.cross_tokens or context) if arch.kind == ENCODER_DECODER else 0
+    cross_bytes = per_layer * arch.kv_layers * cross_tokens
     return KvCache(
         bytes_per_token=per_layer * arch.kv_layers,
         context=context,
         batch=batch,
-        total_bytes=per_layer * cached_tokens * batch,
+        total_bytes=(per_layer * cached_tokens + cross_bytes) * batch,
         dtype_bytes=arch.kv_dtype_bytes,
         layers=arch.kv_layers,
         windowed_layers=windowed,
         window=arch.window if windowed else None,
         latent=bool(arch.kv_lora_rank),
+        cross_tokens=cross_tokens,
+        cross_bytes=cross_bytes,
     )

@@ -7,22 +7,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airlock.checks.resources import formulas_other as other
-from airlock.checks.resources.arch import ConfigError, text_config
-from airlock.checks.resources.formulas_decoder import DECODERS, Shape, decoder_shapes
-from airlock.checks.resources.formulas_mla import deepseek_shapes
+from airlock.checks.resources import formulas
+from airlock.checks.resources.formulas_decoder import Shape
 from airlock.checks.resources.quant import GGML_NAMES
 from airlock.formats.gguf_index import GgufTensor
 from airlock.formats.safetensors_header import TensorHeader
 
-_FORMULAS = {
-    "deepseek_v2": deepseek_shapes,
-    "deepseek_v3": deepseek_shapes,
-    "gpt_neox": other.gpt_neox_shapes,
-    "bert": other.bert_shapes,
-    "t5": other.t5_shapes,
-    "whisper": other.whisper_shapes,
-}
 _DTYPE_LABELS = {"float32": "F32", "float16": "F16", "bfloat16": "BF16"}
 _LABEL_BITS = {"F32": 32, "F16": 16, "BF16": 16}
 
@@ -50,21 +40,9 @@ class Counts:
         return max(self.by_dtype, key=lambda dtype: self.by_dtype[dtype], default="?")
 
 
-def supported() -> tuple[str, ...]:
-    return (*DECODERS, *_FORMULAS)
-
-
 def config_shapes(raw: Mapping[str, Any]) -> list[tuple[str, Shape]]:
-    model_type = str(text_config(raw).get("model_type", "")).lower()
-    if model_type in DECODERS:
-        return list(decoder_shapes(raw))
-    if model_type in _FORMULAS:
-        return list(_FORMULAS[model_type](text_config(raw)))
-    shown = model_type or "(none)"
-    raise ConfigError(
-        f"config.json model_type {shown} has no formula (known: {', '.join(supported())}); "
-        "pass the folder with its safetensors files for an exact count"
-    )
+    """Every tower's tensors, by the architecture's formula (formulas.py)."""
+    return formulas.config_shapes(raw)
 
 
 def from_config(raw: Mapping[str, Any]) -> list[Tensor]:
