@@ -14,6 +14,7 @@ from airlock.checks.resources.fit import AcceleratorFit, Plan, fit_on, overhead_
 from airlock.checks.resources.inputs import Model, load
 from airlock.checks.resources.kv_cache import KvCache, kv_cache
 from airlock.checks.resources.params import Counts, count
+from airlock.checks.resources.tensor_roles import input_embedding
 
 DEFAULT_CONTEXT = 8192
 
@@ -51,6 +52,13 @@ class FitReport:
         return self.model.no_arch or None
 
     @property
+    def active_without_input_embedding(self) -> int | None:
+        """The convention of publishers that leave the embedding lookup out (gpt-oss)."""
+        if self.active_parameters is None:
+            return None
+        return self.active_parameters - input_embedding(self.model.tensors)
+
+    @property
     def stored_bits(self) -> float:
         return self.counts.stored_bytes * 8 / max(self.counts.parameters, 1)
 
@@ -65,7 +73,7 @@ def estimate(path: Path, request: FitRequest, home: Path | None = None) -> FitRe
     """Raises InputError, ConfigError, HeaderError, GgufError, PriceConfigError, KeyError."""
     chosen = [accelerators.find(request.gpu)] if request.gpu else list(accelerators.catalog())
     model = load(path)
-    counts = count(model.tensors)
+    counts = count(model.tensors, model.contents.buffers)
     if request.quant is not None and request.quant.lower() != "stored":
         quant.lookup(request.quant)  # an unknown --quant is a usage error with or without arch
     if model.arch is None:
