@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from airlock.checks.resources.checkpoint import Contents
 from airlock.checks.resources.estimate import FitReport
 from airlock.checks.resources.families import Filled
 from airlock.checks.resources.fit import AcceleratorFit, Option
 from airlock.checks.resources.kv_cache import KvCache
 from airlock.checks.resources.machine import Machine
+from airlock.checks.resources.quant_layout import Quantization
 
 SCHEMA = "airlock.fit/1"
 
 
 def fit_dict(report: FitReport) -> dict[str, Any]:
-    arch, kv, counts = report.arch, report.kv, report.counts
+    arch, kv, counts, contents = report.arch, report.kv, report.counts, report.model.contents
     return {
         "schema": SCHEMA,
         "source": {
@@ -32,7 +34,12 @@ def fit_dict(report: FitReport) -> dict[str, Any]:
         "warnings": list(report.warnings),
         "parameters": counts.parameters,
         "parameters_by_tower": report.towers,
+        "parameters_uncertain": list(contents.doubts),
         "active_parameters": report.active_parameters,
+        "active_parameters_without_input_embedding": report.active_without_input_embedding,
+        "quantization": _quantization(contents.quantization),
+        "multi_token_prediction": _mtp(contents),
+        "buffers": _buffers(contents),
         "parameters_by_dtype": counts.by_dtype,
         "weights_bytes": counts.stored_bytes,
         "weights_bits_per_parameter": round(report.stored_bits, 4),
@@ -52,6 +59,43 @@ def fit_dict(report: FitReport) -> dict[str, Any]:
             "adapter_parameters": report.finetune.adapter_parameters,
             "activations_included": False,
         },
+    }
+
+
+def _quantization(quant: Quantization | None) -> dict[str, Any] | None:
+    if quant is None:
+        return None
+    return {
+        "method": quant.method,
+        "layout": quant.layout,
+        "bits": quant.bits,
+        "group_size": quant.group_size,
+        "found_in": quant.found_in,
+        "quantized_tensors": quant.tensors,
+        "settings": quant.settings,
+        "source": quant.source or None,
+    }
+
+
+def _mtp(contents: Contents) -> dict[str, Any] | None:
+    """Stored, loaded only for speculative decoding: outside parameters and weights_bytes."""
+    if not contents.mtp:
+        return None
+    return {
+        "layers": list(contents.mtp_layers),
+        "parameters": sum(tensor.elements for tensor in contents.mtp),
+        "bytes": sum(tensor.nbytes for tensor in contents.mtp),
+    }
+
+
+def _buffers(contents: Contents) -> dict[str, int] | None:
+    """Stored tensors that are not parameters (their bytes are in weights_bytes)."""
+    if not contents.buffers:
+        return None
+    return {
+        "tensors": len(contents.buffers),
+        "elements": sum(tensor.elements for tensor in contents.buffers),
+        "bytes": sum(tensor.nbytes for tensor in contents.buffers),
     }
 
 

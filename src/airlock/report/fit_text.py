@@ -6,11 +6,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from airlock.checks.resources.checkpoint import Contents
 from airlock.checks.resources.estimate import FitReport
 from airlock.checks.resources.families import ENCODER, ENCODER_DECODER, Filled
 from airlock.checks.resources.fit import Option
 from airlock.checks.resources.kv_cache import KvCache
 from airlock.checks.resources.machine import Machine
+from airlock.checks.resources.quant_layout import Quantization
+from airlock.checks.resources.tensor_roles import not_parameter
 from airlock.report.console import rendered, string_console
 
 
@@ -50,9 +53,14 @@ def render_fit_text(report: FitReport, *, color: bool = False, width: int | None
         console.print(f"  not counted       {escape('; '.join(model.not_counted))}")
     if arch is not None and arch.filled:
         console.print(f"  not in config     {escape(_filled(arch.filled))}")
-    active = report.active_parameters
+    for label, text in _checkpoint_lines(model.contents):
+        console.print(f"  {label:<18}{escape(text)}")
+    active, lookup = report.active_parameters, report.active_without_input_embedding
     if active is not None and active != report.counts.parameters:
-        console.print(f"  active per token  {count(active)} (mixture of experts)")
+        without = ""
+        if lookup is not None and lookup != active:  # an untied embedding: one row per token
+            without = f"; {count(lookup)} without the input embedding"
+        console.print(f"  active per token  {count(active)} (mixture of experts{without})")
     dtypes = ", ".join(sorted(report.counts.by_dtype))
     console.print(
         f"  weights (stored)  {size(report.counts.stored_bytes)} "
@@ -147,6 +155,41 @@ def _machine_lines(console: Console, found: Machine) -> None:
     console.print(f"    bandwidth       {bandwidth}({escape(found.bandwidth_basis)})")
     flops = f"{found.fp32_flops / 1e9:,.0f} GFLOP/s " if found.fp32_flops else ""
     console.print(f"    FP32 peak       {flops}({escape(found.flops_basis)})")
+
+
+def _checkpoint_lines(contents: Contents) -> list[tuple[str, str]]:
+    """The scheme found, why the count may be off, and what is stored but not counted."""
+    lines = []
+    if contents.quantization is not None:
+        lines.append(("quantization", _scheme(contents.quantization)))
+    for number, doubt in enumerate(contents.doubts):
+        lines.append(("count uncertain" if number == 0 else "", doubt))
+    if contents.mtp:
+        parameters = count(sum(t.elements for t in contents.mtp))
+        stored = size(sum(t.nbytes for t in contents.mtp))
+        layers = ", ".join(map(str, contents.mtp_layers))
+        where = f"multi-token-prediction layer {layers}"
+        lines.append(("not counted", f"{parameters} parameters, {stored} in {where}: "
+                      "loaded only for speculative decoding"))  # fmt: skip
+    if contents.buffers:
+        tensors = len(contents.buffers)
+        stored = size(sum(t.nbytes for t in contents.buffers))
+        kinds = sorted({not_parameter(t) or "quantization metadata" for t in contents.buffers})
+        plural = "s" if tensors > 1 else ""
+        lines.append(("not parameters", f"{tensors} stored tensor{plural}, {stored}: "
+                      + "; ".join(kinds)))  # fmt: skip
+    return lines
+
+
+def _scheme(quant: Quantization) -> str:
+    parts = [quant.method]
+    if quant.bits:
+        parts.append(f"{quant.bits}-bit")
+    if quant.group_size:
+        parts.append(f"group size {quant.group_size}")
+    parts += [f"{key} {value}" for key, value in quant.settings.items()]
+    unpacked = f", {quant.tensors:,} tensors unpacked" if quant.tensors else ""
+    return f"{', '.join(parts)} (from {quant.found_in}{unpacked})"
 
 
 def _cells(option: Option, encoder: bool, context: int) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ from airlock.checks.resources.inputs import Model, load
 from airlock.checks.resources.kv_cache import KvCache, kv_cache
 from airlock.checks.resources.machine import Machine, Probe
 from airlock.checks.resources.params import Counts, count
+from airlock.checks.resources.tensor_roles import input_embedding
 from airlock.checks.resources.towers import matmul_parameters, off_path_parameters, tower_parameters
 
 DEFAULT_CONTEXT = 8192
@@ -74,6 +75,13 @@ class FitReport:
         return self.model.no_arch or None
 
     @property
+    def active_without_input_embedding(self) -> int | None:
+        """The convention of publishers that leave the embedding lookup out (gpt-oss)."""
+        if self.active_parameters is None:
+            return None
+        return self.active_parameters - input_embedding(self.model.tensors)
+
+    @property
     def stored_bits(self) -> float:
         return self.counts.stored_bytes * 8 / max(self.counts.parameters, 1)
 
@@ -95,7 +103,7 @@ def estimate(
     else:
         chosen = [accelerators.find(request.gpu)] if request.gpu else list(accelerators.catalog())
     model = load(path)
-    counts = count(model.tensors)
+    counts = count(model.tensors, model.contents.buffers)
     if request.quant is not None and request.quant.lower() != "stored":
         quant.lookup(request.quant)  # an unknown --quant is a usage error with or without arch
     if model.arch is None:

@@ -6,6 +6,8 @@ config.json alone (shapes from the architecture's formula). Tensor data is never
 
 Safetensors without a config.json still give the exact parameters and weight bytes (from the
 headers); what needs the architecture (KV cache, speed, accelerators) is left out, with why.
+Quantized checkpoints are read as the model's parameters (checkpoint.py): the scheme comes from
+config.json's quantization_config, a quantize_config.json beside it, or the tensor names.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from airlock import hf_cache
-from airlock.checks.resources import params
+from airlock.checks.resources import checkpoint, params, quant_layout
 from airlock.checks.resources.arch import Arch, from_config
 from airlock.checks.resources.arch_gguf import from_gguf
+from airlock.checks.resources.checkpoint import Contents
 from airlock.checks.resources.formulas import not_counted
 from airlock.checks.resources.params import Tensor
 from airlock.formats.gguf_index import read_index
@@ -37,10 +40,14 @@ class Model:
     kind: str  # "safetensors", "gguf" or "config"
     exact: bool  # counted from headers, not from a formula
     files: int
-    tensors: tuple[Tensor, ...]
+    contents: Contents  # the parameters, and what is stored beside them
     arch: Arch | None  # None: no config.json for these safetensors (`no_arch` says so)
     no_arch: str = ""
     not_counted: tuple[str, ...] = ()  # parts of a config-only model no formula covers
+
+    @property
+    def tensors(self) -> tuple[Tensor, ...]:
+        return self.contents.tensors
 
 
 def load(path: Path) -> Model:
@@ -93,9 +100,9 @@ def _folder(folder: Path, display: str) -> Model:
 
 
 def _formula(config: dict[str, Any], display: str) -> Model:
-    tensors = tuple(params.from_config(config))
+    contents = checkpoint.from_formula(config, params.from_config(config))
     return Model(
-        display, "config", False, 1, tensors, from_config(config), not_counted=not_counted(config)
+        display, "config", False, 1, contents, from_config(config), not_counted=not_counted(config)
     )
 
 
@@ -116,21 +123,27 @@ def _shards(folder: Path) -> list[Path]:
 
 
 def _safetensors(shards: list[Path], config: dict[str, Any] | None, display: str) -> Model:
-    tensors = [tensor for shard in shards for tensor in params.from_safetensors(read_header(shard))]
+    stored = [tensor for shard in shards for tensor in params.from_safetensors(read_header(shard))]
+    qconfig, found_in = _quant_config(config, shards[0].parent)
+    contents = checkpoint.from_safetensors(stored, config, qconfig, found_in)
     if config is not None:
-        shapes = {tensor.name: tensor.shape for tensor in tensors}
+        shapes = {tensor.name: tensor.shape for tensor in contents.tensors}
         arch = from_config(config, shapes)
-        return Model(display, "safetensors", True, len(shards), tuple(tensors), arch)
-    return Model(
-        display,
-        "safetensors",
-        True,
-        len(shards),
-        tuple(tensors),
-        None,
-        # The KV cache, memory total, fit and speed need the architecture config.json holds.
-        "no config.json beside the safetensors",
-    )
+        return Model(display, "safetensors", True, len(shards), contents, arch)
+    # The KV cache, memory total, fit and speed need the architecture config.json holds.
+    no_arch = "no config.json beside the safetensors"
+    return Model(display, "safetensors", True, len(shards), contents, None, no_arch)
+
+
+def _quant_config(config: dict[str, Any] | None, folder: Path) -> tuple[dict[str, Any] | None, str]:
+    """quantization_config and where it was found; older exports keep it in its own file."""
+    stated = config.get("quantization_config") if config is not None else None
+    if isinstance(stated, dict):
+        return stated, "config.json"
+    for name, method in quant_layout.config_files():
+        if (folder / name).is_file():
+            return {"quant_method": method, **_json(folder / name)}, name
+    return None, ""
 
 
 def _gguf(path: Path, display: str) -> Model:
@@ -138,7 +151,8 @@ def _gguf(path: Path, display: str) -> Model:
     tensors = tuple(params.from_gguf(index.tensors))
     embedding = next((t for t in tensors if t.name == "token_embd.weight"), None)
     vocab = embedding.shape[-1] if embedding is not None else 0
-    return Model(display, "gguf", True, 1, tensors, from_gguf(index.metadata, vocab))
+    contents = checkpoint.from_gguf(tensors)
+    return Model(display, "gguf", True, 1, contents, from_gguf(index.metadata, vocab))
 
 
 def _config(path: Path) -> dict[str, Any] | None:

@@ -63,8 +63,10 @@ def from_gguf(tensors: Iterable[GgufTensor]) -> list[Tensor]:
     return [Tensor(t.name, t.shape, GGML_NAMES[t.ggml_type], t.nbytes) for t in tensors]
 
 
-def count(tensors: Iterable[Tensor]) -> Counts:
-    parameters = stored = 0
+def count(tensors: Iterable[Tensor], buffers: Iterable[Tensor] = ()) -> Counts:
+    """`buffers` are stored but are not parameters: their bytes count, their elements not."""
+    parameters = 0
+    stored = sum(buffer.nbytes for buffer in buffers)
     by_dtype: dict[str, int] = {}
     for tensor in tensors:
         parameters += tensor.elements
