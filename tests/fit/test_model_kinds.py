@@ -8,7 +8,7 @@ from pathlib import Path
 import gguf
 import numpy as np
 import pytest
-from fit_helpers import write_config, write_sparse_checkpoint
+from fit_helpers import write_config, write_sparse_checkpoint, write_tensors
 from kind_helpers import (
     BGE_BASE_EN_15,
     DEBERTA_V3_BASE,
@@ -223,3 +223,19 @@ def test_config_without_a_needed_key_and_no_default_still_fails(tmp_path: Path) 
     del config["vocab_size"]  # bert has no recorded defaults: refuse rather than guess
     with pytest.raises(ConfigError, match="vocab_size"):
         from_config(config)
+
+
+def test_a_stored_position_ids_buffer_is_not_a_parameter(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Cross-encoders saved before transformers made BertEmbeddings' `position_ids` buffer
+    non-persistent store it (int64 [1, 512]): an arange, not a trained parameter. The count
+    stays 22,713,601 and its 4 KiB are stored bytes only."""
+    tensors = [("bert." + name, "F32", shape) for name, shape in config_shapes(MS_MARCO_MINILM_L6)]
+    tensors += [("classifier.weight", "F32", (1, 384)), ("classifier.bias", "F32", (1,))]
+    tensors += [("bert.embeddings.position_ids", "I64", (1, 512))]
+    write_tensors(tmp_path, tensors, MS_MARCO_MINILM_L6)
+    assert main(["fit", str(tmp_path), "--gpu", "l4", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["parameters"] == 22_713_601
+    assert data["buffers"]["elements"] == 512
