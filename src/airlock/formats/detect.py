@@ -12,6 +12,7 @@ from airlock.formats.interface import Buffer, Kind
 from airlock.formats.pickle.opcodes import FIRST_OPCODE_BYTES, looks_like_pickle
 from airlock.formats.pickle.probe import unpickling
 from airlock.formats.tar_headers import looks_like_tar
+from airlock.headers.safetensors import MAX_HEADER as SAFETENSORS_MAX_HEADER
 
 HEAD_BYTES = 4096
 
@@ -26,7 +27,6 @@ _COMPRESSED_MAGICS = (
 )
 _SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-SAFETENSORS_MAX_HEADER = 100_000_000
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
 _TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2", ".template")
 _YAML_SUFFIXES = (".yaml", ".yml")

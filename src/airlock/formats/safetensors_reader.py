@@ -12,15 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from airlock.findings import Finding
-from airlock.formats.detect import SAFETENSORS_MAX_HEADER
 from airlock.formats.interface import Blob, Kind, Reader, ScanContext
-
-# Bits per element, as in safetensors' own Dtype (F4/F6 pack several elements in a byte).
-DTYPE_BITS = {
-    "BOOL": 8, "U8": 8, "I8": 8, "U16": 16, "I16": 16, "U32": 32, "I32": 32, "U64": 64,
-    "I64": 64, "F16": 16, "BF16": 16, "F32": 32, "F64": 64, "C64": 64,
-    "F8_E4M3": 8, "F8_E5M2": 8, "F8_E8M0": 8, "F6_E2M3": 6, "F6_E3M2": 6, "F4": 4,
-}  # fmt: skip
+from airlock.headers.safetensors import DTYPE_BITS, MAX_HEADER, is_count
 
 # Metadata strings cannot run; these only say which look like something other than a label.
 _SUSPICIOUS = (
@@ -50,13 +43,13 @@ class SafetensorsReader(Reader):
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
         data = blob.data
         size = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1
-        if not 2 <= size <= min(len(data) - 8, SAFETENSORS_MAX_HEADER):
+        if not 2 <= size <= min(len(data) - 8, MAX_HEADER):
             yield ctx.finding(
                 "AIR001",
                 blob,
                 blob.location.at(0),
                 f"The safetensors header length ({size} bytes) is impossible for a "
-                f"{len(data)}-byte file (the format caps it at {SAFETENSORS_MAX_HEADER}); "
+                f"{len(data)}-byte file (the format caps it at {MAX_HEADER}); "
                 "the file could not be inspected.",
                 bytes(data[:8]).hex(" "),
             )
@@ -171,12 +164,12 @@ def _tensor_problem(info: object, data_len: int) -> str | None:
     dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
     if dtype not in DTYPE_BITS:
         return f"unknown dtype {str(dtype)[:40]!r}"
-    if not isinstance(shape, list) or not all(_is_count(dim) for dim in shape):
+    if not isinstance(shape, list) or not all(is_count(dim) for dim in shape):
         return "a shape is not a list of non-negative integers"
     if not (
         isinstance(offsets, list)
         and len(offsets) == 2
-        and all(_is_count(offset) for offset in offsets)
+        and all(is_count(offset) for offset in offsets)
         and offsets[0] <= offsets[1]
     ):
         return "data_offsets is not an ordered [begin, end] pair"
@@ -211,10 +204,6 @@ def _coverage(spans: list[tuple[int, int]], data_len: int) -> Iterator[str]:
         yield f"{overlaps} tensor(s) overlap an earlier one"
     if cursor < data_len:
         yield f"{data_len - cursor} bytes after the last tensor belong to no tensor"
-
-
-def _is_count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 # What save_pretrained / safetensors writers put there by themselves: not worth a line.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from airlock.checks.resources.arch import Arch, ConfigError, bounded
-from airlock.formats.gguf_index import Value
+from airlock.headers.gguf_index import Value
 
 
 def from_gguf(meta: Mapping[str, Value], vocab: int) -> Arch:

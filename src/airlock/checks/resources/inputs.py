@@ -20,8 +20,8 @@ from airlock.checks.resources import params
 from airlock.checks.resources.arch import Arch, from_config
 from airlock.checks.resources.arch_gguf import from_gguf
 from airlock.checks.resources.params import Tensor
-from airlock.formats.gguf_index import read_index
-from airlock.formats.safetensors_header import read_header
+from airlock.headers.gguf_index import read_index
+from airlock.headers.safetensors import read_header
 
 INDEX = "model.safetensors.index.json"
 

@@ -12,8 +12,8 @@ from airlock.checks.resources.arch import ConfigError, text_config
 from airlock.checks.resources.formulas_decoder import DECODERS, Shape, decoder_shapes
 from airlock.checks.resources.formulas_mla import deepseek_shapes
 from airlock.checks.resources.quant import GGML_NAMES
-from airlock.formats.gguf_index import GgufTensor
-from airlock.formats.safetensors_header import TensorHeader
+from airlock.headers.gguf_index import GgufTensor
+from airlock.headers.safetensors import TensorHeader
 
 _FORMULAS = {
     "deepseek_v2": deepseek_shapes,

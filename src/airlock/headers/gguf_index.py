@@ -1,7 +1,7 @@
-"""GGUF metadata and tensor index as values, for `airlock fit`; tensor data is never read.
+"""GGUF metadata and tensor index as values, for `fit` and `license`; tensor data is never read.
 
-Shares the scanner's bounds-checked cursor, preamble and tensor-entry parsing, so both agree
-on what a GGUF file says.
+Parsed with the same cursor, preamble and tensor entries as the scan's reader (`headers.gguf`),
+so both agree on what a GGUF file says.
 """
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from airlock.formats.gguf_reader import (
-    _ARRAY,
-    _FIXED,
-    _STRING,
+from airlock.headers.gguf import (
+    ARRAY,
+    FIXED,
     GGML_BLOCKS,
     MAX_ELEMENTS,
-    _Cursor,
-    _skip_value,
-    _Stop,
+    STRING,
+    Cursor,
+    Stop,
     read_preamble,
     read_tensor_info,
+    skip_value,
 )
 
 # struct formats of the scalar value types (GGUF spec: uint8 .. float64).
@@ -87,12 +87,12 @@ def read_index(path: Path, tokens: Collection[str] = ()) -> GgufIndex:
             raise GgufError(f"{path.name}: not a GGUF file")
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
             try:
-                return _parse(_Cursor(data, "<", v1=False, pos=4), wanted)
-            except (_Stop, struct.error) as exc:
+                return _parse(Cursor(data, "<", v1=False, pos=4), wanted)
+            except (Stop, struct.error) as exc:
                 raise GgufError(f"{path.name}: {exc}") from None
 
 
-def _parse(cursor: _Cursor, wanted: dict[bytes, str]) -> GgufIndex:
+def _parse(cursor: Cursor, wanted: dict[bytes, str]) -> GgufIndex:
     tensor_count, pairs = read_preamble(cursor)
     metadata: dict[str, Value] = {}
     lengths: dict[str, int] = {}
@@ -100,7 +100,7 @@ def _parse(cursor: _Cursor, wanted: dict[bytes, str]) -> GgufIndex:
     for _ in range(pairs):
         key = cursor.string()
         kind = cursor.unpack("I")
-        if kind == _ARRAY:
+        if kind == ARRAY:
             lengths[key] = _length(cursor)
             if key == VOCABULARY and wanted:
                 token_ids = _find_strings(cursor, wanted)
@@ -117,7 +117,7 @@ def _parse(cursor: _Cursor, wanted: dict[bytes, str]) -> GgufIndex:
     return GgufIndex(metadata, tuple(tensors), lengths, token_ids)
 
 
-def _length(cursor: _Cursor) -> int:
+def _length(cursor: Cursor) -> int:
     """An array's element count, read ahead: the cursor stays at the array's start."""
     start = cursor.pos
     cursor.unpack("I")
@@ -126,18 +126,18 @@ def _length(cursor: _Cursor) -> int:
     return length
 
 
-def _find_strings(cursor: _Cursor, wanted: dict[bytes, str]) -> dict[str, int]:
+def _find_strings(cursor: Cursor, wanted: dict[bytes, str]) -> dict[str, int]:
     """Walk a string array (the vocabulary) to its end, noting the index of each wanted string;
     bytes are compared only where the length matches, so a 150k-entry vocabulary stays cheap."""
     start = cursor.pos
-    if cursor.unpack("I") != _STRING:
+    if cursor.unpack("I") != STRING:
         cursor.pos = start
-        _skip_value(cursor, _ARRAY, 0)
+        skip_value(cursor, ARRAY, 0)
         return {}
     items = cursor.count("an array of", 8)
     cursor.elements += items
     if cursor.elements > MAX_ELEMENTS:
-        raise _Stop("AIR003", start, f"over {MAX_ELEMENTS} array elements in all")
+        raise Stop("AIR003", start, f"over {MAX_ELEMENTS} array elements in all")
     sizes = {len(piece) for piece in wanted}
     found: dict[str, int] = {}
     for index in range(items):
@@ -150,22 +150,22 @@ def _find_strings(cursor: _Cursor, wanted: dict[bytes, str]) -> dict[str, int]:
     return found
 
 
-def _value(cursor: _Cursor, kind: int) -> Value | None:
+def _value(cursor: Cursor, kind: int) -> Value | None:
     if kind in _SCALARS:
         value: int | float | bool = cursor.unpack(_SCALARS[kind])
         return value
-    if kind == _STRING:
+    if kind == STRING:
         return cursor.string()
-    if kind == _ARRAY:
+    if kind == ARRAY:
         start = cursor.pos
         item = cursor.unpack("I")
         if item in _SCALARS:
-            size = _FIXED[item]
+            size = FIXED[item]
             length = cursor.count("an array of", size, len(cursor.data))
             if length <= _MAX_KEPT:
                 return tuple(cursor.unpack(_SCALARS[item]) for _ in range(length))
             cursor.skip(size * length)
             return None
         cursor.pos = start
-    _skip_value(cursor, kind, 0)
+    skip_value(cursor, kind, 0)
     return None
