@@ -12,8 +12,8 @@ import gguf
 import numpy as np
 from fit_helpers import LLAMA_31_8B, write_sparse_checkpoint
 
-# What sizing a model has no use for: template parsing and the scan's format readers.
-_ABSENT = ("jinja2", "airlock.formats", "airlock.checks.chat_template")
+# What sizing a model has no use for: template parsing and the scan (readers, analyzers).
+_ABSENT = ("jinja2", "airlock.scan")
 
 
 def _write_gguf(path: Path) -> Path:
