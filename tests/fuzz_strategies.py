@@ -25,7 +25,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from airlock.formats.pickle.opcodes import PickleDecodeError, decode_op
+from airlock.scan.formats.pickle.opcodes import PickleDecodeError, decode_op
 
 # Values written over length/count/offset fields: the edges of every integer width.
 HUGE_VALUES = (

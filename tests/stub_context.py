@@ -4,8 +4,8 @@ rule's default severity unless given one, and nested content is not followed."""
 from __future__ import annotations
 
 from airlock.findings import Finding, Location, Severity
-from airlock.formats.interface import Blob
 from airlock.rules import rule
+from airlock.scan.context import Blob
 
 
 class StubContext:

@@ -18,7 +18,7 @@ import pytest
 
 from airlock.artifact import ArtifactFile
 from airlock.findings import Finding, Severity
-from airlock.scanner import Scanner
+from airlock.scan.scanner import Scanner
 
 np = pytest.importorskip("numpy")
 
@@ -277,7 +277,7 @@ def test_deepspeed_zero_optimizer_state_is_clean(
 
 
 def test_torchscript_names_in_the_policy() -> None:
-    from airlock.formats.pickle.policy import GlobalsPolicy, Status
+    from airlock.scan.names.pickle_globals import GlobalsPolicy, Status
 
     policy = GlobalsPolicy.default()
     assert policy.judge("__torch__.Gated").status is Status.ALLOWED

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from airlock.findings import Finding, Severity
-from airlock.scanner import Scanner, ScanReport
+from airlock.scan.results import ScanReport
+from airlock.scan.scanner import Scanner
 from samples.bypasses import SAMPLES, Sample
 
 

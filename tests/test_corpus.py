@@ -7,7 +7,7 @@ handed to the scanner, which reads bytes.
 Scope: the pickle family. A labelled file is in scope when
   * its name does not end in a suffix another check covers (.h5, .keras, .safetensors, .pb,
     .onnx, .gguf, .tflite, .json, .j2, .jinja), and
-  * its detected kind (airlock.formats.detect.detect on its first bytes) is pickle, numpy, zip,
+  * its detected kind (airlock.scan.formats.detect.detect on its first bytes) is pickle, numpy, zip,
     compressed or 7z, or its name ends in a pickle-family suffix (.pkl, .pt, .bin, .npy, ...),
     so that corrupt files named like pickles are in scope too.
 Expectations, at the default threshold (high):
@@ -28,9 +28,10 @@ from pathlib import Path
 import pytest
 
 from airlock.findings import Severity
-from airlock.formats.detect import HEAD_BYTES, detect
-from airlock.formats.interface import Kind
-from airlock.scanner import FileResult, Scanner
+from airlock.scan.context import Kind
+from airlock.scan.formats.detect import HEAD_BYTES, detect
+from airlock.scan.results import FileResult
+from airlock.scan.scanner import Scanner
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpora" / "peer-samples"
 

@@ -38,17 +38,17 @@ from hypothesis import strategies as st
 import fuzz_strategies as fs
 from airlock.artifact import ArtifactFile
 from airlock.findings import Finding, Location, Severity
-from airlock.formats.detect import (
+from airlock.rules import RULES
+from airlock.scan.context import Blob, Kind, Reader
+from airlock.scan.formats.detect import (
     CODE_CAPABLE_SUFFIXES,
     GENERIC_BINARY_SUFFIXES,
     HEAD_BYTES,
     detect,
     readings,
 )
-from airlock.formats.interface import Blob, Kind, Reader
-from airlock.formats.registry import default_readers
-from airlock.rules import RULES
-from airlock.scanner import Limits, Scanner, _Context
+from airlock.scan.registry import default_readers
+from airlock.scan.scanner import Limits, Scanner, _Context
 
 # Profile ---------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from airlock.cli import main
-from airlock.scanner import Scanner
+from airlock.scan.scanner import Scanner
 
 REVISION = "0123456789abcdef0123456789abcdef01234567"
 PAYLOAD = b"\x80\x02cbuiltins\nexec\nX\x0b\x00\x00\x00print('hi')\x85R."

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from pytest import MonkeyPatch
 
-from airlock import parallel
 from airlock.artifact import ArtifactFile, collect
-from airlock.parallel import worker_count
-from airlock.scanner import FileResult, Scanner
+from airlock.scan import parallel
+from airlock.scan.parallel import worker_count
+from airlock.scan.results import FileResult
+from airlock.scan.scanner import Scanner
 
 PAYLOAD = b"\x80\x02cbuiltins\nexec\nX\x0b\x00\x00\x00print('hi')\x85R."
 

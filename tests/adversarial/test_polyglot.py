@@ -305,7 +305,7 @@ def test_the_polyglots_are_really_both_formats(tmp_path: Path) -> None:
 
 def test_the_kind_reported_stays_the_primary_one(tmp_path: Path) -> None:
     from airlock.artifact import ArtifactFile
-    from airlock.scanner import Scanner
+    from airlock.scan.scanner import Scanner
 
     path = tmp_path / "model.tar"
     path.write_bytes(tar_named(payload(0)))

@@ -32,8 +32,8 @@ from adversarial.live import (
     describe,
     run_snippet,
 )
-from airlock.checks.python_code import analyze
 from airlock.findings import Finding, Severity
+from airlock.scan.analyzers.python_code import analyze
 
 CRITICAL, HIGH = Severity.CRITICAL, Severity.HIGH
 # Rules of findings about the code itself (not the config entry that names it).

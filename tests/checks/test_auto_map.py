@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from modeling_samples import CONFIGURATION_TINY, MODELING_TINY
 
-from airlock.checks.auto_map import AutoMapAnalyzer
 from airlock.findings import Finding, Location, Severity
-from airlock.formats.interface import Blob
-from airlock.scanner import Scanner
+from airlock.scan.analyzers.auto_map import AutoMapAnalyzer
+from airlock.scan.context import Blob
+from airlock.scan.scanner import Scanner
 from stub_context import StubContext
 
 AUTO_MAP = {

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from airlock.artifact import ArtifactFile
-from airlock.checks.chat_template import analyze
 from airlock.findings import Finding, Severity
-from airlock.scanner import Scanner
+from airlock.scan.analyzers.chat_template import analyze
+from airlock.scan.scanner import Scanner
 
 SAMPLES = (
     Path(__file__).resolve().parents[3]

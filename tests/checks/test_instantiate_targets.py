@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 
 from airlock.artifact import ArtifactFile
-from airlock.checks.config_targets import judge_target, target_lists
-from airlock.checks.instantiate_targets import (
+from airlock.findings import Severity
+from airlock.scan.analyzers.instantiate_targets import (
     eval_resolver,
     judge_instantiate,
     resolve_references,
 )
-from airlock.findings import Severity
-from airlock.formats.pickle.policy import Status
-from airlock.formats.registry import json_reader
-from airlock.formats.yaml_reader import YamlReader
-from airlock.scanner import Scanner
+from airlock.scan.formats.yaml_reader import YamlReader
+from airlock.scan.names.config_targets import judge_target, target_lists
+from airlock.scan.names.pickle_globals import Status
+from airlock.scan.registry import json_reader
+from airlock.scan.scanner import Scanner
 
 
 @pytest.mark.parametrize(

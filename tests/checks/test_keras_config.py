@@ -22,11 +22,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airlock.artifact import ArtifactFile
-from airlock.checks.keras_config import KerasConfigAnalyzer
-from airlock.checks.lambda_code import code_names, marshal_names
 from airlock.findings import Location, Severity
-from airlock.formats.interface import Blob
-from airlock.scanner import FileResult, Scanner
+from airlock.scan.analyzers.keras_config import KerasConfigAnalyzer
+from airlock.scan.analyzers.lambda_code import code_names, marshal_names
+from airlock.scan.context import Blob
+from airlock.scan.results import FileResult
+from airlock.scan.scanner import Scanner
 from stub_context import StubContext
 
 

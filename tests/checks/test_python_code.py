@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from modeling_samples import CONFIGURATION_TINY, MODELING_TINY
 
-from airlock.checks.python_code import analyze
 from airlock.findings import Finding, Location, Severity
-from airlock.formats.interface import Blob
-from airlock.formats.python_reader import MAX_SOURCE_BYTES, PythonReader
-from airlock.scanner import Scanner
+from airlock.scan.analyzers.python_code import analyze
+from airlock.scan.context import Blob
+from airlock.scan.formats.python_reader import MAX_SOURCE_BYTES, PythonReader
+from airlock.scan.scanner import Scanner
 from stub_context import StubContext
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from airlock.artifact import ArtifactFile
 from airlock.findings import Finding, Severity
-from airlock.scanner import FileResult, Limits, Scanner
+from airlock.scan.results import FileResult
+from airlock.scan.scanner import Limits, Scanner
 
 LOCAL, CENTRAL = b"PK\x03\x04", b"PK\x01\x02"
 

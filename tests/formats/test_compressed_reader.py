@@ -16,8 +16,8 @@ import pytest
 from container_helpers import canary_pickle, has, ids, of, scan, write_scan
 
 from airlock.findings import Location, Severity
-from airlock.formats.interface import Blob, Kind
-from airlock.scanner import Limits, Scanner, _Context
+from airlock.scan.context import Blob, Kind
+from airlock.scan.scanner import Limits, Scanner, _Context
 
 COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
     "gzip": gzip.compress,

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from airlock.artifact import ArtifactFile
 from airlock.findings import Finding, Location, Severity
-from airlock.formats.gguf_reader import GgufReader
-from airlock.formats.interface import Blob, Kind
-from airlock.scanner import Scanner, _Context
+from airlock.scan.context import Blob, Kind
+from airlock.scan.formats.gguf_reader import GgufReader
+from airlock.scan.scanner import Scanner, _Context
 
 BENIGN = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from gguf import GGUFWriter
 
-from airlock.formats.gguf_index import VOCABULARY, read_index
+from airlock.headers.gguf_index import VOCABULARY, read_index
 
 
 def write(path: Path, tokens: list[str]) -> Path:

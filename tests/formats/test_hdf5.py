@@ -19,10 +19,11 @@ from proto_builders import EDITS, mutate
 
 from airlock.artifact import ArtifactFile
 from airlock.findings import Location, Severity
-from airlock.formats.detect import detect
-from airlock.formats.hdf5_reader import Hdf5Reader
-from airlock.formats.interface import Blob, Kind
-from airlock.scanner import FileResult, Scanner
+from airlock.scan.context import Blob, Kind
+from airlock.scan.formats.detect import detect
+from airlock.scan.formats.hdf5_reader import Hdf5Reader
+from airlock.scan.results import FileResult
+from airlock.scan.scanner import Scanner
 from stub_context import StubContext
 
 SAMPLES = Path("/work/shared/corpora/peer-samples/modelaudit/tests/assets/samples/keras")

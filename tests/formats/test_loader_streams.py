@@ -10,10 +10,10 @@ import zipfile
 
 import pytest
 
-from airlock.formats.pickle import numpy_dtype
-from airlock.formats.pickle.torch_legacy import Step, TarMemberLayout
-from airlock.formats.pickle.values import Call, Global, SymDict
-from airlock.formats.zip_archive import miniz_members, open_archive
+from airlock.scan.formats.pickle import numpy_dtype
+from airlock.scan.formats.pickle.torch_legacy import Step, TarMemberLayout
+from airlock.scan.formats.pickle.values import Call, Global, SymDict
+from airlock.scan.formats.zip_archive import miniz_members, open_archive
 
 _DTYPE = Global("numpy", "dtype", 0)
 
@@ -168,7 +168,7 @@ def _zip_variants() -> list[bytes]:
 @pytest.mark.parametrize("data", _zip_variants())
 def test_skipping_the_miniz_reading_changes_nothing(data: bytes) -> None:
     """open_archive skips the second (miniz) parse only where it would add nothing."""
-    from airlock.formats import zip_archive
+    from airlock.scan.formats import zip_archive
 
     fast = open_archive(data)
     full = zip_archive.Archive()

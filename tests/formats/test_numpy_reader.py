@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from airlock.findings import Severity
-from airlock.formats.numpy_reader import _canonical_header
+from airlock.scan.formats.numpy_reader import _canonical_header
 
 
 @pytest.fixture

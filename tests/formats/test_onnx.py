@@ -18,10 +18,11 @@ from proto_builders import EDITS, bfield, mutate, vfield
 
 from airlock.artifact import ArtifactFile
 from airlock.findings import Location, Severity
-from airlock.formats.detect import detect
-from airlock.formats.interface import Blob, Kind
-from airlock.formats.onnx_reader import OnnxReader
-from airlock.scanner import FileResult, Scanner
+from airlock.scan.context import Blob, Kind
+from airlock.scan.formats.detect import detect
+from airlock.scan.formats.onnx_reader import OnnxReader
+from airlock.scan.results import FileResult
+from airlock.scan.scanner import Scanner
 from stub_context import StubContext
 
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from airlock.formats.pickle.embedded import embedded_pickle
-from airlock.formats.pickle.interpreter import Interpreter, canonical_global
-from airlock.formats.pickle.opcodes import PickleDecodeError, decode_op, looks_like_pickle
-from airlock.formats.pickle.payloads import concrete_bytes
-from airlock.formats.pickle.policy import GlobalsPolicy, Status
-from airlock.formats.pickle.values import Call, Global, SymDict, render
+from airlock.scan.formats.pickle.embedded import embedded_pickle
+from airlock.scan.formats.pickle.interpreter import Interpreter, canonical_global
+from airlock.scan.formats.pickle.opcodes import PickleDecodeError, decode_op, looks_like_pickle
+from airlock.scan.formats.pickle.payloads import concrete_bytes
+from airlock.scan.formats.pickle.values import Call, Global, SymDict, render
+from airlock.scan.names.pickle_globals import GlobalsPolicy, Status
 
 
 class Recorder:
@@ -200,7 +200,7 @@ def test_joblib_inline_arrays_are_stepped_over() -> None:
 
 
 def test_values_held_at_once_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    from airlock.formats.pickle import interpreter
+    from airlock.scan.formats.pickle import interpreter
 
     monkeypatch.setattr(interpreter, "MAX_VALUES", 10_000)
     data = b"\x80\x04" + b"N" * 20_000 + b"."
@@ -211,9 +211,9 @@ def test_values_held_at_once_are_bounded(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def _scan_bytes(data: bytes) -> list[Any]:
     from airlock.findings import Location
-    from airlock.formats.detect import detect
-    from airlock.formats.interface import Blob
-    from airlock.scanner import Scanner, _Context
+    from airlock.scan.context import Blob
+    from airlock.scan.formats.detect import detect
+    from airlock.scan.scanner import Scanner, _Context
 
     scanner = Scanner()
     blob = Blob(data, "model.pkl", Location(), "model.pkl")

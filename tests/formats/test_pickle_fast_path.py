@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fuzz_strategies as fs
-from airlock.formats.pickle import interpreter
-from airlock.formats.pickle.interpreter import Interpreter
+from airlock.scan.formats.pickle import interpreter
+from airlock.scan.formats.pickle.interpreter import Interpreter
 
 
 class Recorder:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from airlock.findings import Severity
-from airlock.formats import pickle_reader
-from airlock.formats.pickle.interpreter import Interpreter
-from airlock.scanner import Scanner
+from airlock.scan.formats import pickle_reader
+from airlock.scan.formats.pickle.interpreter import Interpreter
+from airlock.scan.scanner import Scanner
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from proto_builders import EDITS, bfield, mutate, varint, vfield
 
-from airlock.formats.protobuf_wire import (
+from airlock.scan.formats.protobuf_wire import (
     I32,
     I64,
     LEN,

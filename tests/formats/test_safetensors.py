@@ -17,10 +17,10 @@ from safetensors.numpy import save
 
 from airlock.artifact import ArtifactFile
 from airlock.findings import Finding, Location, Severity
-from airlock.formats.detect import detect
-from airlock.formats.interface import Blob, Kind
-from airlock.formats.safetensors_reader import SafetensorsReader
-from airlock.scanner import Scanner, _Context
+from airlock.scan.context import Blob, Kind
+from airlock.scan.formats.detect import detect
+from airlock.scan.formats.safetensors_reader import SafetensorsReader
+from airlock.scan.scanner import Scanner, _Context
 
 CORPUS = (
     Path(__file__).resolve().parents[3]

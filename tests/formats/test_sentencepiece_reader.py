@@ -10,9 +10,9 @@ import pytest
 from proto_builders import bfield, vfield
 
 from airlock.artifact import ArtifactFile
-from airlock.formats.detect import detect
-from airlock.formats.interface import Kind
-from airlock.scanner import Scanner
+from airlock.scan.context import Kind
+from airlock.scan.formats.detect import detect
+from airlock.scan.scanner import Scanner
 
 
 def piece(text: str, score: float, kind: int = 1) -> bytes:

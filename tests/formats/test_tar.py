@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from airlock.findings import Finding, Severity
-from airlock.formats.detect import detect
-from airlock.formats.interface import Kind
-from airlock.scanner import FileResult
+from airlock.scan.context import Kind
+from airlock.scan.formats.detect import detect
+from airlock.scan.results import FileResult
 
 Entry = tuple[tarfile.TarInfo, bytes | None]
 
@@ -236,7 +236,7 @@ def test_old_gnu_sparse_member(tmp_path: Path, canary: Path) -> None:
 
 
 def test_member_count_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("airlock.formats.tar_archive.MAX_MEMBERS", 5)
+    monkeypatch.setattr("airlock.scan.formats.tar_archive.MAX_MEMBERS", 5)
     result = write_scan(tmp_path / "a.tar", files({f"f{i}": b"" for i in range(8)}))
     assert has(result, "AIR003", Severity.HIGH, "more than 5 members")
 

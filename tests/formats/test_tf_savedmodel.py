@@ -13,10 +13,11 @@ from proto_builders import EDITS, bfield, mutate, vfield
 
 from airlock.artifact import ArtifactFile
 from airlock.findings import Location, Severity
-from airlock.formats.detect import detect
-from airlock.formats.interface import Blob, Kind
-from airlock.formats.tf_savedmodel_reader import TensorFlowReader, op_rules
-from airlock.scanner import FileResult, Scanner
+from airlock.scan.context import Blob, Kind
+from airlock.scan.formats.detect import detect
+from airlock.scan.formats.tf_savedmodel_reader import TensorFlowReader, op_rules
+from airlock.scan.results import FileResult
+from airlock.scan.scanner import Scanner
 from stub_context import StubContext
 
 SAMPLES = Path("/work/shared/corpora/peer-samples/modelaudit/tests/assets/samples/tensorflow")

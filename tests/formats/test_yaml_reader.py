@@ -13,10 +13,11 @@ import yaml
 
 from airlock.artifact import ArtifactFile
 from airlock.findings import Finding, Severity
-from airlock.formats import yaml_reader
-from airlock.formats.detect import HEAD_BYTES, detect
-from airlock.formats.interface import Kind
-from airlock.scanner import FileResult, Scanner
+from airlock.scan.context import Kind
+from airlock.scan.formats import yaml_reader
+from airlock.scan.formats.detect import HEAD_BYTES, detect
+from airlock.scan.results import FileResult
+from airlock.scan.scanner import Scanner
 
 SAMPLES = (
     Path(__file__).resolve().parents[3]

@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from airlock.findings import Severity
-from airlock.scanner import Limits
+from airlock.scan.scanner import Limits
 
 
 @pytest.fixture

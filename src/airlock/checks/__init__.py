@@ -1,1 +1,1 @@
-"""Checks shared by several readers (chat templates appear in GGUF, JSON and template files)."""
+"""Whole-model assessments other than the scan: `license` and `resources` (`airlock fit`)."""

@@ -14,8 +14,8 @@ from airlock.checks.resources.inputs import InputError
 from airlock.checks.resources.quant import choices
 from airlock.cli.errors import USAGE_ERROR, print_error
 from airlock.cli.options import float_range, int_range, text_style
-from airlock.formats.gguf_index import GgufError
-from airlock.formats.safetensors_header import HeaderError
+from airlock.headers.gguf_index import GgufError
+from airlock.headers.safetensors import HeaderError
 
 DOES_NOT_FIT = 1
 # Upper bounds of the numeric options: beyond the largest deployments and context windows

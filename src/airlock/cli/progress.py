@@ -19,7 +19,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from airlock.scanner import FileResult
+from airlock.scan.results import FileResult
 
 
 class _Bar:

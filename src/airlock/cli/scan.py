@@ -12,7 +12,8 @@ from airlock.cli.errors import USAGE_ERROR, print_error
 from airlock.cli.options import add_report_options, emit, jobs, text_style
 from airlock.findings import Severity
 from airlock.report.summary import summarize
-from airlock.scanner import Scanner, ScanReport
+from airlock.scan.results import ScanReport
+from airlock.scan.scanner import Scanner
 
 FAILED = 1
 

@@ -27,11 +27,11 @@ from airlock.dossier.provenance import (
     manifest_digest,
     verify_signature,
 )
-from airlock.formats.pickle.policy import GlobalsPolicy
-from airlock.formats.pickle_reader import PickleReader
-from airlock.formats.registry import default_readers, json_reader
 from airlock.policy.model import Policy
-from airlock.scanner import Scanner
+from airlock.scan.formats.pickle_reader import PickleReader
+from airlock.scan.names.pickle_globals import GlobalsPolicy
+from airlock.scan.registry import default_readers, json_reader
+from airlock.scan.scanner import Scanner
 
 
 def build_dossier(
@@ -53,7 +53,7 @@ def build_dossier(
 def _scan(path: Path, policy: Policy, jobs: int | None) -> ScanSection:
     # The organization's extra globals replace the default pickle reader, for nested pickles too,
     # and are trusted as config targets (Hydra, LightningCLI, Keras modules) as well.
-    from airlock.formats.yaml_reader import YamlReader  # imports libyaml and Jinja: only here
+    from airlock.scan.formats.yaml_reader import YamlReader  # imports libyaml and Jinja: only here
 
     trusted = policy.pickle_globals
     pickles = PickleReader(GlobalsPolicy.default().allowing(trusted))

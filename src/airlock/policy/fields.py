@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import yaml
 
 from airlock.findings import Severity
-from airlock.formats.interface import Kind
+from airlock.scan.context import Kind
 from airlock.suggest import did_you_mean
 
 T = TypeVar("T")

@@ -13,7 +13,7 @@ from airlock.findings import Finding, Severity
 from airlock.report.advice import ADVICE
 from airlock.report.summary import summarize
 from airlock.rules import RULES, Rule
-from airlock.scanner import ScanReport
+from airlock.scan.results import ScanReport
 
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

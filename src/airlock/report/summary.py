@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from airlock.findings import Severity
-from airlock.scanner import ScanReport
+from airlock.scan.results import ScanReport
 
 
 @dataclass(frozen=True)

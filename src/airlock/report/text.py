@@ -12,7 +12,7 @@ from airlock.report.advice import ADVICE
 from airlock.report.console import rendered, string_console
 from airlock.report.summary import Summary, summarize
 from airlock.rules import RULES
-from airlock.scanner import FileResult, ScanReport
+from airlock.scan.results import FileResult, ScanReport
 
 _BADGE_STYLE = {
     Severity.CRITICAL: "bold white on red",

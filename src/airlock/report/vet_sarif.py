@@ -11,7 +11,7 @@ from airlock.policy.evaluate import Verdict
 from airlock.policy.model import Policy
 from airlock.report.sarif import render_sarif
 from airlock.report.vet_json import verdict_dict
-from airlock.scanner import FileResult, ScanReport
+from airlock.scan.results import FileResult, ScanReport
 
 
 def render_vet_sarif(dossier: Dossier, verdict: Verdict, policy: Policy, root: Path) -> str:

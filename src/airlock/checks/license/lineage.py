@@ -21,7 +21,7 @@ import yaml
 from airlock.checks.license import base_models
 from airlock.checks.license.card import ModelCard
 from airlock.checks.license.sources import Collected
-from airlock.formats.gguf_index import GgufError, read_index
+from airlock.headers.gguf_index import GgufError, read_index
 
 RELATIONS = ("adapter", "merge", "quantized", "finetune")  # as the Hub names them
 MAX_CONFIG_BYTES = 1024 * 1024

@@ -12,7 +12,7 @@ from typing import Any
 
 from airlock import artifact
 from airlock.artifact import ArtifactError
-from airlock.formats.gguf_index import VOCABULARY, GgufError, read_index
+from airlock.headers.gguf_index import VOCABULARY, GgufError, read_index
 
 MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_TOKENIZER_JSON_BYTES = 64 * 1024 * 1024  # a Gemma 3 tokenizer.json is about 33 MB

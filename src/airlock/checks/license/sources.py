@@ -15,7 +15,7 @@ from airlock.checks.license.expression import resolve
 from airlock.checks.license.files import WEIGHTS, classify
 from airlock.checks.license.identify import TextMatch, identify
 from airlock.checks.license.riders import split_riders
-from airlock.formats.gguf_index import GgufError, read_index
+from airlock.headers.gguf_index import GgufError, read_index
 
 MAX_TEXT_BYTES = 1024 * 1024
 # A LICENSE no longer than this that carries a license's required notice line ("Licensed by

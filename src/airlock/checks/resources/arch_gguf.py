@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from airlock.checks.resources.arch import Arch, ConfigError, bounded
 from airlock.checks.resources.families import ENCODER, gguf_kind
-from airlock.formats.gguf_index import Value
+from airlock.headers.gguf_index import Value
 
 
 def from_gguf(meta: Mapping[str, Value], vocab: int) -> Arch:

@@ -24,8 +24,8 @@ from airlock.checks.resources.arch_gguf import from_gguf
 from airlock.checks.resources.checkpoint import Contents
 from airlock.checks.resources.formulas import not_counted
 from airlock.checks.resources.params import Tensor
-from airlock.formats.gguf_index import read_index
-from airlock.formats.safetensors_header import read_header
+from airlock.headers.gguf_index import read_index
+from airlock.headers.safetensors import read_header
 
 INDEX = "model.safetensors.index.json"
 

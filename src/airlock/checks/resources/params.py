@@ -10,8 +10,8 @@ from typing import Any
 from airlock.checks.resources import formulas
 from airlock.checks.resources.formulas_decoder import Shape
 from airlock.checks.resources.quant import GGML_NAMES
-from airlock.formats.gguf_index import GgufTensor
-from airlock.formats.safetensors_header import TensorHeader
+from airlock.headers.gguf_index import GgufTensor
+from airlock.headers.safetensors import TensorHeader
 
 _DTYPE_LABELS = {"float32": "F32", "float16": "F16", "bfloat16": "BF16"}
 _LABEL_BITS = {"F32": 32, "F16": 16, "BF16": 16}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from airlock.formats.gguf_reader import GGML_BLOCKS
+from airlock.headers.gguf import GGML_BLOCKS
 
 # ggml type ids as in gguf-py GGMLQuantizationType.
 GGML_NAMES = {

@@ -23,7 +23,7 @@ from importlib import resources
 from typing import Any
 
 from airlock.checks.resources.params import Tensor
-from airlock.formats.safetensors_reader import DTYPE_BITS
+from airlock.headers.safetensors import DTYPE_BITS
 
 # When neither quantization_config nor the shapes give the bits per value (said as a doubt).
 _ASSUMED_BITS = 4
