@@ -81,7 +81,7 @@ def _measure(kind: str, path: Path, context: int, batch: int) -> dict[str, Any]:
 
 
 def _estimate(path: Path, context: int, batch: int) -> dict[str, int]:
-    from airlock.checks.resources.estimate import FitRequest, estimate
+    from airlock.fit.estimate import FitRequest, estimate
 
     report = estimate(path, FitRequest(context=context, batch=batch))
     return {"weights": report.counts.stored_bytes, "kv": report.kv.total_bytes}

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from airlock.checks.resources.params import config_shapes
+from airlock.fit.params import config_shapes
 
 LLAMA_31_8B: dict[str, Any] = {
     "model_type": "llama", "hidden_size": 4096, "intermediate_size": 14336,

@@ -9,7 +9,7 @@ from typing import Any
 
 from fit_helpers import Stored
 
-from airlock.checks.resources.params import config_shapes
+from airlock.fit.params import config_shapes
 
 LLAMA_8B_PARAMETERS = 8_030_261_248  # Meta's Llama-3.1-8B, as its safetensors hold it
 Pack = Callable[[str, int, int], list[Stored]]

@@ -15,14 +15,14 @@ from quant_layouts import DEEPSEEK_V3 as DEEPSEEK_V3_FP8
 from quant_layouts import fp8_block, mtp_layer, quantized, router_bf16
 from test_counts import DEEPSEEK_V3, MIXTRAL_8X7B, QWEN3_30B_A3B
 
-from airlock.checks.resources.active import active_parameters
-from airlock.checks.resources.arch import from_config
-from airlock.checks.resources.estimate import FitRequest, estimate
-from airlock.checks.resources.inputs import load
-from airlock.checks.resources.params import config_shapes, count
-from airlock.checks.resources.params import from_config as tensors_from_config
-from airlock.checks.resources.tensor_roles import input_embedding
 from airlock.cli import main
+from airlock.fit.active import active_parameters
+from airlock.fit.arch import from_config
+from airlock.fit.estimate import FitRequest, estimate
+from airlock.fit.inputs import load
+from airlock.fit.params import config_shapes, count
+from airlock.fit.params import from_config as tensors_from_config
+from airlock.fit.tensor_roles import input_embedding
 
 
 def _active(config: dict[str, object]) -> tuple[float, float]:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from fit_helpers import LLAMA_31_8B, LLAMA_31_405B, write_sparse_checkpoint
 
-from airlock.checks.resources.active import active_parameters
-from airlock.checks.resources.arch import from_config
-from airlock.checks.resources.inputs import load
-from airlock.checks.resources.kv_cache import kv_cache
-from airlock.checks.resources.params import count
-from airlock.checks.resources.params import from_config as tensors_from_config
+from airlock.fit.active import active_parameters
+from airlock.fit.arch import from_config
+from airlock.fit.inputs import load
+from airlock.fit.kv_cache import kv_cache
+from airlock.fit.params import count
+from airlock.fit.params import from_config as tensors_from_config
 
 MIXTRAL_8X7B = {
     "model_type": "mixtral", "hidden_size": 4096, "intermediate_size": 14336,

@@ -10,12 +10,12 @@ import pytest
 from fit_helpers import LLAMA_31_8B, write_config, write_sparse_checkpoint
 from kind_helpers import BGE_BASE_EN_15
 
-from airlock.checks.resources import machine
-from airlock.checks.resources.accelerators import GIB, runtimes
-from airlock.checks.resources.estimate import CpuRequest, FitReport, FitRequest, estimate
-from airlock.checks.resources.machine import Probe, describe, read_local
-from airlock.checks.resources.quant import QUANTS
 from airlock.cli import main
+from airlock.fit import machine
+from airlock.fit.accelerators import GIB, runtimes
+from airlock.fit.estimate import CpuRequest, FitReport, FitRequest, estimate
+from airlock.fit.machine import Probe, describe, read_local
+from airlock.fit.quant import QUANTS
 
 # A two-socket AMD EPYC 9654 server as /proc/cpuinfo describes one socket's CPU.
 GENOA = Probe(

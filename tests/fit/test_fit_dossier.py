@@ -15,6 +15,6 @@ def test_safetensors_without_config_is_not_sized(tmp_path: Path) -> None:
     (tmp_path / "model.safetensors").write_bytes(
         struct.pack("<Q", len(header)) + header.encode() + bytes(16)
     )
-    fit = build_dossier(str(tmp_path), default_policy(), None).fit
+    fit = build_dossier(str(tmp_path), default_policy().dossier_options(), None).fit
     assert not fit.sized
     assert fit.detail == "no config.json beside the safetensors"

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from fit_helpers import LLAMA_31_8B, LLAMA_31_70B, LLAMA_31_405B, write_config
 
-from airlock.checks.resources.estimate import FitRequest, estimate
-from airlock.checks.resources.finetune import finetune
-from airlock.checks.resources.params import count, from_config
+from airlock.fit.estimate import FitRequest, estimate
+from airlock.fit.finetune import finetune
+from airlock.fit.params import count, from_config
 
 
 def write_gguf(path: Path) -> None:

@@ -22,14 +22,14 @@ from kind_helpers import (
     write_headers,
 )
 
-from airlock.checks.resources.arch import ConfigError, from_config
-from airlock.checks.resources.estimate import FitRequest, estimate
-from airlock.checks.resources.formulas import not_counted
-from airlock.checks.resources.inputs import load
-from airlock.checks.resources.kv_cache import kv_cache
-from airlock.checks.resources.params import config_shapes, count
-from airlock.checks.resources.params import from_config as tensors_from_config
 from airlock.cli import main
+from airlock.fit.arch import ConfigError, from_config
+from airlock.fit.estimate import FitRequest, estimate
+from airlock.fit.formulas import not_counted
+from airlock.fit.inputs import load
+from airlock.fit.kv_cache import kv_cache
+from airlock.fit.params import config_shapes, count
+from airlock.fit.params import from_config as tensors_from_config
 
 
 def _count(config: dict[str, object]) -> int:

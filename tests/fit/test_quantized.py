@@ -28,11 +28,11 @@ from quant_layouts import (
     router_bf16,
 )
 
-from airlock.checks.resources import checkpoint
-from airlock.checks.resources.estimate import FitRequest, estimate
-from airlock.checks.resources.inputs import load
-from airlock.checks.resources.params import Tensor, config_shapes, count
 from airlock.cli import main
+from airlock.fit import checkpoint
+from airlock.fit.estimate import FitRequest, estimate
+from airlock.fit.inputs import load
+from airlock.fit.params import Tensor, config_shapes, count
 
 AWQ_CONFIG = {"quant_method": "awq", "bits": 4, "group_size": 128, "version": "gemm",
               "zero_point": True}  # fmt: skip

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from airlock.checks.license.template import render
+from airlock.license.template import render
 
 
 def reference_text(name: str) -> str:

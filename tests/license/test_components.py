@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from tests.license.conftest import reference_text, write_model
 
-from airlock.checks.license import assess_path
-from airlock.checks.license.files import classify
 from airlock.findings import Severity
+from airlock.license import assess_path
+from airlock.license.files import classify
 from airlock.report.license_json import render_license_json
 from airlock.report.license_text import render_license_text
 

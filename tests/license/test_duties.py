@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from tests.license.conftest import reference_text, write_model
 
-from airlock.checks.license import knowledge
 from airlock.cli import main
+from airlock.license import knowledge
 
 # Words that name one duty. `obligations` is free text, so it is where a duty stated by another
 # field (a threshold, the use policy, outputs, geography, share-alike) used to be said again in

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from tests.license.conftest import reference_text, write_model
 
-from airlock.checks.license import assess_path
-from airlock.checks.license.identify import identify, references
+from airlock.license import assess_path
+from airlock.license.identify import identify, references
 
 CORPUS = Path(__file__).parent / "corpus"
 REAL = {

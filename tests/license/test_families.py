@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tests.license.conftest import reference_text, write_model
 
-from airlock.checks.license import assess_path, knowledge
+from airlock.license import assess_path, knowledge
 
 # (card front matter, reference text or None, expected id, commercial use, an obligation or
 # restriction fragment)
@@ -113,7 +113,7 @@ def test_license_text_alone(
 
 
 def test_every_reference_text_is_tested() -> None:
-    from airlock.checks.license.identify import references
+    from airlock.license.identify import references
 
     tested = {text for _, text, *_ in FAMILIES if text}
     # Riders (the Commons Clause) never stand alone: tests/license/test_riders.py.

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from gguf import GGUFWriter
 
-from airlock.checks.license import knowledge
-from airlock.checks.license.assess import assess_path
-from airlock.checks.license.family import (
+from airlock.license import knowledge
+from airlock.license.assess import assess_path
+from airlock.license.family import (
     FamilyGuess,
     families,
     infer_family,

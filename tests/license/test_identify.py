@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from tests.license.conftest import reference_text, write_model
 
-from airlock.checks.license import assess_path
-from airlock.checks.license.identify import identify
+from airlock.license import assess_path
+from airlock.license.identify import identify
 
 _CHANGED = ["this", "sentence", "was", "changed", "by", "someone", "who", "edits"]
 

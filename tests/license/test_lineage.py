@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from tests.license.conftest import write_model
 
-from airlock.checks.license import assess_path, base_models
-from airlock.checks.license.assess import LicenseAssessment
-from airlock.checks.license.knowledge import by_id
+from airlock.license import assess_path, base_models
+from airlock.license.assess import LicenseAssessment
+from airlock.license.knowledge import by_id
 
 LLAMA_31 = "meta-llama/Llama-3.1-8B-Instruct"
 LLAMA_31_NAME = "Llama 3.1 Community License Agreement"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.license.conftest import reference_text, write_model
 
-from airlock.checks.license import assess_path
+from airlock.license import assess_path
 
 # Llama 3.1 Community License 1.b.iii: retain "Llama 3.1 is licensed under the Llama 3.1
 # Community License, Copyright © Meta Platforms, Inc. All Rights Reserved." in a "Notice" file.

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from tests.license.conftest import reference_text, write_gguf, write_model
 
-from airlock.checks.license import assess_path
-from airlock.checks.license.assess import LicenseAssessment
 from airlock.cli import main
+from airlock.license import assess_path
+from airlock.license.assess import LicenseAssessment
 
 # As the rider appears in published repositories: its template fields filled in.
 RIDER = """\

@@ -10,8 +10,8 @@ import pytest
 from tests.license.conftest import reference_text, write_gguf, write_model
 from tests.license.test_identify import _edit
 
-from airlock.checks.license import assess_path
-from airlock.checks.license.identify import identify
+from airlock.license import assess_path
+from airlock.license.identify import identify
 
 # (research or non-commercial id, its commercial sibling). Qwen RESEARCH 2.a and Tongyi Qianwen
 # RESEARCH 2.a grant rights "FOR NON-COMMERCIAL PURPOSES ONLY"; the Stability AI NC research

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tests.license.conftest import reference_text, write_gguf, write_model
 
-from airlock.checks.license import assess_path
+from airlock.license import assess_path
 
 
 def _rules(path: Path) -> set[str]:

@@ -167,7 +167,7 @@ def test_a_waiver_applies_through_its_expiry_day_and_not_after() -> None:
     from airlock.policy.waivers import evidence_digest
 
     base = default_policy()
-    dossier = build_dossier(MALICIOUS, base)
+    dossier = build_dossier(MALICIOUS, base.dossier_options())
     [finding] = dossier.scan.findings
     text = _waiver(evidence_digest(finding), expires="2027-03-31")
     policy = parse_policy(("version: 1\n" + text).encode(), "policy.yaml")

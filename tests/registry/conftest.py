@@ -75,13 +75,13 @@ def policy() -> Policy:
 
 @pytest.fixture(scope="session")
 def clean(policy: Policy) -> tuple[Dossier, Verdict]:
-    dossier = build_dossier(CLEAN, policy)
+    dossier = build_dossier(CLEAN, policy.dossier_options())
     return dossier, evaluate(dossier, policy)
 
 
 @pytest.fixture(scope="session")
 def malicious(policy: Policy) -> tuple[Dossier, Verdict]:
-    dossier = build_dossier(MALICIOUS, policy)
+    dossier = build_dossier(MALICIOUS, policy.dossier_options())
     return dossier, evaluate(dossier, policy)
 
 

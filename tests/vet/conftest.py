@@ -23,9 +23,9 @@ def policy() -> Policy:
 
 @pytest.fixture(scope="session")
 def clean_dossier(policy: Policy) -> Dossier:
-    return build_dossier(CLEAN, policy)
+    return build_dossier(CLEAN, policy.dossier_options())
 
 
 @pytest.fixture(scope="session")
 def malicious_dossier(policy: Policy) -> Dossier:
-    return build_dossier(MALICIOUS, policy)
+    return build_dossier(MALICIOUS, policy.dossier_options())

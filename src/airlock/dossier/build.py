@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from airlock import __version__
-from airlock.checks.license import assess_path
 from airlock.dossier.model import (
     AcceleratorNeed,
     AcceleratorOption,
@@ -21,13 +20,14 @@ from airlock.dossier.model import (
     ScannedFile,
     ScanSection,
 )
+from airlock.dossier.options import DossierOptions
 from airlock.dossier.provenance import (
     find_signature,
     hash_manifest,
     manifest_digest,
     verify_signature,
 )
-from airlock.policy.model import Policy
+from airlock.license import assess_path
 from airlock.scan.formats.pickle_reader import PickleReader
 from airlock.scan.names.pickle_globals import GlobalsPolicy
 from airlock.scan.registry import default_readers, json_reader
@@ -35,7 +35,10 @@ from airlock.scan.scanner import Scanner
 
 
 def build_dossier(
-    path: str | Path, policy: Policy, signature: Path | None = None, jobs: int | None = None
+    path: str | Path,
+    options: DossierOptions,
+    signature: Path | None = None,
+    jobs: int | None = None,
 ) -> Dossier:
     """Raises airlock.artifact.ArtifactError for a path that does not exist."""
     path = Path(path)
@@ -43,19 +46,19 @@ def build_dossier(
         source=str(path),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         tool_version=__version__,
-        scan=_scan(path, policy, jobs),
+        scan=_scan(path, options, jobs),
         license=_license(path),
-        fit=_fit(path, policy),
-        provenance=_provenance(path, policy, signature),
+        fit=_fit(path, options),
+        provenance=_provenance(path, options, signature),
     )
 
 
-def _scan(path: Path, policy: Policy, jobs: int | None) -> ScanSection:
+def _scan(path: Path, options: DossierOptions, jobs: int | None) -> ScanSection:
     # The organization's extra globals replace the default pickle reader, for nested pickles too,
     # and are trusted as config targets (Hydra, LightningCLI, Keras modules) as well.
     from airlock.scan.formats.yaml_reader import YamlReader  # imports libyaml and Jinja: only here
 
-    trusted = policy.pickle_globals
+    trusted = options.trusted_globals
     pickles = PickleReader(GlobalsPolicy.default().allowing(trusted))
     configs = [YamlReader(trusted), json_reader(trusted)]
     report = Scanner([*default_readers(), pickles, *configs]).scan_paths([path], jobs=jobs)
@@ -79,10 +82,10 @@ def _license(path: Path) -> LicenseSection:
     )
 
 
-def _fit(path: Path, policy: Policy) -> FitSection:
-    from airlock.checks.resources.estimate import FitRequest, estimate
+def _fit(path: Path, options: DossierOptions) -> FitSection:
+    from airlock.fit.estimate import FitRequest, estimate
 
-    request = FitRequest(devices=policy.resources.max_devices)
+    request = FitRequest(devices=options.max_devices)
     try:
         report = estimate(path, request)
     except (ValueError, KeyError, OSError) as exc:
@@ -111,13 +114,13 @@ def _fit(path: Path, policy: Policy) -> FitSection:
     )
 
 
-def _provenance(path: Path, policy: Policy, signature: Path | None) -> ProvenanceSection:
+def _provenance(path: Path, options: DossierOptions, signature: Path | None) -> ProvenanceSection:
     files = hash_manifest(path)
     digest = manifest_digest(files)
     signature = signature or find_signature(path)
-    keys = policy.signature.trusted_keys
+    keys = options.trusted_keys
     if signature is None:
-        status = "absent" if policy.signature.required else "not_checked"
+        status = "absent" if options.signature_required else "not_checked"
         return ProvenanceSection(digest, files, status, "no signature file")
     if not keys:
         return ProvenanceSection(

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from airlock.checks.license.lineage import Ancestor
 from airlock.findings import Finding, Location, Severity
+from airlock.license.lineage import Ancestor
 
 SCHEMA_VERSION = 1
 

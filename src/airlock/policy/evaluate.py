@@ -10,10 +10,10 @@ import enum
 from dataclasses import dataclass, field
 from datetime import date
 
-from airlock.checks.license import knowledge
-from airlock.checks.resources.accelerators import GIB
 from airlock.dossier.model import Dossier
 from airlock.findings import Finding
+from airlock.fit.accelerators import GIB
+from airlock.license import knowledge
 from airlock.policy.licenses import (
     binding_ids,
     described,

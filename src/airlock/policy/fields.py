@@ -75,7 +75,7 @@ def severity(node: yaml.Node) -> Severity:
 
 
 def accelerator(node: yaml.Node) -> str:
-    from airlock.checks.resources.accelerators import catalog, find
+    from airlock.fit.accelerators import catalog, find
 
     value = text(node)
     try:
@@ -100,7 +100,7 @@ def license_id(node: yaml.Node) -> str:
     A name that resolves to nothing is an error, never kept as typed: a deny list entry that
     matches no license would silently deny nothing.
     """
-    from airlock.checks.license import knowledge
+    from airlock.license import knowledge
 
     value = text(node)
     terms = knowledge.lookup(value)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from airlock.checks.license import knowledge
-from airlock.checks.license.inherit import origin
-from airlock.checks.license.knowledge import LicenseTerms
 from airlock.dossier.model import LicenseSection
+from airlock.license import knowledge
+from airlock.license.inherit import origin
+from airlock.license.knowledge import LicenseTerms
 
 _OPERATOR = re.compile(r"\s+(?:AND|OR)\s+|[()]", re.IGNORECASE)
 _EXCEPTION = re.compile(r"\s+WITH\s+.*", re.IGNORECASE)  # `Apache-2.0 WITH LLVM-exception`

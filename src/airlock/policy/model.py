@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from airlock.dossier.options import DossierOptions
 from airlock.findings import Severity
 
 # Kinds that load through pickle: raw pickles, PyTorch zip checkpoints, NumPy files.
@@ -74,3 +75,12 @@ class Policy:
     resources: ResourceRules = ResourceRules()
     pickle_globals: tuple[str, ...] = ()
     waivers: tuple[Waiver, ...] = ()
+
+    def dossier_options(self) -> DossierOptions:
+        """What building a dossier takes from this policy (never the verdict's rules)."""
+        return DossierOptions(
+            trusted_globals=self.pickle_globals,
+            max_devices=self.resources.max_devices,
+            trusted_keys=self.signature.trusted_keys,
+            signature_required=self.signature.required,
+        )

@@ -25,7 +25,7 @@ from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
 
 from airlock import __version__, hf_cache
-from airlock.checks.license.knowledge import LicenseTerms
+from airlock.license.knowledge import LicenseTerms
 from airlock.provenance.manifest import Manifest, build_manifest, model_root
 from airlock.provenance.modelcard import CardFacts, read_card_facts
 
@@ -54,7 +54,7 @@ def build_bom(path: Path) -> BuiltBom:
 
 def licenses_of(model: Path) -> tuple[LicenseTerms, ...]:
     """The licenses that bind, as `airlock license` decides them (none when unknown)."""
-    from airlock.checks.license import assess_path
+    from airlock.license import assess_path
 
     return assess_path(model).terms
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from airlock.checks.resources.checkpoint import Contents
-from airlock.checks.resources.estimate import FitReport
-from airlock.checks.resources.families import Filled
-from airlock.checks.resources.fit import AcceleratorFit, Option
-from airlock.checks.resources.kv_cache import KvCache
-from airlock.checks.resources.machine import Machine
-from airlock.checks.resources.quant_layout import Quantization
+from airlock.fit.checkpoint import Contents
+from airlock.fit.estimate import FitReport
+from airlock.fit.families import Filled
+from airlock.fit.fit import AcceleratorFit, Option
+from airlock.fit.kv_cache import KvCache
+from airlock.fit.machine import Machine
+from airlock.fit.quant_layout import Quantization
 
 SCHEMA = "airlock.fit/1"
 

@@ -6,14 +6,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from airlock.checks.resources.checkpoint import Contents
-from airlock.checks.resources.estimate import FitReport
-from airlock.checks.resources.families import ENCODER, ENCODER_DECODER, Filled
-from airlock.checks.resources.fit import Option
-from airlock.checks.resources.kv_cache import KvCache
-from airlock.checks.resources.machine import Machine
-from airlock.checks.resources.quant_layout import Quantization
-from airlock.checks.resources.tensor_roles import not_parameter
+from airlock.fit.checkpoint import Contents
+from airlock.fit.estimate import FitReport
+from airlock.fit.families import ENCODER, ENCODER_DECODER, Filled
+from airlock.fit.fit import Option
+from airlock.fit.kv_cache import KvCache
+from airlock.fit.machine import Machine
+from airlock.fit.quant_layout import Quantization
+from airlock.fit.tensor_roles import not_parameter
 from airlock.report.console import rendered, string_console
 
 

@@ -15,10 +15,10 @@ from dataclasses import asdict
 from typing import Any
 
 from airlock import __version__
-from airlock.checks.license import LicenseAssessment
-from airlock.checks.license.knowledge import LicenseTerms
-from airlock.checks.license.sources import Claim
 from airlock.findings import Severity
+from airlock.license import LicenseAssessment
+from airlock.license.knowledge import LicenseTerms
+from airlock.license.sources import Claim
 
 SCHEMA_VERSION = 1
 

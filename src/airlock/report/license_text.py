@@ -6,9 +6,9 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from airlock.checks.license import LicenseAssessment
-from airlock.checks.license.lineage import Ancestor
 from airlock.findings import Severity
+from airlock.license import LicenseAssessment
+from airlock.license.lineage import Ancestor
 from airlock.report.console import rendered, string_console
 
 _COMMERCIAL = {

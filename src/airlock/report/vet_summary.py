@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from airlock.checks.license.inherit import origin
-from airlock.checks.license.lineage import Ancestor
-from airlock.checks.resources.accelerators import GIB
 from airlock.dossier.model import Dossier
 from airlock.findings import Finding, Severity
+from airlock.fit.accelerators import GIB
+from airlock.license.inherit import origin
+from airlock.license.lineage import Ancestor
 from airlock.policy.evaluate import Decision, Verdict
 from airlock.policy.model import Policy, Waiver
 from airlock.policy.waivers import WaiverOutcome, evidence_digest

@@ -1,1 +1,0 @@
-"""Whole-model assessments other than the scan: `license` and `resources` (`airlock fit`)."""
