@@ -70,3 +70,15 @@ class Finding:
             "message": self.message,
             "evidence": self.evidence,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        location = data["location"]
+        return cls(
+            rule_id=data["id"],
+            severity=Severity.parse(data["severity"]),
+            file=data["file"],
+            location=Location(tuple(location["members"]), location["offset"]),
+            message=data["message"],
+            evidence=data["evidence"],
+        )

@@ -20,10 +20,11 @@ import httpx
 import pytest
 
 from airlock.gateway import loads, registry_catalog
-from airlock.gateway.catalog import AdmittedFile, AdmittedModel
+from airlock.gateway.catalog import AdmittedModel
 from airlock.gateway.config import GatewayConfig
 from airlock.gateway.loading import CopyTimeout, verified_copy
 from airlock.gateway.scratch import Scratch
+from airlock.provenance.manifest import FileDigest
 
 from .conftest import Live, admit, serve
 from .scripted_engine import CLOSED, LOADED, make, scripted
@@ -174,7 +175,7 @@ def test_a_refused_load_unloads_nothing(live: Live, root: Path) -> None:
 def test_a_copy_past_its_deadline_stops_and_is_removed(tmp_path: Path) -> None:
     folder = make(tmp_path, "m", weights=100)
     data = (folder / "model.safetensors").read_bytes()
-    entry = AdmittedFile("model.safetensors", len(data), hashlib.sha256(data).hexdigest())
+    entry = FileDigest("model.safetensors", len(data), hashlib.sha256(data).hexdigest())
     model = AdmittedModel("m", folder, (entry,))
     scratch = tmp_path / "scratch"
     scratch.mkdir()

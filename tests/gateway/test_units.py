@@ -11,12 +11,13 @@ import pytest
 
 from airlock.cli import main
 from airlock.gateway.batching import Batcher
-from airlock.gateway.catalog import AdmittedFile, AdmittedModel, StaticCatalog
+from airlock.gateway.catalog import AdmittedModel, StaticCatalog
 from airlock.gateway.config import GatewayConfig
 from airlock.gateway.engines.interface import Engine, EngineError
 from airlock.gateway.errors import Timeout, TooManyRequests
 from airlock.gateway.lifecycle import ModelManager
 from airlock.gateway.loading import IntegrityError, verified_copy
+from airlock.provenance.manifest import FileDigest
 
 
 class _Fake(Engine):
@@ -32,7 +33,7 @@ def _model(tmp_path: Path, name: str, size: int) -> AdmittedModel:
     data = b"w" * size
     (folder / "model.safetensors").write_bytes(data)
     digest = hashlib.sha256(data).hexdigest()
-    return AdmittedModel(name, folder, (AdmittedFile("model.safetensors", size, digest),))
+    return AdmittedModel(name, folder, (FileDigest("model.safetensors", size, digest),))
 
 
 def test_lru_unload_under_budget(tmp_path: Path) -> None:

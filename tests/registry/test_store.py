@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from airlock.dossier.model import Dossier, ManifestFile, ProvenanceSection
+from airlock.dossier.model import Dossier, ProvenanceSection
 from airlock.dossier.provenance import manifest_digest
 from airlock.engine_choice import EngineChoice
 from airlock.policy.evaluate import Verdict
 from airlock.policy.model import Policy
+from airlock.provenance.manifest import FileDigest
 from airlock.registry import store
 from airlock.registry.models import AuditEntry, ModelFile, ModelVersion
 from airlock.registry.store import Registry
@@ -24,7 +25,7 @@ NO_ENGINE = EngineChoice(None, "no config.json, so no engine knows what the weig
 
 def _variant(dossier: Dossier, n: int) -> Dossier:
     """The same model with one file's bytes changed: a new version."""
-    files = (*dossier.provenance.files, ManifestFile(f"extra-{n}.txt", n, f"{n:064x}"))
+    files = (*dossier.provenance.files, FileDigest(f"extra-{n}.txt", n, f"{n:064x}"))
     prov = ProvenanceSection(manifest_digest(files), files, "not_checked")
     return replace(dossier, provenance=prov)
 
@@ -86,7 +87,7 @@ def test_interrupted_admit_leaves_nothing(
     dossier, verdict = clean
     registry = Registry(registry_url)
 
-    def crash(session: Session, row: ModelVersion, files: tuple[ManifestFile, ...]) -> None:
+    def crash(session: Session, row: ModelVersion, files: tuple[FileDigest, ...]) -> None:
         session.add(ModelFile(model_version_id=row.id, path=files[0].path, size=1, sha256="0"))
         session.flush()
         raise KeyboardInterrupt  # the version row and one file are written, not committed

@@ -9,7 +9,6 @@ from airlock.dossier.model import (
     AcceleratorOption,
     Dossier,
     FitSection,
-    ScannedFile,
     ScanSection,
 )
 from airlock.findings import Finding, Location, Severity
@@ -21,6 +20,7 @@ from airlock.policy.model import (
     ResourceRules,
     SignatureRules,
 )
+from airlock.scan.results import FileResult
 
 GIB = 2**30
 
@@ -116,7 +116,7 @@ def test_refused_formats(clean_dossier: Dossier, policy: Policy) -> None:
     no_zip = replace(policy, formats=FormatRules(refused=("zip",)))
     assert _rules(evaluate(clean_dossier, no_zip)) == {"formats.refused"}
     both = ScanSection(
-        (*clean_dossier.scan.files, ScannedFile("model.safetensors", "safetensors", 8, True))
+        (*clean_dossier.scan.files, FileResult("model.safetensors", "safetensors", 8, True))
     )
     dossier = replace(clean_dossier, scan=both)
     assert _rules(evaluate(dossier, policy)) == {"formats.refuse_pickle_beside_safetensors"}

@@ -13,11 +13,12 @@ from tests.license.conftest import reference_text, write_model
 from tests.vet.conftest import CLEAN, MALICIOUS
 
 from airlock.cli import main
-from airlock.dossier.model import Dossier, ScannedFile, ScanSection
+from airlock.dossier.model import Dossier, ScanSection
 from airlock.findings import Finding, Location, Severity
 from airlock.policy.evaluate import evaluate
 from airlock.policy.model import Policy
 from airlock.policy.wording import finding_sentences, lead
+from airlock.scan.results import FileResult
 
 EXEC = "a file would run code when loaded: builtins.exec in pytorch_model.bin"
 
@@ -148,7 +149,7 @@ def test_sentences_group_by_rule_and_file_worst_first() -> None:
 def test_many_findings_are_summed_up_after_ten(clean_dossier: Dossier, policy: Policy) -> None:
     # Twelve flagged files and two findings more in the last one: ten sentences, then the rest.
     files = tuple(
-        ScannedFile(f"{clean_dossier.source}/m{i:02}.pkl", "pickle", 9, True,
+        FileResult(f"{clean_dossier.source}/m{i:02}.pkl", "pickle", 9, True,
                     (_finding("AIR101", Severity.CRITICAL, f"os.system('{i}')",
                               f"{clean_dossier.source}/m{i:02}.pkl"),))
         for i in range(12)
@@ -182,7 +183,7 @@ def test_policy_reasons_read_as_sentences(clean_dossier: Dossier, policy: Policy
         "allowed: mit [license.allowed]"
     )
     both = ScanSection(
-        (*clean_dossier.scan.files, ScannedFile("m/model.safetensors", "safetensors", 8, True))
+        (*clean_dossier.scan.files, FileResult("m/model.safetensors", "safetensors", 8, True))
     )
     assert only(replace(clean_dossier, scan=both), policy).startswith(
         "pickle copies of the weights ship beside the safetensors files, and a loader may pick "

@@ -6,6 +6,7 @@ signature) is recorded as such, never guessed, so the policy decides what doubt 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +18,6 @@ from airlock.dossier.model import (
     FitSection,
     LicenseSection,
     ProvenanceSection,
-    ScannedFile,
     ScanSection,
 )
 from airlock.dossier.options import DossierOptions
@@ -63,7 +63,8 @@ def _scan(path: Path, options: DossierOptions, jobs: int | None) -> ScanSection:
     configs = [YamlReader(trusted), json_reader(trusted)]
     report = Scanner([*default_readers(), pickles, *configs]).scan_paths([path], jobs=jobs)
     return ScanSection(
-        tuple(ScannedFile(r.path, r.kind, r.size, r.inspected, r.findings) for r in report.files)
+        # The dossier records what was found, not which cache snapshot it came from.
+        tuple(replace(r, snapshot=None) for r in report.files)
     )
 
 

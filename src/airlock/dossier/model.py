@@ -9,24 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from airlock.findings import Finding, Location, Severity
+from airlock.findings import Finding, Severity
 from airlock.license.lineage import Ancestor
+from airlock.provenance.manifest import FileDigest
+from airlock.scan.results import FileResult
 
 SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
-class ScannedFile:
-    path: str
-    kind: str
-    size: int
-    inspected: bool
-    findings: tuple[Finding, ...] = ()
-
-
-@dataclass(frozen=True)
 class ScanSection:
-    files: tuple[ScannedFile, ...]
+    files: tuple[FileResult, ...]
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -79,16 +72,9 @@ class FitSection:
 
 
 @dataclass(frozen=True)
-class ManifestFile:
-    path: str  # relative to the model folder, forward slashes
-    size: int
-    sha256: str
-
-
-@dataclass(frozen=True)
 class ProvenanceSection:
     digest: str  # sha256 over the sorted (path, sha256) pairs
-    files: tuple[ManifestFile, ...]
+    files: tuple[FileDigest, ...]
     signature: str  # not_checked | absent | verified | invalid
     signature_detail: str = ""
 
@@ -110,7 +96,7 @@ class Dossier:
             "tool_version": self.tool_version,
             "source": self.source,
             "created_at": self.created_at,
-            "scan": {"files": [_scanned_dict(f) for f in self.scan.files]},
+            "scan": {"files": [f.to_dict() for f in self.scan.files]},
             "license": {
                 "id": self.license.id,
                 "name": self.license.name,
@@ -155,7 +141,7 @@ class Dossier:
             source=data["source"],
             created_at=data["created_at"],
             tool_version=data["tool_version"],
-            scan=ScanSection(tuple(_scanned(f) for f in data["scan"]["files"])),
+            scan=ScanSection(tuple(FileResult.from_dict(f) for f in data["scan"]["files"])),
             license=LicenseSection(
                 id=lic["id"],
                 name=lic["name"],
@@ -164,7 +150,7 @@ class Dossier:
                 conditions=tuple(lic["conditions"]),
                 obligations=tuple(lic["obligations"]),
                 restrictions=tuple(lic["restrictions"]),
-                findings=tuple(finding_from_dict(f) for f in lic["findings"]),
+                findings=tuple(Finding.from_dict(f) for f in lic["findings"]),
                 lineage=tuple(Ancestor.from_dict(a) for a in lic.get("lineage", ())),
             ),
             fit=FitSection(
@@ -183,41 +169,9 @@ class Dossier:
             ),
             provenance=ProvenanceSection(
                 digest=prov["digest"],
-                files=tuple(ManifestFile(**f) for f in prov["files"]),
+                files=tuple(FileDigest(**f) for f in prov["files"]),
                 signature=prov["signature"],
                 signature_detail=prov["signature_detail"],
             ),
             schema_version=version,
         )
-
-
-def finding_from_dict(data: dict[str, Any]) -> Finding:
-    location = data["location"]
-    return Finding(
-        rule_id=data["id"],
-        severity=Severity.parse(data["severity"]),
-        file=data["file"],
-        location=Location(tuple(location["members"]), location["offset"]),
-        message=data["message"],
-        evidence=data["evidence"],
-    )
-
-
-def _scanned_dict(file: ScannedFile) -> dict[str, Any]:
-    return {
-        "path": file.path,
-        "kind": file.kind,
-        "size": file.size,
-        "inspected": file.inspected,
-        "findings": [f.to_dict() for f in file.findings],
-    }
-
-
-def _scanned(data: dict[str, Any]) -> ScannedFile:
-    return ScannedFile(
-        path=data["path"],
-        kind=data["kind"],
-        size=data["size"],
-        inspected=data["inspected"],
-        findings=tuple(finding_from_dict(f) for f in data["findings"]),
-    )

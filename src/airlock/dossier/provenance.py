@@ -10,24 +10,23 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from airlock.dossier.model import ManifestFile
 from airlock.provenance.errors import ProvenanceError
-from airlock.provenance.manifest import build_manifest
+from airlock.provenance.manifest import FileDigest, build_manifest
 from airlock.provenance.signature_file import find_signature
 from airlock.provenance.signing import verify
 
 __all__ = ["find_signature", "hash_manifest", "manifest_digest", "verify_signature"]
 
 
-def hash_manifest(path: Path) -> tuple[ManifestFile, ...]:
+def hash_manifest(path: Path) -> tuple[FileDigest, ...]:
     """Every file under `path` (links out of it are not followed), sorted by path.
 
     Raises airlock.provenance.errors.ProvenanceError for a file that cannot be read."""
     manifest = build_manifest(path)
-    return tuple(ManifestFile(f.path, f.size, f.sha256) for f in manifest.files)
+    return manifest.files
 
 
-def manifest_digest(files: Iterable[ManifestFile]) -> str:
+def manifest_digest(files: Iterable[FileDigest]) -> str:
     """One digest for the whole model version: equal exactly when every path and byte is."""
     pairs = sorted((f.path, f.sha256) for f in files)
     return "sha256:" + hashlib.sha256(json.dumps(pairs).encode("utf-8")).hexdigest()

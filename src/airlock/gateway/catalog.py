@@ -9,23 +9,17 @@ from pathlib import Path
 from typing import Protocol
 
 from airlock.gateway.errors import GatewayError
+from airlock.provenance.manifest import FileDigest
 
 # Weight files count toward the memory budget; configs and tokenizers are negligible.
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".onnx", ".h5", ".ckpt")
 
 
 @dataclass(frozen=True)
-class AdmittedFile:
-    path: str  # relative, forward slashes
-    size: int
-    sha256: str
-
-
-@dataclass(frozen=True)
 class AdmittedModel:
     name: str
     source: Path
-    files: tuple[AdmittedFile, ...]
+    files: tuple[FileDigest, ...]
     version: int = 0
     digest: str = ""  # the manifest digest recorded at admission
     # Why no engine serves it, as decided at admission (None: servable). Such a model is not

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from airlock.gateway.catalog import AdmittedFile, AdmittedModel
+from airlock.gateway.catalog import AdmittedModel
 from airlock.registry.store import Record, Registry
 
 # A short cache: a request needs no database round trip, and a new admit shows within seconds.
@@ -32,7 +32,7 @@ class RegistryCatalog:
 
 
 def _admitted(record: Record) -> AdmittedModel:
-    files = tuple(AdmittedFile(f.path, f.size, f.sha256) for f in record.files)
+    files = record.files
     return AdmittedModel(
         record.name,
         Path(record.source),

@@ -12,10 +12,11 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from airlock.dossier.model import Dossier, ManifestFile
+from airlock.dossier.model import Dossier
 from airlock.engine_choice import EngineChoice
 from airlock.policy.evaluate import Verdict
 from airlock.policy.model import Policy
+from airlock.provenance.manifest import FileDigest
 from airlock.registry import audit
 from airlock.registry.db import Location, RegistryError, locate, make_engine
 from airlock.registry.migrate import migrate
@@ -46,7 +47,7 @@ class Record:
     engine: str | None  # None: not servable, `engine_reason` says why
     engine_reason: str
     created_at: datetime
-    files: tuple[ManifestFile, ...]
+    files: tuple[FileDigest, ...]
 
     @property
     def serving(self) -> str:
@@ -246,7 +247,7 @@ def _row(
     )
 
 
-def _add_files(session: Session, row: ModelVersion, files: tuple[ManifestFile, ...]) -> None:
+def _add_files(session: Session, row: ModelVersion, files: tuple[FileDigest, ...]) -> None:
     session.add_all(
         ModelFile(model_version_id=row.id, path=f.path, size=f.size, sha256=f.sha256) for f in files
     )
@@ -273,5 +274,5 @@ def _record(row: ModelVersion) -> Record:
         engine=row.engine,
         engine_reason=row.engine_reason,
         created_at=created,
-        files=tuple(ManifestFile(f.path, f.size, f.sha256) for f in row.files),
+        files=tuple(FileDigest(f.path, f.size, f.sha256) for f in row.files),
     )

@@ -99,14 +99,7 @@ def _file_entry(result: FileResult) -> str:
     ):
         inspected = "true" if result.inspected else "false"
         return _ENTRY.format(_string(result.path), _string(result.kind), result.size, inspected)
-    entry = {
-        "path": result.path,
-        "kind": result.kind,
-        "size": result.size,
-        "inspected": result.inspected,
-        "findings": [f.to_dict() for f in result.findings],
-    }
-    return json.dumps(entry, indent=2).replace("\n", "\n    ")
+    return json.dumps(result.to_dict(), indent=2).replace("\n", "\n    ")
 
 
 _string = json.encoder.encode_basestring_ascii

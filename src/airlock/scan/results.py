@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from airlock.findings import Finding, Severity
 from airlock.hf_cache import HfSnapshot
@@ -15,7 +16,27 @@ class FileResult:
     size: int
     inspected: bool
     findings: tuple[Finding, ...] = ()
-    snapshot: HfSnapshot | None = None
+    snapshot: HfSnapshot | None = None  # where it came from; reports list snapshots apart
+
+    def to_dict(self) -> dict[str, Any]:
+        """The one JSON form of a scanned file (scan reports and dossiers)."""
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "size": self.size,
+            "inspected": self.inspected,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FileResult:
+        return cls(
+            path=data["path"],
+            kind=data["kind"],
+            size=data["size"],
+            inspected=data["inspected"],
+            findings=tuple(Finding.from_dict(f) for f in data["findings"]),
+        )
 
 
 @dataclass(frozen=True)
