@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airlock.artifact import ArtifactError
 from airlock.cli.errors import USAGE_ERROR, print_error
-from airlock.dossier.model import Dossier
-from airlock.policy.evaluate import Verdict
-from airlock.policy.model import Policy
 from airlock.provenance.errors import ProvenanceError
+
+if TYPE_CHECKING:
+    from airlock.api import Vetted
 
 REFUSED = 1
 FORMATS = ("text", "json", "markdown", "html", "sarif")
@@ -39,13 +38,6 @@ examples:
   airlock vet ./model --policy our-policy.yaml --format html -o verdict.html
   airlock vet ./model --format json | jq .verdict.decision
 """
-
-
-@dataclass(frozen=True)
-class Vetted:
-    dossier: Dossier
-    verdict: Verdict
-    policy: Policy
 
 
 class VetError(Exception):
@@ -80,6 +72,7 @@ def add_vet_arguments(parser: argparse.ArgumentParser) -> None:
 
 def vet(args: argparse.Namespace) -> Vetted:
     """Raises VetError for a bad path, signature or policy."""
+    from airlock.api import Vetted
     from airlock.dossier.build import build_dossier
     from airlock.policy.evaluate import evaluate
     from airlock.policy.schema import PolicyError, default_policy, load_policy
