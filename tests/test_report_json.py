@@ -6,7 +6,7 @@ import json
 
 from airlock import __version__
 from airlock.findings import Finding, Location, Severity
-from airlock.report.json_report import render_json
+from airlock.report.scan.json_doc import render_json
 from airlock.scan.results import FileResult, ScanReport
 
 

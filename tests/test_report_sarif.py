@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 
 from airlock.findings import Finding, Location, Severity
-from airlock.report.sarif import FINGERPRINT_KEY, render_sarif
+from airlock.report.scan.sarif import FINGERPRINT_KEY, render_sarif
 from airlock.rules import RULES
 from airlock.scan.results import FileResult, ScanReport
 

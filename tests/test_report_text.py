@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from airlock.findings import Finding, Location, Severity
-from airlock.report.text import render_text
+from airlock.report.scan.text import render_text
 from airlock.scan.results import FileResult, ScanReport
 
 

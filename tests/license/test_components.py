@@ -12,8 +12,8 @@ from tests.license.conftest import reference_text, write_model
 from airlock.findings import Severity
 from airlock.license import assess_path
 from airlock.license.files import classify
-from airlock.report.license_json import render_license_json
-from airlock.report.license_text import render_license_text
+from airlock.report.license.json_doc import render_license_json
+from airlock.report.license.text import render_license_text
 
 CORPUS = Path(__file__).parent / "corpus"
 

@@ -170,11 +170,11 @@ def run(args: argparse.Namespace) -> int:
         print_error(str(exc))
         return USAGE_ERROR
     if args.format == "json":
-        from airlock.report.fit_json import render_fit_json
+        from airlock.report.fit.json_doc import render_fit_json
 
         sys.stdout.write(render_fit_json(report))
     else:
-        from airlock.report.fit_text import render_fit_text
+        from airlock.report.fit.text import render_fit_text
 
         color, width = text_style(None)
         sys.stdout.write(render_fit_text(report, color=color, width=width))

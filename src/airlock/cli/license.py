@@ -85,10 +85,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _render(result: Any, fmt: str, fail_on: Severity, output: str | None) -> str:
     if fmt == "json":
-        from airlock.report.license_json import render_license_json
+        from airlock.report.license.json_doc import render_license_json
 
         return render_license_json(result, fail_on)
-    from airlock.report.license_text import render_license_text
+    from airlock.report.license.text import render_license_text
 
     color, width = text_style(output)
     return render_license_text(result, fail_on, color=color, width=width)

@@ -11,7 +11,7 @@ from airlock.artifact import ArtifactError
 from airlock.cli.errors import USAGE_ERROR, print_error
 from airlock.cli.options import add_report_options, emit, jobs, text_style
 from airlock.findings import Severity
-from airlock.report.summary import summarize
+from airlock.report.scan.summary import summarize
 from airlock.scan.results import ScanReport
 from airlock.scan.scanner import Scanner
 
@@ -126,14 +126,14 @@ def run(args: argparse.Namespace) -> int:
 def _render(report: ScanReport, fmt: str, fail_on: Severity, output: str | None) -> str:
     # Each format imports its renderer on demand: rich alone costs more than a small scan.
     if fmt == "json":
-        from airlock.report.json_report import render_json
+        from airlock.report.scan.json_doc import render_json
 
         return render_json(report, fail_on)
     if fmt == "sarif":
-        from airlock.report.sarif import render_sarif
+        from airlock.report.scan.sarif import render_sarif
 
         return render_sarif(report, fail_on, root=Path.cwd())
-    from airlock.report.text import render_text
+    from airlock.report.scan.text import render_text
 
     color, width = text_style(output)
     return render_text(report, fail_on, color=color, width=width)

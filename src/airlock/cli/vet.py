@@ -122,25 +122,25 @@ def emit(vetted: Vetted, fmt: str, output: str | None) -> None:
 def render(vetted: Vetted, fmt: str, output: str | None = None) -> str:
     dossier, verdict, policy = vetted.dossier, vetted.verdict, vetted.policy
     if fmt == "json":
-        from airlock.report.vet_json import render_vet_json
+        from airlock.report.vet.json_doc import render_vet_json
 
         return render_vet_json(dossier, verdict, policy)
     if fmt == "sarif":
-        from airlock.report.vet_sarif import render_vet_sarif
+        from airlock.report.vet.sarif import render_vet_sarif
 
         return render_vet_sarif(dossier, verdict, policy, root=Path.cwd())
-    from airlock.report.vet_summary import summarize_vet
+    from airlock.report.vet.summary import summarize_vet
 
     summary = summarize_vet(dossier, verdict, policy)
     if fmt == "markdown":
-        from airlock.report.vet_markdown import render_vet_markdown
+        from airlock.report.vet.markdown import render_vet_markdown
 
         return render_vet_markdown(summary)
     if fmt == "html":
-        from airlock.report.vet_html import render_vet_html
+        from airlock.report.vet.html import render_vet_html
 
         return render_vet_html(summary)
     from airlock.cli.options import text_style
-    from airlock.report.vet_text import render_vet_text
+    from airlock.report.vet.text import render_vet_text
 
     return render_vet_text(summary, text_style(output)[1])

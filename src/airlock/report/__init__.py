@@ -1,1 +1,2 @@
-"""Renderers: each turns a ScanReport into one output format, as a string, with no side effects."""
+"""Renderers, one package per subject (scan, vet, fit, license), each turning its answer into
+every output format as a string, with no side effects; `advice` and `console` are shared."""

@@ -9,8 +9,8 @@ from pathlib import Path
 from airlock.dossier.model import Dossier
 from airlock.policy.evaluate import Verdict
 from airlock.policy.model import Policy
-from airlock.report.sarif import render_sarif
-from airlock.report.vet_json import verdict_dict
+from airlock.report.scan.sarif import render_sarif
+from airlock.report.vet.json_doc import verdict_dict
 from airlock.scan.results import FileResult, ScanReport
 
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from airlock import __version__
 from airlock.findings import Finding, Severity
 from airlock.report.advice import ADVICE
-from airlock.report.summary import summarize
+from airlock.report.scan.summary import summarize
 from airlock.rules import RULES, Rule
 from airlock.scan.results import ScanReport
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airlock.report.vet_summary import VetSummary, digest_label
+from airlock.report.vet.summary import VetSummary, digest_label
 
 
 def render_vet_markdown(summary: VetSummary) -> str:

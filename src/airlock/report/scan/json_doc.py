@@ -34,7 +34,7 @@ from typing import Any
 
 from airlock import __version__
 from airlock.findings import Severity
-from airlock.report.summary import summarize
+from airlock.report.scan.summary import summarize
 from airlock.scan.results import FileResult, ScanReport
 
 SCHEMA_VERSION = 1

@@ -10,7 +10,7 @@ from rich.text import Text
 from airlock.findings import Finding, Severity
 from airlock.report.advice import ADVICE
 from airlock.report.console import rendered, string_console
-from airlock.report.summary import Summary, summarize
+from airlock.report.scan.summary import Summary, summarize
 from airlock.rules import RULES
 from airlock.scan.results import FileResult, ScanReport
 

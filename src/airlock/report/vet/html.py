@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from airlock.policy.evaluate import Decision
-from airlock.report.vet_summary import VetSummary, digest_label
+from airlock.report.vet.summary import VetSummary, digest_label
 
 _COLOR = {
     Decision.ADMIT: "#1a7f37",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from airlock.report.vet_summary import VetSummary, digest_label
+from airlock.report.vet.summary import VetSummary, digest_label
 
 WIDTH = 100
 

@@ -1,0 +1,1 @@
+"""`airlock fit` reports: text and JSON."""

@@ -1,0 +1,1 @@
+"""`airlock license` reports: text and JSON."""

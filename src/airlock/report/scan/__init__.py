@@ -1,0 +1,1 @@
+"""`airlock scan` reports: text, JSON, SARIF, and the summary they share."""

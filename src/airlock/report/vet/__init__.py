@@ -1,0 +1,1 @@
+"""`airlock vet` reports: text, JSON, Markdown, HTML, SARIF, and the summary they share."""
