@@ -7,8 +7,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
+from airlock.cli.options import write_report
 from airlock.cli.registry_access import actor_of, add_actor_argument, open_registry
-from airlock.cli.vet import REFUSED, VetError, add_vet_arguments, emit, vet
+from airlock.cli.vet import REFUSED, VetError, add_vet_arguments, render, vet
 
 if TYPE_CHECKING:
     from airlock.registry.store import Registry
@@ -100,9 +101,10 @@ def _vet_and_record(args: argparse.Namespace, registry: Registry) -> int:
 
     try:
         vetted = vet(args)
-        emit(vetted, args.format, args.output)
     except VetError as exc:
         print_error(str(exc))
+        return USAGE_ERROR
+    if not write_report(render(vetted, args.format, args.output), args.output):
         return USAGE_ERROR
     if not vetted.verdict.admitted and not args.force:
         print("Not admitted: the policy refuses this model.", file=sys.stderr)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
+from airlock.cli.options import write_report
 
 _DESCRIPTION = """\
 Write a CycloneDX 1.6 ML-BOM for a model: a machine-learning-model component with the
@@ -64,12 +65,4 @@ def run(args: argparse.Namespace) -> int:
         return USAGE_ERROR
     for link in built.manifest.links_out:
         print(f"airlock: not followed (link leaves the folder): {link}", file=sys.stderr)
-    if args.output is None:
-        sys.stdout.write(built.json)
-        return 0
-    try:
-        Path(args.output).write_text(built.json, encoding="utf-8")
-    except OSError as exc:
-        print_error(f"cannot write {args.output}: {exc.strerror or exc}")
-        return USAGE_ERROR
-    return 0
+    return 0 if write_report(built.json, args.output) else USAGE_ERROR

@@ -7,7 +7,7 @@ from typing import Any
 
 from airlock.artifact import ArtifactError
 from airlock.cli.errors import USAGE_ERROR, print_error
-from airlock.cli.options import add_report_options, emit, text_style
+from airlock.cli.options import add_report_options, text_style, write_report
 from airlock.findings import Severity
 
 FAILED = 1
@@ -74,12 +74,11 @@ def run(args: argparse.Namespace) -> int:
     except ArtifactError as exc:
         print_error(str(exc))
         return USAGE_ERROR
-    if not (args.quiet and args.format == "text" and args.output is None):
-        try:
-            emit(_render(result, args.format, fail_on, args.output), args.output)
-        except OSError as exc:
-            print_error(f"cannot write {args.output}: {exc.strerror or exc}")
-            return USAGE_ERROR
+    quiet = args.quiet and args.format == "text" and args.output is None
+    if not quiet and not write_report(
+        _render(result, args.format, fail_on, args.output), args.output
+    ):
+        return USAGE_ERROR
     return FAILED if any(f.severity >= fail_on for f in result.findings) else 0
 
 

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from airlock.cli.errors import print_error
 from airlock.findings import Severity
 
 
@@ -111,10 +112,16 @@ def text_style(output: str | None) -> tuple[bool, int | None]:
     return color, shutil.get_terminal_size((100, 24)).columns
 
 
-def emit(rendered: str, output: str | None) -> None:
-    """Write a report to stdout, or to `output` (OSError is the caller's to report)."""
-    if output is None:
-        sys.stdout.write(rendered)
-        sys.stdout.flush()
-    else:
-        Path(output).write_text(rendered, encoding="utf-8")
+def write_report(rendered: str, output: str | None) -> bool:
+    """Write a report to stdout, or to `output`; False after one line saying why it could
+    not be written (the caller exits 2)."""
+    try:
+        if output is None:
+            sys.stdout.write(rendered)
+            sys.stdout.flush()
+        else:
+            Path(output).write_text(rendered, encoding="utf-8")
+    except OSError as exc:
+        print_error(f"cannot write {output or 'the report'}: {exc.strerror or exc}")
+        return False
+    return True

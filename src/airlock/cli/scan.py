@@ -9,7 +9,7 @@ from typing import Any
 
 from airlock.artifact import ArtifactError
 from airlock.cli.errors import USAGE_ERROR, print_error
-from airlock.cli.options import add_report_options, emit, jobs, text_style
+from airlock.cli.options import add_report_options, jobs, text_style, write_report
 from airlock.findings import Severity
 from airlock.report.scan.summary import summarize
 from airlock.scan.results import ScanReport
@@ -106,12 +106,11 @@ def run(args: argparse.Namespace) -> int:
         print_error(str(exc))
         return USAGE_ERROR
 
-    if not (args.quiet and args.format == "text" and args.output is None):
-        try:
-            emit(_render(report, args.format, fail_on, args.output), args.output)
-        except OSError as exc:
-            print_error(f"cannot write {args.output}: {exc.strerror or exc}")
-            return USAGE_ERROR
+    quiet = args.quiet and args.format == "text" and args.output is None
+    if not quiet and not write_report(
+        _render(report, args.format, fail_on, args.output), args.output
+    ):
+        return USAGE_ERROR
 
     summary = summarize(report, fail_on)
     if summary.failed:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airlock.artifact import ArtifactError
 from airlock.cli.errors import USAGE_ERROR, print_error
+from airlock.cli.options import write_report
 from airlock.provenance.errors import ProvenanceError
 
 if TYPE_CHECKING:
@@ -99,24 +99,12 @@ def vet(args: argparse.Namespace) -> Vetted:
 def run(args: argparse.Namespace) -> int:
     try:
         vetted = vet(args)
-        emit(vetted, args.format, args.output)
     except VetError as exc:
         print_error(str(exc))
         return USAGE_ERROR
+    if not write_report(render(vetted, args.format, args.output), args.output):
+        return USAGE_ERROR
     return 0 if vetted.verdict.admitted else REFUSED
-
-
-def emit(vetted: Vetted, fmt: str, output: str | None) -> None:
-    """Raises VetError when the report cannot be written."""
-    rendered = render(vetted, fmt, output)
-    try:
-        if output is None:
-            sys.stdout.write(rendered)
-            sys.stdout.flush()
-        else:
-            Path(output).write_text(rendered, encoding="utf-8")
-    except OSError as exc:
-        raise VetError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 def render(vetted: Vetted, fmt: str, output: str | None = None) -> str:
