@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airlock.findings import Finding, Severity
+from airlock.license.knowledge import CommercialUse
 from airlock.license.lineage import Ancestor
 from airlock.provenance.manifest import FileDigest
 from airlock.scan.results import FileResult
@@ -37,7 +38,7 @@ class ScanSection:
 class LicenseSection:
     id: str  # a license id, an expression, or "unknown"
     name: str
-    commercial_use: str  # yes | no | conditional | unknown
+    commercial_use: CommercialUse
     outputs_restricted: bool  # the license limits what outputs may be used for
     conditions: tuple[str, ...]
     obligations: tuple[str, ...]
@@ -100,7 +101,7 @@ class Dossier:
             "license": {
                 "id": self.license.id,
                 "name": self.license.name,
-                "commercial_use": self.license.commercial_use,
+                "commercial_use": self.license.commercial_use.value,
                 "outputs_restricted": self.license.outputs_restricted,
                 "conditions": list(self.license.conditions),
                 "obligations": list(self.license.obligations),
@@ -145,7 +146,7 @@ class Dossier:
             license=LicenseSection(
                 id=lic["id"],
                 name=lic["name"],
-                commercial_use=lic["commercial_use"],
+                commercial_use=CommercialUse(lic["commercial_use"]),
                 outputs_restricted=lic["outputs_restricted"],
                 conditions=tuple(lic["conditions"]),
                 obligations=tuple(lic["obligations"]),

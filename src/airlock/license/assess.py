@@ -15,7 +15,7 @@ from airlock.license.components import ComponentLicense
 from airlock.license.family import infer_family, likely_inherited_finding
 from airlock.license.findings import license_findings
 from airlock.license.inherit import INHERITING, Inheritance, inherit, inheritance_findings
-from airlock.license.knowledge import COMMERCIAL_RANK, LicenseTerms
+from airlock.license.knowledge import COMMERCIAL_RANK, CommercialUse, LicenseTerms
 from airlock.license.lineage import Ancestor, read_lineage
 from airlock.license.openness import Openness, assess_openness
 from airlock.license.sources import Claim, Collected, collect
@@ -32,7 +32,7 @@ class LicenseAssessment:
     confidence: str  # high | medium | low | none
     sources: tuple[Claim, ...]
     terms: tuple[LicenseTerms, ...]  # the licenses that bind: the model's own, then inherited
-    commercial_use: str  # yes | no | conditional | unknown
+    commercial_use: CommercialUse
     conditions: tuple[str, ...]
     obligations: tuple[str, ...]
     restrictions: tuple[str, ...]
@@ -69,7 +69,7 @@ def assess(collected: Collected, display: str) -> LicenseAssessment:
     inherits = not model_claims and _inherits_all(inheritance, lineage)
     terms = inheritance.terms
     doubt = (unknown and not inherits) or bool(inheritance.unknown)
-    commercial = UNKNOWN if doubt else _least(t.commercial_use for t in terms)
+    commercial = CommercialUse.UNKNOWN if doubt else _least(t.commercial_use for t in terms)
     license_id = _label(primary) if primary and not unknown else UNKNOWN
     if primary is not None and unknown:
         license_id = f"{_label(primary)} (with unknown terms)"
@@ -168,5 +168,5 @@ def _confidence(
     return primary.confidence
 
 
-def _least(values: Iterable[str]) -> str:
-    return min(values, key=COMMERCIAL_RANK.__getitem__, default=UNKNOWN)
+def _least(values: Iterable[CommercialUse]) -> CommercialUse:
+    return min(values, key=COMMERCIAL_RANK.__getitem__, default=CommercialUse.UNKNOWN)

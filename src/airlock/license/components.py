@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import airlock.license.knowledge as knowledge
 from airlock.license.files import CODE, UNSPECIFIED, WEIGHTS
-from airlock.license.knowledge import COMMERCIAL_RANK
+from airlock.license.knowledge import COMMERCIAL_RANK, CommercialUse
 from airlock.license.sources import Claim
 
 _LICENSE_SOURCES = ("license file",)
@@ -24,7 +24,7 @@ class ComponentLicense:
     component: str  # weights | code | unspecified
     license_ids: tuple[str, ...]  # the licenses that bind it ("unknown" when one is not known)
     name: str
-    commercial_use: str  # yes | no | conditional | unknown
+    commercial_use: CommercialUse
     files: tuple[str, ...]  # where it is stated
 
 
@@ -59,7 +59,7 @@ def _component(component: str, claims: list[Claim]) -> ComponentLicense:
     unknown = any(c.unknown for c in claims) or not ids
     terms = [knowledge.by_id(i) for i in ids]
     commercial = (
-        "unknown"
+        CommercialUse.UNKNOWN
         if unknown
         else min((t.commercial_use for t in terms), key=COMMERCIAL_RANK.__getitem__)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 import re
 import tomllib
@@ -9,8 +10,32 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-# Commercial use, most to least permissive; "unknown" ranks lowest so that doubt never passes.
-COMMERCIAL_RANK = {"yes": 3, "conditional": 2, "no": 1, "unknown": 0}
+
+class CommercialUse(enum.StrEnum):
+    """What a license lets an organization do commercially (JSON: the value)."""
+
+    YES = "yes"
+    CONDITIONAL = "conditional"  # a user or revenue threshold applies
+    NO = "no"
+    UNKNOWN = "unknown"
+
+
+class OutputsTraining(enum.StrEnum):
+    """Whether the model's outputs may train other models (JSON: the value)."""
+
+    FREE = "free"
+    CONDITIONAL = "conditional"
+    RESTRICTED = "restricted"
+    BARRED = "barred"
+
+
+# Most permissive first; "unknown" ranks lowest so that doubt never passes.
+COMMERCIAL_RANK = {
+    CommercialUse.YES: 3,
+    CommercialUse.CONDITIONAL: 2,
+    CommercialUse.NO: 1,
+    CommercialUse.UNKNOWN: 0,
+}
 _WORDS = re.compile(r"[a-z0-9+]+")
 
 
@@ -30,14 +55,14 @@ class LicenseTerms:
     aliases: tuple[str, ...]
     osi_approved: bool
     open_license: bool
-    commercial_use: str
+    commercial_use: CommercialUse
     thresholds: tuple[Threshold, ...]
     attribution: str
     naming: str
     notice: str
     use_restrictions: str
     restrictions_pass_downstream: bool
-    outputs_training: str
+    outputs_training: OutputsTraining
     outputs_note: str
     geographic: str
     share_alike: bool
@@ -160,14 +185,14 @@ def _entry(raw: dict[str, Any]) -> LicenseTerms:
         aliases=tuple(raw.get("aliases", ())),
         osi_approved=raw["osi_approved"],
         open_license=raw["open_license"],
-        commercial_use=raw["commercial_use"],
+        commercial_use=CommercialUse(raw["commercial_use"]),
         thresholds=tuple(Threshold(**t) for t in raw.get("thresholds", ())),
         attribution=raw.get("attribution", ""),
         naming=raw.get("naming", ""),
         notice=raw.get("notice", ""),
         use_restrictions=raw.get("use_restrictions", ""),
         restrictions_pass_downstream=raw.get("restrictions_pass_downstream", False),
-        outputs_training=raw["outputs_training"],
+        outputs_training=OutputsTraining(raw["outputs_training"]),
         outputs_note=raw.get("outputs_note", ""),
         geographic=raw.get("geographic", ""),
         share_alike=raw.get("share_alike", False),
