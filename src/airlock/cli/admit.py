@@ -99,7 +99,7 @@ def _vet_and_record(args: argparse.Namespace, registry: Registry) -> int:
     from airlock.engine_choice import choose_engine
 
     try:
-        vetted = vet(args)
+        vetted = vet(args, registry)
         emit(vetted, args.format, args.output)
     except VetError as exc:
         print_error(str(exc))

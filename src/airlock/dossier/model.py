@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airlock.checks.license.lineage import Ancestor
+from airlock.dossier.evals import RecordedEval
 from airlock.findings import Finding, Location, Severity
 
 SCHEMA_VERSION = 1
@@ -102,6 +103,9 @@ class Dossier:
     license: LicenseSection
     fit: FitSection
     provenance: ProvenanceSection
+    # The eval results the registry held for these exact files (manifest digest) when the
+    # dossier was made, by dataset and metric, newest first; empty without a registry.
+    evals: tuple[RecordedEval, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -142,6 +146,7 @@ class Dossier:
                 "signature": self.provenance.signature,
                 "signature_detail": self.provenance.signature_detail,
             },
+            "evals": [result.to_dict() for result in self.evals],
         }
 
     @classmethod
@@ -187,6 +192,7 @@ class Dossier:
                 signature=prov["signature"],
                 signature_detail=prov["signature_detail"],
             ),
+            evals=tuple(RecordedEval.from_dict(r) for r in data.get("evals", ())),
             schema_version=version,
         )
 
