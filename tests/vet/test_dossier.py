@@ -41,6 +41,33 @@ def test_sized_dossier_round_trips() -> None:
     assert Dossier.from_dict(json.loads(json.dumps(document))) == dossier
 
 
+def test_recorded_evals_round_trip_and_older_dossiers_have_none(clean_dossier: Dossier) -> None:
+    from airlock.dossier.evals import EvalDataset, RecordedEval
+
+    result = RecordedEval(
+        model="clf",
+        version=2,
+        manifest_digest=clean_dossier.provenance.digest,
+        dataset=EvalDataset("support-faq", "ab" * 32, 1234, 40),
+        task="retrieval",
+        metric="ndcg@10",
+        value=0.61,
+        ci95=(0.55, 0.67),
+        items=40,
+        failed=1,
+        airlock_version="0.1.0",
+        recorded_at="2026-01-02T03:04:05.123456+00:00",
+        recorded_by="alice",
+        run="0" * 32,
+    )
+    dossier = replace(clean_dossier, evals=(result, replace(result, ci95=None)))
+    document = json.loads(json.dumps(dossier.to_dict()))
+    jsonschema.validate(document, _schema())
+    assert Dossier.from_dict(document) == dossier
+    del document["evals"]  # a dossier recorded before eval results existed
+    assert Dossier.from_dict(document).evals == ()
+
+
 def test_newer_schema_is_refused(clean_dossier: Dossier) -> None:
     with pytest.raises(ValueError, match="newer"):
         Dossier.from_dict({**clean_dossier.to_dict(), "schema_version": SCHEMA_VERSION + 1})

@@ -100,7 +100,7 @@ def _vet_and_record(args: argparse.Namespace, registry: Registry) -> int:
     from airlock.engine_choice import choose_engine
 
     try:
-        vetted = vet(args)
+        vetted = vet(args, registry)
     except VetError as exc:
         print_error(str(exc))
         return USAGE_ERROR

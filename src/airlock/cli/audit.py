@@ -1,4 +1,5 @@
-"""`airlock audit`: the registry's audit log (admissions, removals, keys), oldest first."""
+"""`airlock audit`: the registry's audit log (admissions, removals, keys, eval
+results), oldest first."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ Every change to the registry is written here in the same transaction as the chan
   model.remove  `airlock models remove` (always with its --reason)
   key.create    `airlock keys create`
   key.revoke    `airlock keys revoke`
+  eval.record   `airlock eval` recording a model's results (one entry per model and run)
 Who: the OS user, or the name given with --actor.
 
 examples:

@@ -30,7 +30,9 @@ registry: a SQLite file in $AIRLOCK_HOME, or the database in $AIRLOCK_DATABASE_U
 
 Each version shows the engine `airlock serve` will run it with, decided at admission from its
 config files, or "not servable: WHY" (such a model is not offered by the gateway).
-Removals need --reason; they are recorded in the audit log (`airlock audit`).
+`show` lists the eval results recorded for the version's exact files (docs/eval.md), by dataset
+and metric, newest first. Removals need --reason; they are recorded in the audit log
+(`airlock audit`).
 """
 
 
@@ -46,7 +48,9 @@ def register(commands: Any) -> None:
     listing = actions.add_parser("list", help="every admitted version")
     listing.add_argument("-f", "--format", choices=("text", "json"), default="text")
     listing.set_defaults(run=_wrap(_list))
-    show = actions.add_parser("show", help="one version: verdict, conditions, files, dossier")
+    show = actions.add_parser(
+        "show", help="one version: verdict, conditions, files, eval results, dossier"
+    )
     show.add_argument("name")
     show.add_argument("--version", type=version, help="default: the newest")
     show.add_argument("-f", "--format", choices=("text", "json"), default="text")
@@ -102,8 +106,13 @@ def _show(registry: Registry, args: argparse.Namespace) -> int:
             f"no model {args.name!r}" + (f" version {args.version}" if args.version else "")
         )
         return DRIFT
+    from airlock.registry.evals import for_files
+    from airlock.report.recorded_evals import describe
+
+    evals = for_files(registry, record.manifest_digest)
     if args.format == "json":
-        print(json.dumps(record.to_dict(), indent=2))
+        document = {**record.to_dict(), "evals": [r.to_dict() for r in evals]}
+        print(json.dumps(document, indent=2))
         return 0
     print(f"{record.name} version {record.version}: {record.decision}")
     print(f"  source      {record.source}")
@@ -119,6 +128,10 @@ def _show(registry: Registry, args: argparse.Namespace) -> int:
         print(f"  condition   {condition}")
     for f in record.files:
         print(f"  file        {f.sha256[:16]}  {f.size:>12,}  {f.path}")
+    for result in evals:
+        print(f"  eval        {describe(result)}")
+    if not evals:
+        print("  eval        none recorded for these files (`airlock eval` records them)")
     return 0
 
 

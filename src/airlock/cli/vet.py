@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +15,9 @@ from airlock.provenance.errors import ProvenanceError
 
 if TYPE_CHECKING:
     from airlock.api import Vetted
+    from airlock.dossier.evals import RecordedEval
+    from airlock.policy.model import Policy
+    from airlock.registry.store import Registry
 
 REFUSED = 1
 FORMATS = ("text", "json", "markdown", "html", "sarif")
@@ -28,10 +33,16 @@ policy:
   a known license that allows commercial use, no integrity finding above low, no pickle
   copies beside safetensors weights.
 
+eval results:
+  the report lists the results `airlock eval` recorded in the registry for these exact files
+  (the registry in $AIRLOCK_DATABASE_URL, or $AIRLOCK_HOME's if one was made; none is created),
+  and a policy's `quality` section requires them (docs/eval.md).
+
 exit codes:
   0  admit, or admit with conditions (the conditions are in the report)
   1  refuse
-  2  usage error: a PATH that does not exist, an invalid policy file
+  2  usage error: a PATH that does not exist, an invalid policy file, a registry that
+     cannot be read when the policy's quality requirements need it
 
 examples:
   airlock vet ./downloads/some-model/
@@ -70,8 +81,10 @@ def add_vet_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
 
 
-def vet(args: argparse.Namespace) -> Vetted:
-    """Raises VetError for a bad path, signature or policy."""
+def vet(args: argparse.Namespace, registry: Registry | None = None) -> Vetted:
+    """Raises VetError for a bad path, signature or policy, or for a registry the policy's
+    quality requirements need that cannot be read. Without `registry`, the one configured is
+    read if there is one (none is created)."""
     from airlock.api import Vetted
     from airlock.dossier.build import build_dossier
     from airlock.policy.evaluate import evaluate
@@ -93,7 +106,41 @@ def vet(args: argparse.Namespace) -> Vetted:
         dossier = build_dossier(args.path, policy.dossier_options(), signature)
     except (ArtifactError, ProvenanceError) as exc:
         raise VetError(str(exc)) from None
+    dossier = replace(dossier, evals=_recorded_evals(dossier.provenance.digest, policy, registry))
     return Vetted(dossier, evaluate(dossier, policy), policy)
+
+
+def _recorded_evals(
+    digest: str, policy: Policy, registry: Registry | None
+) -> tuple[RecordedEval, ...]:
+    """The eval results recorded for these exact files. A registry that cannot be read is an
+    error when the policy's quality requirements need it, else a warning."""
+    from airlock.registry.configured import exists
+
+    if registry is None and not exists():
+        return ()  # no registry: nothing recorded (quality requirements find no result)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from airlock.registry.evals import for_files
+    from airlock.registry.store import Registry, RegistryError
+
+    opened = registry
+    try:
+        opened = opened or Registry()
+        return for_files(opened, digest)
+    except (RegistryError, SQLAlchemyError) as exc:
+        detail = str(exc).strip().splitlines()[0]
+        if opened is not None:
+            detail = f"{opened.location.describe()}: {detail}"
+        if policy.quality:
+            raise VetError(
+                f"{detail}; the policy's quality requirements need the eval results recorded there"
+            ) from None
+        print(f"airlock: warning: eval results not read: {detail}", file=sys.stderr)
+        return ()
+    finally:
+        if registry is None and opened is not None:
+            opened.close()
 
 
 def run(args: argparse.Namespace) -> int:

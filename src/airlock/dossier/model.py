@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from airlock.dossier.evals import RecordedEval
 from airlock.findings import Finding, Severity
 from airlock.license.knowledge import CommercialUse
 from airlock.license.lineage import Ancestor
@@ -89,6 +90,9 @@ class Dossier:
     license: LicenseSection
     fit: FitSection
     provenance: ProvenanceSection
+    # The eval results the registry held for these exact files (manifest digest) when the
+    # dossier was made, by dataset and metric, newest first; empty without a registry.
+    evals: tuple[RecordedEval, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -129,6 +133,7 @@ class Dossier:
                 "signature": self.provenance.signature,
                 "signature_detail": self.provenance.signature_detail,
             },
+            "evals": [result.to_dict() for result in self.evals],
         }
 
     @classmethod
@@ -174,5 +179,6 @@ class Dossier:
                 signature=prov["signature"],
                 signature_detail=prov["signature_detail"],
             ),
+            evals=tuple(RecordedEval.from_dict(r) for r in data.get("evals", ())),
             schema_version=version,
         )

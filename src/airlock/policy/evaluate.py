@@ -23,6 +23,7 @@ from airlock.policy.licenses import (
     where,
 )
 from airlock.policy.model import PICKLE_KINDS, Policy
+from airlock.policy.quality import quality
 from airlock.policy.waivers import WaiverOutcome, apply_waivers
 from airlock.policy.wording import MAX_FINDING_REASONS, finding_sentences, no_model_file
 
@@ -70,9 +71,11 @@ def evaluate(dossier: Dossier, policy: Policy, today: date | None = None) -> Ver
     ]
     reasons += [*_signature(dossier, policy), *_formats(dossier, policy)]
     resource_reasons, resource_conditions = _resources(dossier, policy)
-    reasons += resource_reasons
+    quality_reasons, quality_conditions = quality(dossier, policy)
+    reasons += [*resource_reasons, *(Reason(rule, message) for rule, message in quality_reasons)]
     lic = dossier.license
     conditions = [*lic.conditions, *lic.obligations, *lic.restrictions, *resource_conditions]
+    conditions += quality_conditions
     if reasons:
         return Verdict(Decision.REFUSE, tuple(reasons), tuple(dict.fromkeys(conditions)), waived)
     decision = Decision.ADMIT_WITH_CONDITIONS if conditions else Decision.ADMIT

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 import yaml
 
 from airlock.findings import Severity
+from airlock.policy.metrics import Metric
 from airlock.scan.context import Kind
 from airlock.suggest import did_you_mean
 
@@ -94,6 +96,31 @@ def kind(node: yaml.Node) -> str:
     return value
 
 
+def real(node: yaml.Node) -> float:
+    value = scalar(node)
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"must be a number, not {node.value!r}")
+    return float(value)
+
+
+def eval_metric(node: yaml.Node) -> Metric:
+    from airlock.policy.metrics import resolve, spellings
+
+    value = text(node)
+    found = resolve(value)
+    if found is None:
+        hint = did_you_mean(value, spellings(value)) or " (docs/eval.md lists them)"
+        raise ValueError(f"names a metric `airlock eval` does not report: {value!r}{hint}")
+    return found
+
+
+def on_missing(node: yaml.Node) -> str:
+    value = text(node).lower()
+    if value not in ("refuse", "conditional"):
+        raise ValueError(f"must be refuse or conditional, not {node.value!r}")
+    return value
+
+
 def license_id(node: yaml.Node) -> str:
     """A license the knowledge base knows, by id, SPDX id, name or alias: its canonical id.
 
@@ -132,6 +159,16 @@ def sha256(node: yaml.Node) -> str:
     if not _SHA256.fullmatch(value):
         raise ValueError(
             f"must be the finding's evidence digest as reports show it (sha256:<64 hex>), "
+            f"not {node.value!r}"
+        )
+    return value
+
+
+def data_sha256(node: yaml.Node) -> str:
+    value = text(node).lower().removeprefix("sha256:")
+    if not _SHA256.fullmatch(value):
+        raise ValueError(
+            f"must be the dataset's sha256 as `airlock eval` reports it (64 hex digits), "
             f"not {node.value!r}"
         )
     return value

@@ -64,6 +64,25 @@ class Waiver:
 
 
 @dataclass(frozen=True)
+class QualityRule:
+    """A result the model's exact files must have on a dataset: a metric at least `min` (or at
+    most `max`); without one, `on_missing` decides: refuse, or admit on condition."""
+
+    dataset: str  # its name, as `airlock eval` recorded it
+    metric: str  # e.g. "ndcg@10" (data/eval_metrics.toml)
+    min: float | None  # exactly one of min and max is set
+    max: float | None
+    sha256: str | None  # only results on exactly this data count; None: any data of that name
+    on_missing: str  # "refuse" | "conditional"
+    where: str  # "policy.yaml:12"
+
+    def passes(self, value: float) -> bool:
+        if self.min is not None:
+            return value >= self.min
+        return self.max is not None and value <= self.max
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     source: str  # the file it was read from, or "default"
@@ -75,6 +94,7 @@ class Policy:
     resources: ResourceRules = ResourceRules()
     pickle_globals: tuple[str, ...] = ()
     waivers: tuple[Waiver, ...] = ()
+    quality: tuple[QualityRule, ...] = ()
 
     def dossier_options(self) -> DossierOptions:
         """What building a dossier takes from this policy (never the verdict's rules)."""

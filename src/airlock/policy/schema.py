@@ -18,15 +18,19 @@ from airlock.policy.fields import (
     ItemError,
     accelerator,
     boolean,
+    data_sha256,
     day,
     dotted,
+    eval_metric,
     items,
     kind,
     license_id,
     model_file,
     number,
+    on_missing,
     optional,
     positive,
+    real,
     rule_id,
     severity,
     sha256,
@@ -37,6 +41,7 @@ from airlock.policy.model import (
     FormatRules,
     LicenseRules,
     Policy,
+    QualityRule,
     ResourceRules,
     SignatureRules,
     Waiver,
@@ -119,16 +124,13 @@ def parse_policy(data: bytes, source: str, base: Path | None = None) -> Policy:
         ),
         pickle_globals=top.section("pickle").get("allowed_globals", items(dotted), _NONE),
         waivers=_waivers(top.values.get("waivers"), source),
+        quality=_quality(top.values.get("quality"), source),
     )
 
 
 def _waivers(node: yaml.Node | None, source: str) -> tuple[Waiver, ...]:
-    if node is None or node.tag == "tag:yaml.org,2002:null":
-        return ()
-    if not isinstance(node, yaml.SequenceNode):
-        raise PolicyError(f"{source}:{node.start_mark.line + 1}: `waivers` must be a list")
     found = []
-    for item in node.value:
+    for item in _list(node, source, "waivers"):
         waiver = _Section(item, source, "waivers")
         found.append(
             Waiver(
@@ -144,9 +146,56 @@ def _waivers(node: yaml.Node | None, source: str) -> tuple[Waiver, ...]:
     return tuple(found)
 
 
+def _quality(node: yaml.Node | None, source: str) -> tuple[QualityRule, ...]:
+    found = []
+    for item in _list(node, source, "quality"):
+        rule = _Section(item, source, "quality")
+        metric = rule.require("metric", eval_metric)
+        bounds = [key for key in ("min", "max") if key in rule.values]
+        if len(bounds) != 1:
+            what = "sets both `min` and `max`: set one" if bounds else "needs `min` or `max`"
+            raise PolicyError(f"{source}:{rule.line}: `quality` entry {what}")
+        bound = bounds[0]
+        threshold = rule.require(bound, real)
+        wanted = "min" if metric.higher_is_better else "max"
+        if bound != wanted:
+            better = "higher" if metric.higher_is_better else "lower"
+            raise PolicyError(
+                f"{rule.where(bound)}: `quality.{bound}` {metric.name} is better when {better}: "
+                f"set `{wanted}`"
+            )
+        top = metric.highest
+        if threshold < metric.lowest or (top is not None and threshold > top):
+            scale = f"between {metric.lowest:g} and {top:g}" if top is not None else "at least 0"
+            raise PolicyError(
+                f"{rule.where(bound)}: `quality.{bound}` {metric.name} is {scale}, "
+                f"not {threshold:g}"
+            )
+        found.append(
+            QualityRule(
+                dataset=rule.require("dataset", text),
+                metric=metric.name,
+                min=threshold if bound == "min" else None,
+                max=threshold if bound == "max" else None,
+                sha256=rule.get("sha256", data_sha256, None),
+                on_missing=rule.get("on_missing", on_missing, "refuse"),
+                where=f"{source}:{rule.line}",
+            )
+        )
+    return tuple(found)
+
+
+def _list(node: yaml.Node | None, source: str, name: str) -> list[yaml.Node]:
+    if node is None or node.tag == "tag:yaml.org,2002:null":
+        return []
+    if not isinstance(node, yaml.SequenceNode):
+        raise PolicyError(f"{source}:{node.start_mark.line + 1}: `{name}` must be a list")
+    return list(node.value)
+
+
 _KEYS = {
     "policy": {"version", "name", "license", "findings", "signature", "formats", "resources",
-               "pickle", "waivers"},
+               "pickle", "waivers", "quality"},
     "license": {"allow_unknown", "require_commercial_use", "allow_non_commercial",
                 "allow_output_restrictions", "allowed", "denied"},
     "findings": {"max_severity"},
@@ -155,7 +204,11 @@ _KEYS = {
     "resources": {"max_memory_gib", "accelerator", "max_devices", "allow_unknown_size"},
     "pickle": {"allowed_globals"},
     "waivers": {"rule", "file", "evidence", "reason", "expires", "by"},
+    "quality": {"dataset", "sha256", "metric", "min", "max", "on_missing"},
 }  # fmt: skip
+
+
+_LISTS = ("waivers", "quality")  # sections that are lists of mappings
 
 
 class _Section:
@@ -169,7 +222,7 @@ class _Section:
         if node is None:
             return
         if not isinstance(node, yaml.MappingNode):
-            what = "each of `waivers`" if name == "waivers" else f"`{name}`"
+            what = f"each of `{name}`" if name in _LISTS else f"`{name}`"
             raise PolicyError(f"{source}:{self.line}: {what} must be a mapping of settings")
         for key_node, value_node in node.value:
             key = str(key_node.value)

@@ -1,4 +1,4 @@
-"""The audit log: every change to the registry (admit, remove, keys created and revoked), who
+"""The audit log: every change to the registry (admit, remove, keys, eval results), who
 made it and why. Callers write an entry in the same session (transaction) as the change."""
 
 from __future__ import annotations
@@ -11,12 +11,20 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from airlock.registry.audit_actions import ACTIONS, ADMIT, KEY_CREATE, KEY_REVOKE, REMOVE
+from airlock.registry.audit_actions import (
+    ACTIONS,
+    ADMIT,
+    EVAL_RECORD,
+    KEY_CREATE,
+    KEY_REVOKE,
+    REMOVE,
+)
 from airlock.registry.models import AuditEntry
 
 __all__ = [
     "ACTIONS",
     "ADMIT",
+    "EVAL_RECORD",
     "KEY_CREATE",
     "KEY_REVOKE",
     "REMOVE",

@@ -8,4 +8,5 @@ ADMIT = "model.admit"
 REMOVE = "model.remove"
 KEY_CREATE = "key.create"
 KEY_REVOKE = "key.revoke"
-ACTIONS = (ADMIT, REMOVE, KEY_CREATE, KEY_REVOKE)
+EVAL_RECORD = "eval.record"
+ACTIONS = (ADMIT, REMOVE, KEY_CREATE, KEY_REVOKE, EVAL_RECORD)

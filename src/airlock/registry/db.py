@@ -17,9 +17,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from airlock.home import HOME_ENV, airlock_home, ensure_home, keep_private
+from airlock.registry.configured import DATABASE_ENV, DB_FILE
 
-DATABASE_ENV = "AIRLOCK_DATABASE_URL"
-DB_FILE = "airlock.db"
+__all__ = ["DATABASE_ENV", "DB_FILE", "Location", "RegistryError", "locate", "make_engine"]
+
 BUSY_TIMEOUT_S = 30
 CONNECT_TIMEOUT_S = 10  # an unreachable PostgreSQL host fails in seconds, not minutes
 # The driver Airlock installs (the `postgres` extra): psycopg 3. Heroku-style `postgres://` and a

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     String,
     Text,
@@ -84,3 +85,34 @@ class AuditEntry(Base):
     subject: Mapped[str] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class EvalResult(Base):
+    """One metric of one recorded `airlock eval` run, for the exact files of an admitted version.
+
+    Keyed by the manifest digest, not by a row of `model_versions`: a result is a fact about
+    those bytes, so changed files (a new digest) never inherit it, and the same files admitted
+    under another name do. Removing a version keeps its results, as the audit log keeps its
+    admission."""
+
+    __tablename__ = "eval_results"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run: Mapped[str] = mapped_column(String(32), index=True)
+    model_name: Mapped[str] = mapped_column(String(200), index=True)
+    model_version: Mapped[int]
+    manifest_digest: Mapped[str] = mapped_column(String(80), index=True)
+    dataset_name: Mapped[str] = mapped_column(String(200))
+    dataset_sha256: Mapped[str] = mapped_column(String(64))
+    dataset_bytes: Mapped[int] = mapped_column(BigInteger)
+    dataset_items: Mapped[int] = mapped_column(BigInteger)
+    task: Mapped[str] = mapped_column(String(32))
+    metric: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+    ci_low: Mapped[float | None] = mapped_column(Float)
+    ci_high: Mapped[float | None] = mapped_column(Float)
+    items: Mapped[int] = mapped_column(BigInteger)
+    failed: Mapped[int] = mapped_column(BigInteger)
+    airlock_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(200))

@@ -42,6 +42,8 @@ def render_vet_html(summary: VetSummary) -> str:
     parts += ["<h2>What was checked</h2>", "<table>"]
     parts += [f"<tr><th>{escape(t)}</th><td>{escape(f)}</td></tr>" for t, f in summary.facts]
     parts.append("</table>")
+    if summary.evals:
+        parts += ["<h2>Recorded eval results</h2>", _list(summary.evals)]
     if summary.findings:
         parts += [
             "<h2>Findings</h2>",

@@ -14,6 +14,8 @@ def render_vet_markdown(summary: VetSummary) -> str:
         lines += ["## Conditions", "", *(f"- {_text(c)}" for c in summary.conditions), ""]
     lines += ["## What was checked", "", "| | |", "|---|---|"]
     lines += [f"| {topic} | {_text(fact)} |" for topic, fact in summary.facts]
+    if summary.evals:
+        lines += ["", "## Recorded eval results", "", *(f"- {_text(e)}" for e in summary.evals)]
     if summary.findings:
         lines += ["", "## Findings", "", "| severity | rule | file | what | evidence |"]
         lines.append("|---|---|---|---|---|")

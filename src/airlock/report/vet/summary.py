@@ -13,6 +13,7 @@ from airlock.policy.evaluate import Decision, Verdict
 from airlock.policy.model import Policy, Waiver
 from airlock.policy.waivers import WaiverOutcome, evidence_digest
 from airlock.policy.wording import no_model_file
+from airlock.report.recorded_evals import describe, summary
 
 HEADLINES = {
     Decision.ADMIT: ("ADMIT", "You may use this model under your organization's policy."),
@@ -52,6 +53,7 @@ class VetSummary:
     policy: str
     waived: tuple[str, ...] = ()  # findings the policy accepts: what, by whom, until when, why
     warnings: tuple[str, ...] = ()  # waivers that expired or match nothing
+    evals: tuple[str, ...] = ()  # eval results recorded for these exact files
 
 
 def digest_label(finding: Finding) -> str:
@@ -80,6 +82,7 @@ def summarize_vet(dossier: Dossier, verdict: Verdict, policy: Policy) -> VetSumm
             ("License", _license(dossier)),
             ("Hardware", _hardware(dossier)),
             ("Provenance", _provenance(dossier)),
+            ("Quality", summary(dossier.evals)),
         ),
         findings=tuple(shown),
         policy=f"{policy.name} ({policy.digest[:19]}...)",
@@ -90,6 +93,7 @@ def summarize_vet(dossier: Dossier, verdict: Verdict, policy: Policy) -> VetSumm
             for w in outcome.waived
         ),
         warnings=_waiver_warnings(outcome),
+        evals=tuple(describe(r) for r in dossier.evals),
     )
 
 

@@ -21,6 +21,12 @@ def render_vet_text(summary: VetSummary, width: int | None = WIDTH) -> str:
     column = max(len(topic) for topic, _ in summary.facts)
     for topic, fact in summary.facts:
         lines += _wrap(fact, width, f"  {topic:<{column}}  ", " " * (column + 4))
+    if summary.evals:
+        lines += [
+            "",
+            "Eval results recorded for these exact files:",
+            *_bullets(summary.evals, width),
+        ]
     if summary.findings:
         lines += ["", "Findings:"]
         for f in summary.findings:
