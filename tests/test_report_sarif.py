@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 
 from airlock.findings import Finding, Location, Severity
 from airlock.report.scan.sarif import FINGERPRINT_KEY, render_sarif
@@ -100,3 +101,22 @@ def test_fingerprints_are_stable_and_distinct() -> None:
     again = [r["partialFingerprints"][FINGERPRINT_KEY] for r in _log()["runs"][0]["results"]]
     assert first == again
     assert len(set(first)) == len(first)
+
+
+def test_rules_link_to_their_docs_where_the_organization_serves_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AIRLOCK_DOCS_URL", raising=False)
+    rules = _log()["runs"][0]["tool"]["driver"]["rules"]
+    assert all("helpUri" not in r for r in rules)  # SARIF needs an absolute URI: none known
+    monkeypatch.setenv("AIRLOCK_DOCS_URL", "https://git.example.com/airlock/docs/")
+    log = _log()
+    jsonschema.Draft4Validator(SCHEMA).validate(log)
+    rules = log["runs"][0]["tool"]["driver"]["rules"]
+    assert {r["helpUri"] for r in rules if r["id"] == "AIR101"} == {
+        "https://git.example.com/airlock/docs/rules.md#air101"
+    }
+    # Each link's anchor is a heading of docs/rules.md.
+    headings = (Path(__file__).parent.parent / "docs" / "rules.md").read_text()
+    for r in rules:
+        assert f"\n## {r['id']}\n" in headings

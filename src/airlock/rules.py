@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from airlock.findings import Severity
+
+# Where the organization serves its copy of docs/ (a web server, a Git host's file view):
+# findings then link to their rule's entry in rules.md (SARIF helpUri, the HTML report).
+DOCS_URL_ENV = "AIRLOCK_DOCS_URL"
 
 # What to do about a finding, by its rule's default severity: docs/rules.md and `airlock explain`.
 ADVICE = {
@@ -28,6 +33,13 @@ class Rule:
     @property
     def advice(self) -> str:
         return ADVICE[self.default_severity.label]
+
+    @property
+    def doc_url(self) -> str | None:
+        """This rule's entry in docs/rules.md where `$AIRLOCK_DOCS_URL` serves docs/, else None
+        (SARIF wants an absolute URI, and only the organization knows where its copy lives)."""
+        base = os.environ.get(DOCS_URL_ENV, "").strip().rstrip("/")
+        return f"{base}/rules.md#{self.id.lower()}" if base else None
 
     @property
     def cwe_url(self) -> str:

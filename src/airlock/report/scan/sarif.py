@@ -79,6 +79,7 @@ def _descriptor(rule: Rule) -> dict[str, Any]:
             "text": f"{rule.summary}\n\nWhat to do: {advice}",
             "markdown": f"{rule.summary}\n\n**What to do:** {advice}",
         },
+        **({"helpUri": rule.doc_url} if rule.doc_url else {}),
         "defaultConfiguration": {"level": _LEVEL[rule.default_severity]},
         "properties": {
             "tags": tags,

@@ -7,6 +7,7 @@ from html import escape
 
 from airlock.policy.evaluate import Decision
 from airlock.report.vet.summary import VetSummary, digest_label
+from airlock.rules import RULES
 
 _COLOR = {
     Decision.ADMIT: "#1a7f37",
@@ -51,7 +52,7 @@ def render_vet_html(summary: VetSummary) -> str:
             "<th>evidence</th></tr>",
         ]
         parts += [
-            f"<tr><td>{f.severity.label}</td><td>{escape(f.rule_id)}</td>"
+            f"<tr><td>{f.severity.label}</td><td>{_rule_cell(f.rule_id)}</td>"
             f"<td><code>{escape(f.file)}</code></td><td>{escape(f.message)}</td>"
             f"<td><code>{digest_label(f)}</code></td></tr>"
             for f in summary.findings
@@ -63,6 +64,15 @@ def render_vet_html(summary: VetSummary) -> str:
         parts += ["<h2>Waiver warnings</h2>", _list(summary.warnings)]
     parts += [f"<footer>Policy: {escape(summary.policy)}</footer>", "</body></html>"]
     return "\n".join(parts) + "\n"
+
+
+def _rule_cell(rule_id: str) -> str:
+    """The rule id, linked to its documentation where the organization serves docs/."""
+    known = RULES.get(rule_id)
+    url = known.doc_url if known is not None else None
+    if url is None:
+        return escape(rule_id)
+    return f'<a href="{escape(url)}">{escape(rule_id)}</a>'
 
 
 def _list(items: tuple[str, ...]) -> str:
