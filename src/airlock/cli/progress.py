@@ -14,6 +14,7 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     TaskID,
+    TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
@@ -73,3 +74,22 @@ class ByteProgress(_Bar):
 
     def advance(self, done: int) -> None:
         self._advance(done)
+
+
+class RecordProgress(_Bar):
+    """Bytes of data read, with throughput and the records so far (datacheck.check.Progress)."""
+
+    def start(self, total_bytes: int) -> None:
+        if total_bytes:
+            columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+            self._start(total_bytes, "Checking", *columns, TextColumn("{task.fields[records]}"))
+            self._records(0)
+
+    def update(self, done_bytes: int, records: int) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, completed=done_bytes)
+            self._records(records)
+
+    def _records(self, records: int) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, records=f"{records:,} records")
