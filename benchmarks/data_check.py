@@ -110,6 +110,20 @@ def write_data(folder: Path, records: int, seed: int = 7) -> dict[str, int]:
     return planted
 
 
+def exact_counts(folder: Path) -> dict[str, int]:
+    """Exact copies and leaked records counted the plain way, to compare with the report."""
+    from collections import Counter
+
+    def texts(name: str) -> list[str]:
+        with open(folder / name, encoding="utf-8") as lines:
+            return [" ".join(json.loads(line)["text"].split()) for line in lines]
+
+    train = texts("train.jsonl")
+    copies = sum(count - 1 for count in Counter(train).values())
+    against = set(texts("test.jsonl"))
+    return {"exact": copies, "leaked": sum(text in against for text in train)}
+
+
 def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     """(wall seconds, peak RSS MB, exit code) of one run of `cmd`."""
     start = time.perf_counter()
@@ -131,9 +145,10 @@ def main() -> None:
     started = time.perf_counter()
     planted = write_data(folder, args.records)
     size = (folder / "train.jsonl").stat().st_size + (folder / "test.jsonl").stat().st_size
+    written = time.perf_counter() - started
     print(
-        f"data: {args.records:,} records + {args.records // 10:,} against, {size / 2**20:,.0f} MiB, "
-        f"written in {time.perf_counter() - started:.0f} s; planted {planted}"
+        f"data: {args.records:,} records + {args.records // 10:,} against, "
+        f"{size / 2**20:,.0f} MiB, written in {written:.0f} s; planted {planted}"
     )
     env = dict(os.environ)
     src = Path(__file__).resolve().parents[1] / "src"
@@ -157,7 +172,8 @@ def main() -> None:
     wall, rss, code = measure(cmd, env)
     total = args.records + args.records // 10
     print(
-        f"airlock data check: {wall:.1f} s, {total / wall:,.0f} records/s, peak RSS {rss:,.0f} MB, exit {code}"
+        f"airlock data check: {wall:.1f} s, {total / wall:,.0f} records/s, "
+        f"peak RSS {rss:,.0f} MB, exit {code}"
     )
     result = json.loads(report.read_text())
     kinds = {f["id"]: f for f in result["findings"]}
@@ -170,6 +186,12 @@ def main() -> None:
         "leaked": result["leakage"]["exact"]["records"],
     }
     print(f"found:   {found}")
+    truth = exact_counts(folder)
+    print(f"counted independently (collections.Counter of the texts, after the run): {truth}")
+    ok = truth == {"exact": found["exact"], "leaked": found["leaked"]} and all(
+        found[k] == planted[k] for k in ("email", "card", "aws")
+    )
+    print("PASS" if ok else "FAIL", "exact copies, leaks, e-mails, cards and keys all found")
     if not args.keep and args.workdir is None:
         for name in ("train.jsonl", "test.jsonl", "report.json"):
             (folder / name).unlink(missing_ok=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import regex
 
-OUT = Path(__file__).resolve().parents[1] / "src" / "airlock" / "data" / "datacheck" / "scripts.toml"
+OUT = Path(__file__).resolve().parents[1] / "src/airlock/data/datacheck/scripts.toml"
 
 # The scripts of the languages with the most speakers and the most web text; a letter of any
 # other script counts as "other". Han covers Chinese characters and Japanese kanji; Japanese

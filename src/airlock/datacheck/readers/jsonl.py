@@ -48,7 +48,8 @@ class JsonlSource(Source):
                     )
                 if not raw.strip():
                     continue
-                obj = parse_json(raw.removeprefix(b"\xef\xbb\xbf"), f"{self.display}:{number}")
+                line = raw.removeprefix(b"\xef\xbb\xbf").rstrip(b"\r\n")
+                obj = parse_json(line, f"{self.display}:{number}")
                 where = f"line {number}"
                 if not isinstance(obj, dict):
                     yield Problem(
