@@ -36,6 +36,13 @@ def test_fail_on_decides_the_exit_code(tmp_path: Path, check: Any, fail_on: str,
     )
 
 
+def test_no_records_is_not_a_pass(tmp_path: Path, check: Any) -> None:
+    (tmp_path / "empty.jsonl").write_text("\n\n", encoding="utf-8")
+    result = check(tmp_path / "empty.jsonl")
+    assert result.code == 2
+    assert result.err == f"airlock: error: no records to check in {tmp_path}/empty.jsonl\n"
+
+
 def test_duplicates_are_medium_and_pass_the_default_gate(tmp_path: Path, check: Any) -> None:
     data = write_jsonl(tmp_path / "d.jsonl", [*CLEAN, CLEAN[0]])
     assert check(data).code == 0
@@ -99,3 +106,17 @@ def test_label_imbalance_is_low(tmp_path: Path, check: Any) -> None:
     (example,) = result.rule("AIR940")["examples"]
     assert example["message"] == "label 'common' has 30 records, label 'rare' only 1"
     assert result.rule("AIR940")["severity"] == "low"
+
+
+def test_progress_bar_follows_the_bytes_read(tmp_path: Path) -> None:
+    from airlock.cli.progress import RecordProgress
+    from airlock.datacheck.check import CheckOptions, run
+
+    data = write_jsonl(tmp_path / "d.jsonl", CLEAN * 600)
+    with RecordProgress() as progress:
+        report = run([str(data)], [], CheckOptions(), progress)
+        assert progress._bar is not None and progress._task is not None
+        task = progress._bar.tasks[0]
+        assert (task.total, task.completed) == (data.stat().st_size, data.stat().st_size)
+        assert task.description == "Checking 1,200 records"
+    assert report.records == 1200

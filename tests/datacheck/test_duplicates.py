@@ -67,8 +67,18 @@ def test_leakage_against_another_split(tmp_path: Path, check: Any) -> None:
     assert _pairs(result, "leakage", "near") == [(t, "line 2", tr, "line 8")]
     assert result.json()["leakage"]["exact"]["records"] == 2
     assert result.rule("AIR922")["severity"] == "medium"
-    # The --against data is only compared: its own duplicates are not this report's business.
+    # The --against data is only compared: its own findings are not this report's business.
     assert result.json()["records"] == 4
+    write_jsonl(
+        tmp_path / "train.jsonl",
+        [*({"text": t} for t in train), {"text": "x@contoso-mail.com"}, [1]],
+    )
+    assert (
+        check(test_file, "--against", train_file, "--format", "json").json()[
+            "findings_by_severity"
+        ]["high"]
+        == 0
+    )
     assert check(test_file, "--format", "json").json()["leakage"] is None
 
 

@@ -45,7 +45,8 @@ severities:
 exit codes:
   0  no finding at or above --fail-on (default: high)
   1  at least one finding at or above --fail-on
-  2  usage error, or data that cannot be read at all (the file and line are named)
+  2  usage error, no records at all, or data that cannot be read (the file and line
+     are named)
 
 examples:
   airlock data check train.jsonl
@@ -119,7 +120,6 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from airlock.datacheck.check import CheckOptions
     from airlock.datacheck.errors import DataError
     from airlock.findings import Severity
 
@@ -128,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
         print_error("--max-tokens needs --model (the tokenizer that counts the tokens)")
         return USAGE_ERROR
     try:
+        from airlock.datacheck.check import CheckOptions  # numpy: the `data` extra
+
         tokenizer = _tokenizer(args.model, args.max_tokens) if args.model else None
         report = _check(args, CheckOptions(args.near_threshold, args.max_pairs, tokenizer))
     except DataError as exc:
@@ -149,7 +151,12 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print_error(f"cannot write {args.output}: {exc.strerror or exc}")
         return USAGE_ERROR
-    return FAILED if report.failed(fail_on) else 0
+    if report.failed(fail_on):
+        return FAILED
+    if report.records == 0:  # a gate that passes an empty file would pass anything
+        print_error(f"no records to check in {', '.join(args.paths)}")
+        return USAGE_ERROR
+    return 0
 
 
 class _RegistryUnavailable(Exception):

@@ -14,7 +14,6 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     TaskID,
-    TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
@@ -82,14 +81,10 @@ class RecordProgress(_Bar):
     def start(self, total_bytes: int) -> None:
         if total_bytes:
             columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
-            self._start(total_bytes, "Checking", *columns, TextColumn("{task.fields[records]}"))
-            self._records(0)
+            self._start(total_bytes, "{task.description}", *columns)
+            self.update(0, 0)
 
     def update(self, done_bytes: int, records: int) -> None:
         if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, completed=done_bytes)
-            self._records(records)
-
-    def _records(self, records: int) -> None:
-        if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, records=f"{records:,} records")
+            description = f"Checking {records:,} records"
+            self._bar.update(self._task, completed=done_bytes, description=description)
