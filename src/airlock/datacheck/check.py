@@ -61,8 +61,7 @@ class _Checker:
     def __init__(self, options: CheckOptions, against: bool) -> None:
         self.options = options
         self.tally = Tally(options.max_pairs)
-        self.index = DuplicateIndex(Sketcher(options.near_threshold))
-        self.index.against = against
+        self.index = DuplicateIndex(Sketcher(options.near_threshold), against)
         self.lengths: dict[str, Lengths] = {}
         self.tokens: dict[str, Lengths] = {}
         self.labels = Labels()

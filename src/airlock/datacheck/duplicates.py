@@ -76,13 +76,14 @@ def digest(text: str) -> int:
 
 
 class DuplicateIndex:
-    def __init__(self, sketcher: Sketcher) -> None:
+    def __init__(self, sketcher: Sketcher, against: bool) -> None:
+        """`against`: whether --against data is compared (leakage is then reported)."""
         self._sketcher = sketcher
+        self.against = against
         self._files: list[tuple[str, str]] = []
         self._file_ids: dict[tuple[str, str], int] = {}
         self._groups: dict[tuple[int, str], int] = {}
         self._chunks: list[dict[str, npt.NDArray[Any]]] = []
-        self.against = False
 
     def add(self, records: list[Record], side: int) -> None:
         """Index a batch; records with no text are not duplicates of anything (they are
@@ -90,7 +91,6 @@ class DuplicateIndex:
         kept = [r for r in records if r.key.strip() and (side == CHECKED or r.leak)]
         if not kept:
             return
-        self.against |= side == AGAINST
         bands, bits = self._sketcher.sketch([r.key for r in kept])
         self._chunks.append({
             "digest": np.array([digest(r.key) for r in kept], dtype=np.uint64),
@@ -116,7 +116,8 @@ class DuplicateIndex:
     def resolve(self, max_pairs: int) -> Duplicates:
         if not self._chunks:
             empty = Pairs(0, ())
-            return Duplicates(empty, empty, empty if self.against else None, None)
+            leaks = empty if self.against else None
+            return Duplicates(empty, empty, leaks, leaks)
         # Column by column, each chunk's part dropped once copied: the peak is one column
         # over the index's size, not twice the index.
         columns = {}
@@ -225,6 +226,7 @@ class _Resolver:
         low, high, duplicate = low[wanted], high[wanted], duplicate[wanted]
         sims = similarity(c["bits"][low], c["bits"][high])
         close = sims >= self.threshold
+        # Checked records are indexed before --against ones, so a leak's `low` is the checked one.
         return (
             self._listed(low, high, sims, close & duplicate, high),
             self._listed(low, high, sims, close & ~duplicate, low),
