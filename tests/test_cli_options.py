@@ -43,6 +43,15 @@ NUMERIC_OPTIONS: list[tuple[tuple[str, ...], str, str, str, tuple[str, ...]]] = 
     (("fit", "x"), "--cpu-gflops", "2000", "above 0 and at most 10,000,000", ("0", "nan")),
     (("keys", "create", "--name", "a"), "--rpm", "60", "from 1 to 1,000,000", ("0", "10**9")),
     (("models", "show", "a"), "--version", "1", "from 1 to 2,147,483,647", ("0", "2147483648")),
+    (("data", "check", "x"), "--max-tokens", "512", "from 1 to 100,000,000", ("0", "1e9")),
+    (
+        ("data", "check", "x"),
+        "--near-threshold",
+        "0.8",
+        "above 0.5 and at most 1",
+        ("0.5", "1.1", "nan"),
+    ),
+    (("data", "check", "x"), "--max-pairs", "20", "from 1 to 100,000", ("0", "100001")),
     (
         ("models", "remove", "a", "--reason", "r"),
         "--version",
@@ -101,6 +110,7 @@ OTHER_TYPED = {"audit --since"}
 def test_every_typed_option_is_tested_here() -> None:
     """A new numeric option must join NUMERIC_OPTIONS (and so get a range-checking type)."""
     commands = {"serve", "scan", "hash", "fit", "keys", "create", "models", "show", "remove"}
+    commands |= {"data", "check"}
     tested = {
         " ".join([*(word for word in command if word in commands), option])
         for command, option, *_ in NUMERIC_OPTIONS

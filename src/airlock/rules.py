@@ -29,10 +29,12 @@ class Rule:
     default_severity: Severity
     summary: str
     cwe: int | None = None
+    # What to do, where the severity's generic advice (written for model files) does not fit.
+    action: str = ""
 
     @property
     def advice(self) -> str:
-        return ADVICE[self.default_severity.label]
+        return self.action or ADVICE[self.default_severity.label]
 
     @property
     def doc_url(self) -> str | None:
@@ -368,6 +370,57 @@ _RULES = (
          "The model declares a base model whose license Airlock does not know: a model built "
          "from another keeps that model's license, so its terms are unknown and never assumed "
          "to be permissive.", None),
+    # `airlock data check`: the data an organization evaluates, fine-tunes or grounds with.
+    Rule("AIR910", "data-file-not-read", Severity.MEDIUM,
+         "A file in the data folder is in no format Airlock reads as data (binary, not UTF-8 "
+         "text, or a link that leaves the folder), so it was not checked.", None,
+         "Convert the file to JSONL, CSV, Parquet or UTF-8 text, or move it out of the data "
+         "folder, and check again."),
+    Rule("AIR911", "data-schema-error", Severity.HIGH,
+         "A record does not have the shape its format requires (a missing or mistyped field, "
+         "a file or id it names that does not exist): tools that read the format reject it or "
+         "misread it.", 20,
+         "Fix the record at the file and line given; the message names the field."),
+    Rule("AIR912", "data-empty-record", Severity.MEDIUM,
+         "A record, or a text field the format requires, is empty or only whitespace: it "
+         "teaches or tests nothing and skews averages.", None,
+         "Remove the record or fill in the field."),
+    Rule("AIR913", "data-record-too-long", Severity.MEDIUM,
+         "A record has more tokens (counted with the named model's own tokenizer) than the "
+         "model reads: the model silently cuts it, or refuses it.", None,
+         "Shorten or split the record, or choose a model with a longer context."),
+    Rule("AIR920", "data-exact-duplicate", Severity.MEDIUM,
+         "A record has the same text as an earlier one: duplicates weigh some items more than "
+         "others in training and in every score.", None,
+         "Remove the copies (keep one) unless the repetition is intended."),
+    Rule("AIR921", "data-near-duplicate", Severity.LOW,
+         "A record is nearly the same text as an earlier one (MinHash estimate of word "
+         "3-gram overlap at or above the threshold).", None,
+         "Look at the pairs listed and remove the copies that are the same item."),
+    Rule("AIR922", "data-leakage", Severity.MEDIUM,
+         "A record also appears in the other split (`--against`), or a BEIR query is judged "
+         "in two splits: a model trained on one split has seen the answer to the other, so "
+         "its scores there are too good.", None,
+         "Remove the shared records from one of the splits."),
+    Rule("AIR923", "data-near-leakage", Severity.MEDIUM,
+         "A record is nearly the same text as a record of the other split (`--against`): "
+         "scores on it measure memory more than skill.", None,
+         "Look at the pairs listed and remove the shared items from one of the splits."),
+    Rule("AIR930", "data-personal-data", Severity.HIGH,
+         "A record holds personal data (an e-mail address, a phone number, a payment card "
+         "number that passes the Luhn check, an IBAN that passes its checksum, a public IP "
+         "address): a model trained or grounded on it can repeat it to anyone.", 359,
+         "Remove or mask the value (the report shows where, never the value), or confirm "
+         "that you may process it for this purpose."),
+    Rule("AIR931", "data-secret", Severity.HIGH,
+         "A record holds a secret (an API key or token of a known provider, a private key): a "
+         "model trained or grounded on it can repeat it, and whoever has the data has the "
+         "access.", 798,
+         "Revoke the secret at its provider first, then remove it from the data."),
+    Rule("AIR940", "data-label-imbalance", Severity.LOW,
+         "One label is at least ten times as frequent as another: accuracy on such data says "
+         "little about the rare labels.", None,
+         "Look at the label counts; rebalance, or judge per label rather than overall."),
 )  # fmt: skip
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}

@@ -24,6 +24,7 @@ examples:
   airlock audit               who changed the registry, when and why
   airlock explain AIR101      what a finding's rule means and what to do
   airlock policy init         write a commented starter policy for vet and admit
+  airlock data check train.jsonl --against test.jsonl   duplicates, leakage, personal data
 
 environment:
   {HOME_ENV}  where Airlock keeps its database and configuration
@@ -48,7 +49,7 @@ _COMMANDS = {
     "scan": "scan", "fit": "fit", "license": "license", "hash": "hash", "sign": "sign",
     "verify": "sign", "bom": "bom", "vet": "vet", "admit": "admit", "models": "models",
     "serve": "serve", "keys": "keys", "usage": "usage", "audit": "audit",
-    "explain": "explain", "policy": "policy",
+    "explain": "explain", "policy": "policy", "data": "data",
 }  # fmt: skip
 
 

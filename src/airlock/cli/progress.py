@@ -73,3 +73,18 @@ class ByteProgress(_Bar):
 
     def advance(self, done: int) -> None:
         self._advance(done)
+
+
+class RecordProgress(_Bar):
+    """Bytes of data read, with throughput and the records so far (datacheck.check.Progress)."""
+
+    def start(self, total_bytes: int) -> None:
+        if total_bytes:
+            columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+            self._start(total_bytes, "{task.description}", *columns)
+            self.update(0, 0)
+
+    def update(self, done_bytes: int, records: int) -> None:
+        if self._bar is not None and self._task is not None:
+            description = f"Checking {records:,} records"
+            self._bar.update(self._task, completed=done_bytes, description=description)

@@ -1,0 +1,1 @@
+"""One reader per input format; `inputs.sources` picks them for the paths handed in."""
