@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
-from airlock.cli.options import add_report_options, emit, float_range, int_range
+from airlock.cli.options import add_report_options, float_range, int_range, write_report
 
 if TYPE_CHECKING:
     from airlock.datacheck.check import CheckOptions
@@ -143,13 +143,10 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         rendered = json.dumps(report.to_dict(fail_on), indent=2, ensure_ascii=False) + "\n"
     else:
-        from airlock.report.datacheck_text import render_data_text
+        from airlock.report.datacheck.text import render_data_text
 
         rendered = render_data_text(report, fail_on)
-    try:
-        emit(rendered, args.output)
-    except OSError as exc:
-        print_error(f"cannot write {args.output}: {exc.strerror or exc}")
+    if not write_report(rendered, args.output):
         return USAGE_ERROR
     if report.failed(fail_on):
         return FAILED

@@ -1,0 +1,1 @@
+"""`airlock data check` reports: text."""
