@@ -73,3 +73,15 @@ class ByteProgress(_Bar):
 
     def advance(self, done: int) -> None:
         self._advance(done)
+
+
+class EvalProgress(_Bar):
+    """Items (or texts embedded) evaluated, by every candidate."""
+
+    def start(self, total: int, what: str) -> None:
+        if total:
+            columns = (BarColumn(), MofNCompleteColumn(), what, TimeElapsedColumn())
+            self._start(total, "Evaluating", *columns, TimeRemainingColumn())
+
+    def advance(self, done: int) -> None:
+        self._advance(done)
