@@ -52,6 +52,10 @@ NUMERIC_OPTIONS: list[tuple[tuple[str, ...], str, str, str, tuple[str, ...]]] = 
         ("0.5", "1.1", "nan"),
     ),
     (("data", "check", "x"), "--max-pairs", "20", "from 1 to 100,000", ("0", "100001")),
+    (("eval", "d.jsonl"), "--batch-size", "64", "from 1 to 4,096", ("0", "5000")),
+    (("eval", "d.jsonl"), "--max-tokens", "256", "from 1 to 1,000,000", ("0", "2000000")),
+    (("eval", "d.jsonl"), "--timeout", "120", "at most 86,400 seconds", ("0", "-5", "2d")),
+    (("eval", "d.jsonl"), "--torch-threads", "2", "from 1 to 1,024", ("0", "5000")),
     (
         ("models", "remove", "a", "--reason", "r"),
         "--version",
@@ -103,14 +107,14 @@ def _numeric_options(parser: argparse.ArgumentParser, words: tuple[str, ...]) ->
             yield f"{' '.join(words)} {action.option_strings[-1]}"
 
 
-# Typed options that take no number, each tested below.
-OTHER_TYPED = {"audit --since"}
+# Typed options that take no number, each tested below (eval's in tests/eval/test_eval_cli.py).
+OTHER_TYPED = {"audit --since", "eval --model", "eval --endpoint", "eval --judge"}
 
 
 def test_every_typed_option_is_tested_here() -> None:
     """A new numeric option must join NUMERIC_OPTIONS (and so get a range-checking type)."""
     commands = {"serve", "scan", "hash", "fit", "keys", "create", "models", "show", "remove"}
-    commands |= {"data", "check"}
+    commands |= {"data", "check", "eval"}
     tested = {
         " ".join([*(word for word in command if word in commands), option])
         for command, option, *_ in NUMERIC_OPTIONS

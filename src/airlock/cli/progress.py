@@ -88,3 +88,15 @@ class RecordProgress(_Bar):
         if self._bar is not None and self._task is not None:
             description = f"Checking {records:,} records"
             self._bar.update(self._task, completed=done_bytes, description=description)
+
+
+class EvalProgress(_Bar):
+    """Items (or texts embedded) evaluated, by every candidate."""
+
+    def start(self, total: int, what: str) -> None:
+        if total:
+            columns = (BarColumn(), MofNCompleteColumn(), what, TimeElapsedColumn())
+            self._start(total, "Evaluating", *columns, TimeRemainingColumn())
+
+    def advance(self, done: int) -> None:
+        self._advance(done)

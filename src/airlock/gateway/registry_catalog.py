@@ -26,12 +26,13 @@ class RegistryCatalog:
 
     def _models(self) -> dict[str, AdmittedModel]:
         if time.monotonic() - self._fetched > CACHE_S:
-            self._cached = {r.name: _admitted(r) for r in self._registry.latest()}
+            self._cached = {r.name: admitted_model(r) for r in self._registry.latest()}
             self._fetched = time.monotonic()
         return self._cached
 
 
-def _admitted(record: Record) -> AdmittedModel:
+def admitted_model(record: Record) -> AdmittedModel:
+    """A registry version as the gateway (and `airlock eval`) loads it."""
     files = record.files
     return AdmittedModel(
         record.name,
