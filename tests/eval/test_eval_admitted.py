@@ -100,14 +100,23 @@ def test_beir_folder_with_graded_judgments(
     assert document["dataset"]["items"] == 7
 
 
+# Words the tiny cross-encoder's vocabulary knows (tests/gateway/tiny_models.py).
+PASSAGES = [
+    ("capital of france", "paris is the capital of france"),
+    ("lazy dog", "the quick brown fox jumps over the lazy dog"),
+    ("greeting", "hello world, airlock serves admitted models only"),
+]
+
+
 def test_rerank_side_by_side_equals_cross_encoder_and_cosine(
     minilm: str, cross_encoder: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from sentence_transformers import CrossEncoder, SentenceTransformer
 
+    # Each query's own passage (grade 2) and the two others (graded 0 and 1).
     rows = [
-        {"query": q, "documents": [a, *[x for _, x in tiny_pairs(i)]], "labels": [2, 0, 1]}
-        for i, (q, a) in enumerate(FAQ_SHORT)
+        {"query": q, "documents": [a, *(o for _, o in PASSAGES if o != a)], "labels": [2, 0, 1]}
+        for q, a in PASSAGES
     ]
     path = write_jsonl(tmp_path / "rerank.jsonl", rows)
     document = run_json(capsys, str(path), "--model", minilm, "--model", cross_encoder)
@@ -129,18 +138,6 @@ def test_rerank_side_by_side_equals_cross_encoder_and_cosine(
         expected = _pytrec_means(qrels, run)
         for metric in ("ndcg@10", "map@100"):
             assert values(document, metric)[name] == pytest.approx(expected[metric], abs=1e-9)
-
-
-FAQ_SHORT = [(q, a) for q, a in [
-    ("capital of france", "paris is the capital of france"),
-    ("lazy dog", "the quick brown fox jumps over the lazy dog"),
-    ("greeting", "hello world, airlock serves admitted models only"),
-]]  # fmt: skip
-
-
-def tiny_pairs(i: int) -> list[tuple[str, str]]:
-    others = [a for j, (_, a) in enumerate(FAQ_SHORT) if j != i]
-    return [("", others[0]), ("", others[1])]
 
 
 def _admitted_source(name: str) -> Path:

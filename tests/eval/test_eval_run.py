@@ -185,3 +185,32 @@ def test_from_dict_refuses_a_damaged_document(tmp_path: Path, change: Any, words
     change(document)
     with pytest.raises(ValueError, match=words):
         EvalResult.from_dict(document)
+
+
+def test_transcription_rates_are_jiwers_over_the_set(tmp_path: Path) -> None:
+    import jiwer
+
+    from airlock.eval.candidates.interface import Answer
+    from airlock.eval.datasets.interface import TranscriptionItem
+
+    from .support import tone_wav
+
+    heard = {"Hello, world!": "hello word", "The lazy dog sleeps.": "", "One two three": "one two"}
+    for i in range(3):
+        tone_wav(tmp_path / f"{i}.wav", 0.2)
+    rows = [{"audio": f"{i}.wav", "text": text} for i, text in enumerate(heard)]
+
+    class Listener(Scripted):
+        def transcribe(self, item: TranscriptionItem) -> Answer:
+            return Answer(heard[item.text], 0, 0)
+
+    result = evaluate(Plan(write_jsonl(tmp_path / "m.jsonl", rows), [Listener("ear", _right)]))
+    words = jiwer.Compose(
+        [jiwer.ToLowerCase(), jiwer.RemovePunctuation(), jiwer.RemoveMultipleSpaces(),
+         jiwer.Strip(), jiwer.ReduceToListOfListOfWords()]
+    )  # fmt: skip
+    expected = jiwer.wer(
+        list(heard), list(heard.values()), reference_transform=words, hypothesis_transform=words
+    )
+    assert result.candidates[0].metrics["wer"].value == pytest.approx(expected)
+    assert expected == pytest.approx(6 / 9)  # 1 substitution + 4 deletions + 1 deletion, 9 words
