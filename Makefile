@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-vet demo-serve test install lint typecheck unit clean
+.PHONY: demo demo-vet demo-serve demo-eval test install lint typecheck unit clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,17 @@ demo-vet: $(STAMP)
 demo-serve: $(STAMP)
 	@echo; echo "== airlock serve: the admitted MiniLM through the OpenAI API =="
 	@$(DEMO_ENV) $(BIN)/python examples/serve_demo.py
+	@$(MAKE) --no-print-directory demo-eval
+
+# Two admitted embedding models side by side on a small retrieval set written for the project:
+# MiniLM against a random-weight baseline made on the spot (examples/make_baseline_encoder.py).
+demo-eval: $(STAMP)
+	@echo; echo "== airlock eval: two admitted models on examples/eval/helpdesk-retrieval.jsonl =="
+	@test -d .demo-home/baseline-encoder || \
+	  $(BIN)/python examples/make_baseline_encoder.py .demo-home/baseline-encoder >/dev/null 2>&1
+	@$(DEMO_ENV) $(BIN)/airlock admit .demo-home/baseline-encoder --name random-encoder >/dev/null
+	@$(DEMO_ENV) $(BIN)/airlock eval examples/eval/helpdesk-retrieval.jsonl \
+	  --model all-minilm-l6-v2 --model random-encoder --no-progress
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
