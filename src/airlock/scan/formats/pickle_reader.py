@@ -6,8 +6,8 @@ import hashlib
 from collections.abc import Iterator
 from typing import Any
 
-from airlock.findings import Finding, Location, Severity
-from airlock.scan.context import Blob, Buffer, Kind, Reader, ScanContext
+from airlock.findings import Finding
+from airlock.scan.context import Blob, Kind, Reader, ScanContext
 from airlock.scan.formats.detect import HEAD_BYTES
 from airlock.scan.formats.pickle.analysis import PickleAnalysis
 from airlock.scan.formats.pickle.interpreter import Interpreter, Listener, StreamResult
@@ -46,16 +46,15 @@ class PickleReader(Reader):
         key = _memo_key(blob, ctx)
         if key is not None and key in self._clean:
             return
-        counting = _CountingContext(ctx)
-        findings = list(self._judge(blob, counting))
-        if key is not None and not findings and not counting.nested:
+        analysis = PickleAnalysis(blob, ctx, self.policy)
+        findings = list(self._judge(blob, ctx, analysis))
+        if key is not None and not findings and not analysis.handed_on:
             if len(self._clean) >= REMEMBER_AT_MOST:
                 self._clean.clear()
             self._clean.add(key)
         yield from findings
 
-    def _judge(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
-        analysis = PickleAnalysis(blob, ctx, self.policy)
+    def _judge(self, blob: Blob, ctx: ScanContext, analysis: PickleAnalysis) -> Iterator[Finding]:
         interpreter = Interpreter(blob.data, analysis)
         yield from scan_streams(blob, ctx, interpreter)
         start, nested = interpreter.first_inline, interpreter.first_nested
@@ -78,33 +77,6 @@ def _memo_key(blob: Blob, ctx: ScanContext) -> tuple[bytes, str, int] | None:
     layout = blob.name if TarMemberLayout.for_name(blob.name) is not None else ""
     digest = hashlib.blake2b(blob.data, digest_size=16).digest()
     return digest, layout, ctx.max_decompressed_bytes
-
-
-class _CountingContext:
-    """The scanner's context, noting whether the reader handed it nested content."""
-
-    def __init__(self, ctx: ScanContext) -> None:
-        self._ctx = ctx
-        self.nested = False
-
-    @property
-    def max_decompressed_bytes(self) -> int:
-        return self._ctx.max_decompressed_bytes
-
-    def scan_nested(self, data: Buffer, location: Location, name: str) -> list[Finding]:
-        self.nested = True
-        return self._ctx.scan_nested(data, location, name)
-
-    def finding(
-        self,
-        rule_id: str,
-        blob: Blob,
-        location: Location,
-        message: str,
-        evidence: str = "",
-        severity: Severity | None = None,
-    ) -> Finding:
-        return self._ctx.finding(rule_id, blob, location, message, evidence, severity)
 
 
 def _read_on(blob: Blob, start: int) -> bool:

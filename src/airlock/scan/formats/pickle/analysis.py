@@ -276,6 +276,11 @@ class PickleAnalysis:
             self._scan_nested_once(data, where)
         self._embedded.clear()
 
+    @property
+    def handed_on(self) -> bool:
+        """Whether content was handed back to the scanner (its verdict is not this stream's)."""
+        return bool(self._scanned)
+
     def _scan_nested_once(self, data: bytes, where: Location) -> None:
         digest = hashlib.sha256(data).digest()
         if digest in self._scanned:
