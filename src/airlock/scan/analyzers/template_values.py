@@ -248,3 +248,84 @@ def elements(value: Value) -> Value:
             if len(item) > MAX_CONSTS:
                 result = result.join(BUILT)
     return result
+
+
+# String methods that mix template text in, computed only while their result stays small.
+COMBINING: dict[str, Callable[..., object]] = {
+    "format": safe_format,
+    "replace": safe_replace,
+    "join": safe_join,
+}
+
+
+# What `str()` of Jinja's globals gives, known to the character (lipsum's address aside): the
+# text `(lipsum|string)[18]` picks a `_` from.
+_REPRS = {
+    "global lipsum": "<function generate_lorem_ipsum at 0x0000000000000000>",
+    "global cycler": "<class 'jinja2.utils.Cycler'>",
+    "global joiner": "<class 'jinja2.utils.Joiner'>",
+    "global namespace": "<class 'jinja2.utils.Namespace'>",
+    "global range": "<class 'range'>",
+    "global dict": "<class 'dict'>",
+}
+
+
+def as_text(value: Value) -> Value:
+    """`value` as `str()` would write it, where that is known: Jinja's globals' reprs."""
+    known = [const(_REPRS[kind]) for kind in value.objects if kind in _REPRS]
+    if not known:
+        return value
+    rest = value.objects - _REPRS.keys()
+    return Value(value.consts, value.data, value.number, value.built or bool(rest),
+                 frozenset(), value.members).join(join_all(known))  # fmt: skip
+
+
+def string_method(name: str) -> Callable[..., object]:
+    def call(receiver: object, *args: object) -> object:
+        if not isinstance(receiver, str):
+            raise TypeError(name)
+        return getattr(str, name)(receiver, *args)
+
+    return call
+
+
+def pure(function: Callable[[str], object], base: Value) -> Value:
+    """A filter that maps one string to another: constants are folded, conversation data
+    stays data, anything else is a built string (`|string` of an object is its repr)."""
+    folded = fold(function, Value(consts=base.consts)) if base.consts else NOTHING
+    return folded.join(Value(data=base.data, built=base.built or bool(base.objects)))
+
+
+def mapping_items(base: Value) -> Value:
+    """`.items()` / `|items` / `|dictsort`: pairs whose parts are the keys and the values."""
+    keys = [const(key) for c in base.consts if isinstance(c, ConstDict) for key in c]
+    parts = join_all(keys).join(Value(data=base.data, built=base.built, members=None))
+    if base.members is not None:
+        parts = parts.join(base.members)
+    pair = Value(data=base.data, members=parts)
+    return Value(data=base.data, built=base.built, members=pair)
+
+
+def hashable_const(value: object) -> bool:
+    return isinstance(value, (str, int, float, bool, type(None), tuple))
+
+
+def single(value: Value) -> object:
+    return next(iter(value.consts)) if value.only_consts and len(value.consts) == 1 else _UNKNOWN
+
+
+_UNKNOWN = object()
+
+
+def container(items: list[Value], literal: tuple[object, ...]) -> Value:
+    members = join_all(items)
+    if all(item is not _UNKNOWN for item in literal):
+        return Value(consts=frozenset({literal}), members=members)
+    return Value(members=members)
+
+
+def is_number(value: Value) -> bool:
+    if value.data or value.built or value.objects or value.members is not None:
+        return False
+    known = all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in value.consts)
+    return known and (value.number or bool(value.consts))

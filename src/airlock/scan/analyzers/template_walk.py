@@ -26,22 +26,30 @@ from airlock.findings import Severity
 from airlock.scan.analyzers.template_allowlist import JinjaAllowlist, allowlist
 from airlock.scan.analyzers.template_values import (
     BUILT,
+    COMBINING,
     DATA,
     NOTHING,
     NUMBER,
     ConstDict,
     Value,
+    as_text,
     bounded,
     const,
+    container,
     elements,
     fold,
+    hashable_const,
+    is_number,
     join_all,
+    mapping_items,
     obj,
-    safe_format,
+    pure,
     safe_join,
     safe_percent,
     safe_repeat,
     safe_replace,
+    single,
+    string_method,
     widen,
 )
 
@@ -276,7 +284,7 @@ class TemplateWalk:
     def _expr(self, node: nodes.Node) -> Value:
         self.line = node.lineno or self.line
         if isinstance(node, nodes.Const):
-            return const(node.value) if _hashable_const(node.value) else DATA
+            return const(node.value) if hashable_const(node.value) else DATA
         if isinstance(node, nodes.TemplateData):
             return const(node.data)
         if isinstance(node, nodes.Name):
@@ -312,17 +320,17 @@ class TemplateWalk:
         if isinstance(node, nodes.Concat):
             result = const("")
             for part in node.nodes:
-                result = fold(lambda a, b: str(a) + str(b), result, _as_text(self.expr(part)))
+                result = fold(lambda a, b: str(a) + str(b), result, as_text(self.expr(part)))
             return result
         if isinstance(node, nodes.BinExpr):
             return self._binary(node)
         if isinstance(node, (nodes.List, nodes.Tuple)):
             items = [self.expr(item) for item in node.items]
-            return _container(items, tuple(_single(item) for item in items))
+            return container(items, tuple(single(item) for item in items))
         if isinstance(node, nodes.Dict):
             keys = [self.expr(pair.key) for pair in node.items]
             values = [self.expr(pair.value) for pair in node.items]
-            return _container(values, ConstDict(_single(key) for key in keys)).join(
+            return container(values, ConstDict(single(key) for key in keys)).join(
                 Value(members=join_all(keys))
             )
         if isinstance(node, nodes.Slice):
@@ -353,7 +361,7 @@ class TemplateWalk:
 
     def _binary(self, node: nodes.BinExpr) -> Value:
         left, right = self.expr(node.left), self.expr(node.right)
-        numbers = _is_number(left) and _is_number(right)
+        numbers = is_number(left) and is_number(right)
         if isinstance(node, nodes.Add):
             if left.members is not None or right.members is not None:  # list + list
                 members = join_all([elements(left), elements(right)])
@@ -555,16 +563,16 @@ class TemplateWalk:
         if name in self.allow.number_methods:
             return result.join(NUMBER)
         if name in ("items", "keys", "values", "get"):
-            pairs = _mapping_items(base)
+            pairs = mapping_items(base)
             if name == "get":
                 return result.join(elements(elements(pairs)))
             return result.join(pairs if name == "items" else elements(pairs))
         strings = Value(consts=frozenset(c for c in base.consts if isinstance(c, str)))
         if name in self.allow.combining_methods:
             receiver = Value(strings.consts, base.data, built=base.built)
-            call = _COMBINING.get(name) or _method(name)
+            call = COMBINING.get(name) or string_method(name)
             return result.join(fold(call, receiver, *args))
-        folded = fold(_method(name), strings, *args) if strings.consts else NOTHING
+        folded = fold(string_method(name), strings, *args) if strings.consts else NOTHING
         # Strip, split, lower...: conversation data stays data (substrings of it).
         return result.join(folded).join(Value(data=base.data, built=base.built))
 
@@ -632,14 +640,14 @@ class TemplateWalk:
         if name in ("first", "last", "min", "max", "random"):
             return elements(base)
         if name in ("items", "dictsort"):
-            return _mapping_items(base)
+            return mapping_items(base)
         if name in ("map", "groupby", "batch", "slice", "list", "sort", "unique", "select",
                     "reject", "selectattr", "rejectattr", "reverse"):  # fmt: skip
             return self._sequence_filter(name, base, args, looked_up)
         if name in self.allow.combining_filters:
             return self._combining_filter(name, base, args)
         if name in _STRING_FILTERS:
-            return _pure(_STRING_FILTERS[name], _as_text(base) if name == "string" else base)
+            return pure(_STRING_FILTERS[name], as_text(base) if name == "string" else base)
         return Value(data=base.data, built=base.built or bool(base.consts))
 
     def _sequence_filter(
@@ -662,13 +670,13 @@ class TemplateWalk:
             else:
                 mapped = BUILT.join(items)
             return shell.join(Value(members=mapped))
-        folded = _pure(_STRING_FILTERS[name], base) if name in _STRING_FILTERS else NOTHING
+        folded = pure(_STRING_FILTERS[name], base) if name in _STRING_FILTERS else NOTHING
         return shell.join(Value(members=items)).join(folded)
 
     def _mapped(self, name: str, items: Value) -> Value:
         """What `|map('name', ...)` makes of each item (`attr` is judged by the caller)."""
         if name in _STRING_FILTERS:
-            return _pure(_STRING_FILTERS[name], items)
+            return pure(_STRING_FILTERS[name], items)
         if name in self.allow.number_filters:
             return NUMBER
         return Value(data=items.data, built=True, objects=items.objects)
@@ -732,87 +740,6 @@ class TemplateWalk:
         if node.name not in self.allow.tests:
             self._hit("AIR504", Severity.HIGH, f"the test `is {node.name[:_SHOWN_NAME]}`",
                       f"is {node.name}")  # fmt: skip
-
-
-# String methods that mix template text in, computed only while their result stays small.
-_COMBINING: dict[str, Callable[..., object]] = {
-    "format": safe_format,
-    "replace": safe_replace,
-    "join": safe_join,
-}
-
-
-# What `str()` of Jinja's globals gives, known to the character (lipsum's address aside): the
-# text `(lipsum|string)[18]` picks a `_` from.
-_REPRS = {
-    "global lipsum": "<function generate_lorem_ipsum at 0x0000000000000000>",
-    "global cycler": "<class 'jinja2.utils.Cycler'>",
-    "global joiner": "<class 'jinja2.utils.Joiner'>",
-    "global namespace": "<class 'jinja2.utils.Namespace'>",
-    "global range": "<class 'range'>",
-    "global dict": "<class 'dict'>",
-}
-
-
-def _as_text(value: Value) -> Value:
-    """`value` as `str()` would write it, where that is known: Jinja's globals' reprs."""
-    known = [const(_REPRS[kind]) for kind in value.objects if kind in _REPRS]
-    if not known:
-        return value
-    rest = value.objects - _REPRS.keys()
-    return Value(value.consts, value.data, value.number, value.built or bool(rest),
-                 frozenset(), value.members).join(join_all(known))  # fmt: skip
-
-
-def _method(name: str) -> Callable[..., object]:
-    def call(receiver: object, *args: object) -> object:
-        if not isinstance(receiver, str):
-            raise TypeError(name)
-        return getattr(str, name)(receiver, *args)
-
-    return call
-
-
-def _pure(function: Callable[[str], object], base: Value) -> Value:
-    """A filter that maps one string to another: constants are folded, conversation data
-    stays data, anything else is a built string (`|string` of an object is its repr)."""
-    folded = fold(function, Value(consts=base.consts)) if base.consts else NOTHING
-    return folded.join(Value(data=base.data, built=base.built or bool(base.objects)))
-
-
-def _mapping_items(base: Value) -> Value:
-    """`.items()` / `|items` / `|dictsort`: pairs whose parts are the keys and the values."""
-    keys = [const(key) for c in base.consts if isinstance(c, ConstDict) for key in c]
-    parts = join_all(keys).join(Value(data=base.data, built=base.built, members=None))
-    if base.members is not None:
-        parts = parts.join(base.members)
-    pair = Value(data=base.data, members=parts)
-    return Value(data=base.data, built=base.built, members=pair)
-
-
-def _hashable_const(value: object) -> bool:
-    return isinstance(value, (str, int, float, bool, type(None), tuple))
-
-
-def _single(value: Value) -> object:
-    return next(iter(value.consts)) if value.only_consts and len(value.consts) == 1 else _UNKNOWN
-
-
-_UNKNOWN = object()
-
-
-def _container(items: list[Value], literal: tuple[object, ...]) -> Value:
-    members = join_all(items)
-    if all(item is not _UNKNOWN for item in literal):
-        return Value(consts=frozenset({literal}), members=members)
-    return Value(members=members)
-
-
-def _is_number(value: Value) -> bool:
-    if value.data or value.built or value.objects or value.members is not None:
-        return False
-    known = all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in value.consts)
-    return known and (value.number or bool(value.consts))
 
 
 def walk(tree: nodes.Template) -> list[Hit]:
