@@ -13,7 +13,8 @@ from jinja2.ext import Extension
 from jinja2.parser import Parser
 
 from airlock.findings import Finding, Location, Severity
-from airlock.scan.analyzers.template_walk import DUNDER, walk
+from airlock.scan.analyzers.template_walk import walk
+from airlock.scan.analyzers.template_walker import DUNDER
 from airlock.scan.context import Blob, ScanContext
 
 MAX_TEMPLATE_BYTES = 1_000_000

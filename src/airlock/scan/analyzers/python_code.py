@@ -9,23 +9,24 @@ assignments (`import subprocess as sp`, `run = __import__('os').system`, `getatt
 from __future__ import annotations
 
 import ast
-import builtins
 from dataclasses import dataclass
 
 from airlock.findings import Severity
 from airlock.rules import rule
 from airlock.scan.analyzers import python_ast as pyast
 from airlock.scan.analyzers import python_risks as risks
+from airlock.scan.analyzers.python_names import (
+    BUILTIN_NAMES,
+    COMPUTED,
+    GLOBALS,
+    LOOKUP_METHODS,
+    NAMESPACES,
+    NameResolver,
+    namespace_of,
+    own_module,
+)
 from airlock.scan.names.pickle_globals import GlobalsPolicy, Status
 
-_BUILTIN_NAMES = frozenset(dir(builtins)) | {"__builtins__"}
-# Pseudo-names: a module's own globals (`globals()`, `f.__globals__`), and one step of a dotted
-# path whose name is computed at run time (`getattr(os, name)` resolves to "os.?").
-_GLOBALS = "<globals>"
-_COMPUTED = "?"
-# Mappings from names to modules or callables: a key looked up in them is a name being resolved.
-_NAMESPACES = frozenset({"builtins", "__builtins__", "sys.modules", _GLOBALS})
-_LOOKUP_METHODS = frozenset({"get", "__getitem__", "pop", "setdefault"})
 # Calls that take an object and an attribute name: the object is not handed on by them.
 _HANDING_ON = (ast.Call, ast.keyword, ast.Assign, ast.List, ast.Tuple, ast.Dict, ast.Set)
 _ATTRIBUTE_CALLS = frozenset({"getattr", "hasattr", "setattr", "delattr", "vars", "dir", "id"})
@@ -57,7 +58,7 @@ def analyze(source: bytes | str) -> Analysis:
 
 class _Visitor(ast.NodeVisitor):
     def __init__(self, depth: int = 0, line: int = 0) -> None:
-        self.aliases: dict[str, str] = {}
+        self.names = NameResolver()
         self.tainted: set[str] = set()  # variables holding decoded bytes
         self.imports: list[str] = []
         self.issues: list[Issue] = []
@@ -69,8 +70,6 @@ class _Visitor(ast.NodeVisitor):
         self._parents: dict[int, ast.AST] = {}
         self._tree: ast.AST | None = None
         self._bindings: dict[str, int] | None = None  # how often each name is assigned
-        self._resolved: dict[int, str | None] = {}
-        self._star_modules: list[str] = []  # `from os import *`: bare names may come from there
 
     def run(self, tree: ast.AST) -> None:
         self._tree = tree
@@ -105,24 +104,24 @@ class _Visitor(ast.NodeVisitor):
             self.issues[mildest] = issue
 
     def visit_Import(self, node: ast.Import) -> None:
-        self._resolved.clear()  # the names below change what expressions refer to
+        self.names.forget()  # the names below change what expressions refer to
         for alias in node.names:
             self.imports.append(alias.name)
             bound = alias.asname or alias.name.partition(".")[0]
-            self.aliases[bound] = alias.name if alias.asname else bound
+            self.names.aliases[bound] = alias.name if alias.asname else bound
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         module = "." * node.level + (node.module or "")
         self.imports.append(module)
-        self._resolved.clear()
+        self.names.forget()
         for alias in node.names:
             if alias.name == "*":
-                self.aliases.update(risks.star_names(module))
+                self.names.aliases.update(risks.star_names(module))
                 if risks.command_module(module):
-                    self._star_modules.append(module)
+                    self.names.star_modules.append(module)
                 continue
             name = f"{module}.{alias.name}"
-            self.aliases[alias.asname or alias.name] = name
+            self.names.aliases[alias.asname or alias.name] = name
             risk = risks.exact(name)
             if risk is not None:
                 self.report(node, risk.rule_id, f"imports `{name}`; it {risk.what}", risk.severity)
@@ -151,99 +150,19 @@ class _Visitor(ast.NodeVisitor):
     def _bind(self, target: ast.expr, value: ast.expr) -> None:
         if not isinstance(target, ast.Name):
             return
-        resolved = self.resolve(value)
-        if self.aliases.get(target.id) != resolved:
-            self._resolved.clear()  # the name now refers to something else
-        self.aliases.pop(target.id, None)
+        resolved = self.names.resolve(value)
+        if self.names.aliases.get(target.id) != resolved:
+            self.names.forget()  # the name now refers to something else
+        self.names.aliases.pop(target.id, None)
         self.tainted.discard(target.id)
         if resolved is not None:
-            self.aliases[target.id] = resolved
+            self.names.aliases[target.id] = resolved
         if self._decodes(value):
             self.tainted.add(target.id)
 
-    def resolve(self, node: ast.expr) -> str | None:
-        """The dotted name an expression refers to, through imports, aliases and lookups; a step
-        whose name is computed at run time is `?` (`getattr(os, name)` is "os.?")."""
-        # Remembered until the next import or assignment (each node is asked several times).
-        key = id(node)
-        if key in self._resolved:
-            return self._resolved[key]
-        found = self._resolve(node)
-        self._resolved[key] = found
-        return found
-
-    def _resolve(self, node: ast.expr) -> str | None:
-        if isinstance(node, ast.Name):
-            # Unbound names are builtins or locals: a local `requests` list is not the module.
-            found = self.aliases.get(node.id)
-            if found is None and node.id in _BUILTIN_NAMES:
-                return node.id
-            if found is None and self._star_modules:
-                return f"{self._star_modules[-1]}.{node.id}"
-            return found
-        if isinstance(node, ast.Attribute):
-            # Any function's globals and any frame's globals or builtins: somebody's namespace.
-            if node.attr in ("__globals__", "f_globals", "func_globals"):
-                return _GLOBALS
-            if node.attr in ("__builtins__", "f_builtins"):
-                return "__builtins__"
-            base = self.resolve(node.value)
-            return f"{base}.{node.attr}" if base is not None else None
-        if isinstance(node, ast.Call):
-            return self._resolve_call(node)
-        if isinstance(node, ast.NamedExpr):
-            return self.resolve(node.value)
-        if isinstance(node, ast.Subscript):
-            namespace = self.namespace(node.value)
-            if namespace is not None and not _own_module(namespace, node.slice):
-                return self._member(namespace, pyast.fold(node.slice))
-        return None
-
-    def _resolve_call(self, node: ast.Call) -> str | None:
-        func = self.resolve(node.func)
-        if func in ("globals", "locals", "vars") and not node.args and not node.keywords:
-            return _GLOBALS
-        if isinstance(node.func, ast.Call) and node.args:
-            # operator.attrgetter(name)(obj) is getattr(obj, name).
-            maker = self.resolve(node.func.func)
-            base = self.resolve(node.args[0])
-            if maker == "operator.attrgetter" and node.func.args and base is not None:
-                return self._member(base, pyast.fold(node.func.args[0]))
-        if not node.args:
-            return None
-        if func == "vars":
-            base = self.resolve(node.args[0])
-            return f"{base}.__dict__" if base is not None else None
-        if func in risks.IMPORTERS:
-            return pyast.fold(node.args[0]) or _COMPUTED
-        if func == "getattr" and len(node.args) >= 2:
-            base = self.resolve(node.args[0])
-            return self._member(base, pyast.fold(node.args[1])) if base is not None else None
-        if isinstance(node.func, ast.Attribute) and node.func.attr in _LOOKUP_METHODS:
-            namespace = self.namespace(node.func.value)
-            if namespace is not None:
-                return self._member(namespace, pyast.fold(node.args[0]))
-        return None
-
-    def namespace(self, node: ast.expr) -> str | None:
-        """The module (or pseudo-namespace) whose names an expression maps, as `os.__dict__`,
-        `vars(os)`, `globals()`, `sys.modules` or `__builtins__` do."""
-        return _namespace_of(self.resolve(node))
-
-    def _member(self, namespace: str, key: str | None) -> str:
-        if key is None:
-            return f"{namespace}.{_COMPUTED}"
-        if namespace in ("builtins", "__builtins__", "sys.modules"):
-            return key
-        if namespace == _GLOBALS:
-            # Our own globals, or another module's (`f.__globals__`): fail closed, a name there
-            # is the module or builtin of that name.
-            return self.aliases.get(key, key)
-        return f"{namespace}.{key}"
-
     def visit_Call(self, node: ast.Call) -> None:
         self._quiet.add(id(node.func))
-        name = self.resolve(node.func)
+        name = self.names.resolve(node.func)
         if name is not None:
             self._call(node, name.removeprefix("builtins.").removeprefix("__builtins__."))
         elif isinstance(node.func, ast.Attribute) and node.func.attr in risks.PATH_WRITERS:
@@ -265,27 +184,27 @@ class _Visitor(ast.NodeVisitor):
         """Names looked up in a module or namespace through a call: `vars(os).get(name)`,
         `operator.attrgetter(name)(os)`, `operator.methodcaller(name, arg)(os)`."""
         func = node.func
-        if isinstance(func, ast.Attribute) and func.attr in _LOOKUP_METHODS and node.args:
-            namespace = self.namespace(func.value)
+        if isinstance(func, ast.Attribute) and func.attr in LOOKUP_METHODS and node.args:
+            namespace = self.names.namespace(func.value)
             if namespace is not None and pyast.fold(node.args[0]) is None:
                 self._computed_lookup(node, namespace)
         if not isinstance(func, ast.Call):
             return
-        maker = self.resolve(func.func)
+        maker = self.names.resolve(func.func)
         if maker not in ("operator.attrgetter", "operator.methodcaller") or not func.args:
             return
         attr = pyast.fold(func.args[0])
-        base = self.resolve(node.args[0]) if node.args else None
+        base = self.names.resolve(node.args[0]) if node.args else None
         if attr is None and base is not None:
             self._computed_lookup(node, base)
         elif maker == "operator.methodcaller" and attr is not None and base is not None:
             self._call(node, f"{base}.{attr}".removeprefix("builtins."))
 
     def _computed_lookup(self, node: ast.AST, namespace: str) -> None:
-        if namespace in _BUILTIN_NAMES and namespace not in _NAMESPACES:
+        if namespace in BUILTIN_NAMES and namespace not in NAMESPACES:
             return  # getattr(str, name): a method of a builtin type
-        shown = "this module's globals" if namespace == _GLOBALS else f"`{namespace}`"
-        if namespace.startswith(_COMPUTED):
+        shown = "this module's globals" if namespace == GLOBALS else f"`{namespace}`"
+        if namespace.startswith(COMPUTED):
             shown = "a module imported by a computed name"
         self.report(
             node,
@@ -302,16 +221,16 @@ class _Visitor(ast.NodeVisitor):
         ctx = getattr(node, "ctx", None)
         if ctx is not None and not isinstance(ctx, ast.Load):
             return
-        name = self.resolve(node)
-        if name is None or _COMPUTED in name:
+        name = self.names.resolve(node)
+        if name is None or COMPUTED in name:
             return
-        namespace = _namespace_of(name)
+        namespace = namespace_of(name)
         if namespace is None and not risks.command_module(name):
             return
         if self._contained(node, name):
             return
-        critical = namespace is None or namespace in _NAMESPACES or risks.command_module(namespace)
-        shown = "this module's globals" if name == _GLOBALS else f"`{name}`"
+        critical = namespace is None or namespace in NAMESPACES or risks.command_module(namespace)
+        shown = "this module's globals" if name == GLOBALS else f"`{name}`"
         self.report(
             node,
             "AIR716",
@@ -333,8 +252,8 @@ class _Visitor(ast.NodeVisitor):
         constant name, lookup, alias, membership test), not handed on."""
         parent = self._parents.get(id(node))
         if isinstance(parent, ast.Attribute):
-            if name in (_GLOBALS, "sys.modules") or name.endswith(".__dict__"):
-                return parent.attr in _LOOKUP_METHODS
+            if name in (GLOBALS, "sys.modules") or name.endswith(".__dict__"):
+                return parent.attr in LOOKUP_METHODS
             attr = parent.attr
             return not attr.startswith("__") or attr == "__dict__" or risks.module_data(attr)
         if isinstance(parent, ast.Subscript | ast.Compare | ast.Expr):
@@ -352,13 +271,13 @@ class _Visitor(ast.NodeVisitor):
             if parent.func is node:
                 return True
             first = parent.args[0] if parent.args else None
-            return first is node and self.resolve(parent.func) in _ATTRIBUTE_CALLS
+            return first is node and self.names.resolve(parent.func) in _ATTRIBUTE_CALLS
         return False
 
     def _call(self, node: ast.Call, name: str) -> None:
         while name.endswith(".__call__"):  # `exec.__call__(code)` is `exec(code)`
             name = name.removesuffix(".__call__")
-        if _COMPUTED in name:
+        if COMPUTED in name:
             self._computed_call(node, name)
             return
         if name in ("setattr", "delattr") and node.args:
@@ -391,7 +310,7 @@ class _Visitor(ast.NodeVisitor):
             self._exec(node, name, node.args[0])
         values = (sub for arg in pyast.arguments(node) for sub in pyast.exprs(arg))
         if risk.rule_id == "AIR704" and any(
-            risks.refers_to(self.resolve(sub), "os.environ") for sub in values
+            risks.refers_to(self.names.resolve(sub), "os.environ") for sub in values
         ):
             self.report(node, "AIR705", f"sends environment variables (tokens, keys) via `{name}`")
 
@@ -411,14 +330,14 @@ class _Visitor(ast.NodeVisitor):
         except (SyntaxError, ValueError):
             return  # not code this Python would run either; the call itself is reported
         inner = _Visitor(self._depth + 1, self._line or node.lineno)
-        inner.aliases = dict(self.aliases)
+        inner.names.aliases = dict(self.names.aliases)
         inner.run(tree)
         for issue in inner.issues:
             self.report(node, issue.rule_id, f"{issue.message} (in {name} text)", issue.severity)
 
     def _computed_call(self, node: ast.Call, name: str) -> None:
         leaf = name.rpartition(".")[2]
-        if leaf != _COMPUTED and risks.risky_leaf(leaf):
+        if leaf != COMPUTED and risks.risky_leaf(leaf):
             self.report(
                 node,
                 "AIR715",
@@ -428,8 +347,8 @@ class _Visitor(ast.NodeVisitor):
             )
 
     def _replaces(self, node: ast.Call, name: str) -> None:
-        target = self.resolve(node.args[0])
-        if target is None or (target in _BUILTIN_NAMES and target not in _NAMESPACES):
+        target = self.names.resolve(node.args[0])
+        if target is None or (target in BUILTIN_NAMES and target not in NAMESPACES):
             return
         attr = pyast.fold(node.args[1]) if len(node.args) > 1 else None
         if risks.command_module(target):
@@ -446,7 +365,7 @@ class _Visitor(ast.NodeVisitor):
     def _getattr(self, node: ast.Call) -> None:
         if len(node.args) < 2:
             return
-        target, attr = self.resolve(node.args[0]), node.args[1]
+        target, attr = self.names.resolve(node.args[0]), node.args[1]
         literal = pyast.fold(attr)
         if literal is not None and risks.escape_attribute(literal):
             self._escape_step(node, literal)
@@ -483,12 +402,12 @@ class _Visitor(ast.NodeVisitor):
             self.report(node, "AIR705", f"reads the environment variable `{name}`, a secret")
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
-        base = self.resolve(node.value) if isinstance(node.ctx, ast.Load) else None
+        base = self.names.resolve(node.value) if isinstance(node.ctx, ast.Load) else None
         if risks.refers_to(base, "os.environ"):
             self._secret(node, node.slice)
-        namespace = _namespace_of(base)
+        namespace = namespace_of(base)
         computed = pyast.fold(node.slice) is None
-        if namespace is not None and computed and not _own_module(namespace, node.slice):
+        if namespace is not None and computed and not own_module(namespace, node.slice):
             self._computed_lookup(node, namespace)
         self._escape(node)
         self.generic_visit(node)
@@ -497,7 +416,7 @@ class _Visitor(ast.NodeVisitor):
         if isinstance(node, ast.Attribute) and risks.escape_attribute(node.attr):
             self._escape_step(node, node.attr)
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del):
-            owner = self.resolve(node.value)
+            owner = self.names.resolve(node.value)
             if risks.command_module(owner):
                 self.report(
                     node,
@@ -508,7 +427,7 @@ class _Visitor(ast.NodeVisitor):
                 )
         self._escape(node)
         # A risky function used as a value (aliased, handed to map or a thread) still runs.
-        name = self.resolve(node) if isinstance(node.ctx, ast.Load) else None
+        name = self.names.resolve(node) if isinstance(node.ctx, ast.Load) else None
         risk = risks.exact(name) if name is not None and id(node) not in self._quiet else None
         # Bare eval/exec/compile are also common variable and parameter names: as values they
         # count only when handed on (`map(exec, codes)`, `run = exec`, `[eval]`).
@@ -540,32 +459,18 @@ class _Visitor(ast.NodeVisitor):
         for sub in pyast.exprs(node):
             if isinstance(sub, ast.Name) and sub.id in self.tainted:
                 return True
-            name = self.resolve(sub.func) if isinstance(sub, ast.Call) else None
+            name = self.names.resolve(sub.func) if isinstance(sub, ast.Call) else None
             if name is not None and risks.is_decoder(name):
                 return True
         return False
 
 
-def _namespace_of(name: str | None) -> str | None:
-    if name is None:
-        return None
-    if name.endswith(".__dict__"):
-        return name.removesuffix(".__dict__")
-    # Also through a re-export: `os.sys.modules` is `sys.modules`, `torch.builtins` is builtins.
-    return next((n for n in _NAMESPACES if name == n or name.endswith("." + n)), None)
-
-
-def _own_module(namespace: str, key: ast.expr) -> bool:
-    # sys.modules[__name__] is this very module, the usual way to set up lazy attributes.
-    return namespace == "sys.modules" and isinstance(key, ast.Name) and key.id == "__name__"
-
-
 def _lookup_severity(namespace: str) -> Severity:
     """How much a name computed at run time may reach in `namespace`."""
-    base = namespace.partition("." + _COMPUTED)[0]
-    if namespace.startswith(_COMPUTED) or base in _NAMESPACES or risks.command_module(base):
+    base = namespace.partition("." + COMPUTED)[0]
+    if namespace.startswith(COMPUTED) or base in NAMESPACES or risks.command_module(base):
         return Severity.CRITICAL
-    if _COMPUTED in namespace or GlobalsPolicy.default().judge(base).status is Status.DANGEROUS:
+    if COMPUTED in namespace or GlobalsPolicy.default().judge(base).status is Status.DANGEROUS:
         return Severity.HIGH
     return Severity.LOW if risks.computed_idiom(base) else Severity.HIGH
 

@@ -9,18 +9,43 @@ listener; judging them is the analysis module's job.
 from __future__ import annotations
 
 import _compat_pickle
-import pickletools
-import struct
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from airlock.scan.formats.pickle import inline_arrays
+from airlock.scan.formats.pickle.fast_opcodes import (
+    BINFLOAT,
+    BINGET,
+    BININT,
+    BININT1,
+    BININT2,
+    BINPUT,
+    CODES,
+    EMPTY_DICT,
+    F8,
+    FAST_PUSHED,
+    FAST_TEXTS,
+    FAST_TUPLES,
+    I4,
+    MARK,
+    MEMOIZE,
+    TUPLE,
+    U2,
+    fast_text,
+)
 from airlock.scan.formats.pickle.opcodes import (
     Buffer,
     PickleDecodeError,
     PickleLimitError,
     decode_raw,
+)
+from airlock.scan.formats.pickle.stack_machine import (
+    MIN_REPORTED_CONSTANT,
+    Handler,
+    SemanticError,
+    StackMachine,
+    pusher,
+    tuple_of,
 )
 from airlock.scan.formats.pickle.values import (
     Call,
@@ -40,15 +65,8 @@ MAX_VALUES = 2_000_000
 MAX_INLINE_DEPTH = 8
 # Opcodes each walk resumed at a plausible resync point may run.
 MAX_RESYNC_OPS = 1_000_000
-# Shorter strings cannot hold a pickle worth reporting; skipping them keeps the hot loop cheap.
-MIN_REPORTED_CONSTANT = 16
 
 
-class _Mark:
-    __slots__ = ()
-
-
-MARK = _Mark()
 UNKNOWN = object()
 
 
@@ -75,10 +93,6 @@ class StreamResult:
     result: Any = None
 
 
-class _SemanticError(Exception):
-    pass
-
-
 def canonical_global(module: str, name: str, protocol: int) -> tuple[str, str]:
     """Apply the Python 2 name mapping the real unpickler applies to protocol < 3 streams."""
     if protocol < 3:
@@ -89,12 +103,13 @@ def canonical_global(module: str, name: str, protocol: int) -> tuple[str, str]:
     return module, name
 
 
-class Interpreter:
+class Interpreter(StackMachine):
     def __init__(
         self, buf: Buffer, listener: Listener, depth: int = 0, joblib_arrays: bool = True
     ) -> None:
+        super().__init__(listener)
         self.buf = buf
-        self.listener = listener
+        self.listener: Listener = listener
         self.depth = depth
         # joblib's NumpyUnpickler reads array bytes after a wrapper's BUILD; a plain unpickler
         # (pickle.load, or joblib's own for object arrays) reads opcodes there instead.
@@ -106,19 +121,16 @@ class Interpreter:
         self.first_nested = -1
         self.saw_wrapper = False  # a joblib array wrapper was built in any stream
         self.ops_budget = MAX_OPS
-        self.stack: list[Any] = []
-        self.marks: list[list[Any]] = []
         # Places where a loader reads bytes this walk cannot follow: (offset, why). The reader
         # reports them (fail closed); the walk goes on as a plain unpickler would.
         self.desyncs: list[tuple[int, str]] = []
         self.joblib = inline_arrays.JoblibArrays()
-        self.frame_end = -1
 
     def run(self, start: int) -> StreamResult:
         """Interpret one stream from `start` up to and including its STOP."""
         self.stack = []
         self.marks = []
-        self.memo: dict[int, Any] = {}
+        self.memo = {}
         self.protocol = 0
         self.joblib = inline_arrays.JoblibArrays()
         self.frame_end = -1
@@ -131,7 +143,7 @@ class Interpreter:
         # Locals for the fast path (see FAST_OPS): the same objects the handlers use.
         stack, memo, marks, size = self.stack, self.memo, self.marks, len(buf)
         fast, listener, budget = FAST_OPS, self.listener, self.ops_budget
-        pushed, small_tuples, texts = _FAST_PUSHED, _FAST_TUPLES, _FAST_TEXTS
+        pushed, small_tuples, texts = FAST_PUSHED, FAST_TUPLES, FAST_TEXTS
         while True:
             code = buf[offset] if offset < size else -1
             # Fast path: the commonest opcodes in their ordinary case, done in place with the
@@ -139,26 +151,26 @@ class Interpreter:
             # buffer, an empty stack, an unknown memo index, bad UTF-8) and every 4096th
             # opcode (the limit check) take the general path below.
             if code in fast and budget & 0xFFF != 1:
-                if code == _BINPUT:
+                if code == BINPUT:
                     if stack and offset + 1 < size:
                         budget -= 1
                         memo[buf[offset + 1]] = stack[-1]
                         offset += 2
                         continue
-                elif code == _BININT1:
+                elif code == BININT1:
                     if offset + 1 < size:
                         budget -= 1
                         stack.append(buf[offset + 1])
                         offset += 2
                         continue
-                elif code == _MEMOIZE:
+                elif code == MEMOIZE:
                     if stack:
                         budget -= 1
                         memo[len(memo)] = stack[-1]
                         offset += 1
                         continue
                 elif code in texts:  # SHORT_BINUNICODE, BINUNICODE
-                    text = _fast_text(buf, offset, size, code)
+                    text = fast_text(buf, offset, size, code)
                     if text is not None:
                         budget -= 1
                         if len(text[0]) >= MIN_REPORTED_CONSTANT:
@@ -166,22 +178,22 @@ class Interpreter:
                         stack.append(text[0])
                         offset = text[1]
                         continue
-                elif code == _BINGET:
+                elif code == BINGET:
                     if offset + 1 < size and buf[offset + 1] in memo:
                         budget -= 1
                         stack.append(memo[buf[offset + 1]])
                         offset += 2
                         continue
-                elif code == _MARK:
+                elif code == MARK:
                     budget -= 1
                     marks.append(stack)
                     stack = self.stack = []
                     offset += 1
                     continue
-                elif code == _BINFLOAT:
+                elif code == BINFLOAT:
                     if offset + 8 < size:
                         budget -= 1
-                        stack.append(_F8(buf, offset + 1)[0])
+                        stack.append(F8(buf, offset + 1)[0])
                         offset += 9
                         continue
                 elif code in pushed:  # NONE, NEWTRUE, NEWFALSE, EMPTY_TUPLE
@@ -198,7 +210,7 @@ class Interpreter:
                         stack.append(packed)
                         offset += 1
                         continue
-                elif code == _TUPLE:
+                elif code == TUPLE:
                     if marks:
                         budget -= 1
                         packed = tuple(stack)
@@ -206,20 +218,20 @@ class Interpreter:
                         stack.append(packed)
                         offset += 1
                         continue
-                elif code == _EMPTY_DICT:
+                elif code == EMPTY_DICT:
                     budget -= 1
                     stack.append(SymDict())
                     offset += 1
                     continue
-                elif code == _BININT:
+                elif code == BININT:
                     if offset + 4 < size:
                         budget -= 1
-                        stack.append(_I4(buf, offset + 1)[0])
+                        stack.append(I4(buf, offset + 1)[0])
                         offset += 5
                         continue
-                elif code == _BININT2 and offset + 2 < size:
+                elif code == BININT2 and offset + 2 < size:
                     budget -= 1
-                    stack.append(_U2(buf, offset + 1)[0])
+                    stack.append(U2(buf, offset + 1)[0])
                     offset += 3
                     continue
             self.ops_budget = budget  # the general path and nested interpreters share it
@@ -239,7 +251,7 @@ class Interpreter:
                 return StreamResult(start, end, self.protocol, True, None, self.stack[-1])
             try:
                 jump = handlers[name](self, arg, offset, end)
-            except _SemanticError as exc:
+            except SemanticError as exc:
                 return self._stop(start, offset, PickleDecodeError(str(exc), offset))
             except (IndexError, KeyError, TypeError, ValueError):
                 return self._stop(
@@ -268,108 +280,6 @@ class Interpreter:
 
     def _stop(self, start: int, offset: int, error: PickleDecodeError) -> StreamResult:
         return StreamResult(start, offset, self.protocol, False, error)
-
-    def _pop_mark(self) -> list[Any]:
-        if not self.marks:
-            raise _SemanticError("MARK expected but none is open")
-        items = self.stack
-        self.stack = self.marks.pop()
-        return items
-
-    # One handler per opcode: (arg, offset, end) -> None, or the position to continue at.
-    def _constant(self, arg: Any, offset: int, end: int) -> None:
-        if isinstance(arg, str | bytes | bytearray) and len(arg) >= MIN_REPORTED_CONSTANT:
-            self.listener.on_constant(arg, offset)
-        self.stack.append(arg)
-
-    def _old_string(self, arg: Any, offset: int, end: int) -> None:
-        # Protocol 0-2 strings unpickle as str under the default ASCII/latin-1 encodings.
-        self._constant(arg.decode("latin-1"), offset, end)
-
-    def _proto(self, arg: Any, offset: int, end: int) -> None:
-        self.protocol = int(arg)
-
-    def _mark(self, arg: Any, offset: int, end: int) -> None:
-        self.marks.append(self.stack)
-        self.stack = []
-
-    def _list(self, arg: Any, offset: int, end: int) -> None:
-        items = self._pop_mark()
-        self.stack.append(SymList(items))
-
-    def _tuple(self, arg: Any, offset: int, end: int) -> None:
-        items = self._pop_mark()
-        self.stack.append(tuple(items))
-
-    def _dict(self, arg: Any, offset: int, end: int) -> None:
-        items = self._pop_mark()
-        self._hashing(items[::2], offset)
-        self.stack.append(SymDict(list(zip(items[::2], items[1::2], strict=False))))
-
-    def _frozenset(self, arg: Any, offset: int, end: int) -> None:
-        items = self._pop_mark()
-        self._hashing(items, offset)
-        self.stack.append(SymSet(items, frozen=True))
-
-    def _hashing(self, keys: list[Any], offset: int) -> None:
-        """Keys and set elements are hashed (their __hash__/__eq__ run) as they are inserted."""
-        plain = _PLAIN_KEYS
-        for key in keys:
-            if type(key) not in plain:
-                self.listener.on_hashed(keys, offset)
-                return
-
-    def _append(self, arg: Any, offset: int, end: int) -> None:
-        value = self.stack.pop()
-        _extend(self.stack[-1], [value])
-
-    def _appends(self, arg: Any, offset: int, end: int) -> None:
-        items = self._pop_mark()
-        _extend(self.stack[-1], items)
-
-    def _setitem(self, arg: Any, offset: int, end: int) -> None:
-        value = self.stack.pop()
-        key = self.stack.pop()
-        if type(key) not in _PLAIN_KEYS:
-            self.listener.on_hashed([key], offset)
-        _set_items(self.stack[-1], [(key, value)])
-
-    def _setitems(self, arg: Any, offset: int, end: int) -> None:
-        items = self._pop_mark()
-        self._hashing(items[::2], offset)
-        _set_items(self.stack[-1], list(zip(items[::2], items[1::2], strict=False)))
-
-    def _additems(self, arg: Any, offset: int, end: int) -> None:
-        items = self._pop_mark()
-        self._hashing(items, offset)
-        target = self.stack[-1]
-        if isinstance(target, SymSet):
-            target.items.extend(items)
-
-    def _pop(self, arg: Any, offset: int, end: int) -> None:
-        if self.stack:
-            self.stack.pop()
-        else:
-            self._pop_mark()
-
-    def _pop_mark_op(self, arg: Any, offset: int, end: int) -> None:
-        self._pop_mark()
-
-    def _dup(self, arg: Any, offset: int, end: int) -> None:
-        self.stack.append(self.stack[-1])
-
-    def _put(self, arg: Any, offset: int, end: int) -> None:
-        if int(arg) < 0:
-            raise _SemanticError("negative memo index")
-        self.memo[int(arg)] = self.stack[-1]
-
-    def _memoize(self, arg: Any, offset: int, end: int) -> None:
-        self.memo[len(self.memo)] = self.stack[-1]
-
-    def _get(self, arg: Any, offset: int, end: int) -> None:
-        if int(arg) not in self.memo:
-            raise _SemanticError(f"memo index {arg} was never stored")
-        self.stack.append(self.memo[int(arg)])
 
     def _global_op(self, arg: Any, offset: int, end: int) -> None:
         self.stack.append(self._global(arg[0], arg[1], self.protocol, offset))
@@ -405,7 +315,7 @@ class Interpreter:
     def _obj(self, arg: Any, offset: int, end: int) -> None:
         items = self._pop_mark()
         if not items:
-            raise _SemanticError("OBJ without a class")
+            raise SemanticError("OBJ without a class")
         self.stack.append(self._call(items[0], tuple(items[1:]), None, "OBJ", offset))
 
     def _newobj(self, arg: Any, offset: int, end: int) -> None:
@@ -431,14 +341,6 @@ class Interpreter:
         pid = self.stack.pop()
         self.listener.on_persistent(pid, offset)
         self.stack.append(_persistent(pid))
-
-    def _nothing(self, arg: Any, offset: int, end: int) -> None:
-        pass
-
-    def _frame(self, arg: Any, offset: int, end: int) -> None:
-        # Opcodes read on across frames; only loaders reading the file directly (joblib's
-        # arrays, the next pickle.load) see where a frame ends.
-        self.frame_end = end + int(arg)
 
     def _global(self, module: str, name: str, protocol: int, offset: int) -> Global:
         module, name = canonical_global(module, name, protocol)
@@ -467,7 +369,7 @@ class Interpreter:
             return pos
         if extent.nested_pickle:
             if self.depth >= MAX_INLINE_DEPTH:
-                raise _SemanticError("inline pickles nested too deeply")
+                raise SemanticError("inline pickles nested too deeply")
             if self.first_nested < 0 or pos < self.first_nested:
                 self.first_nested = pos
             inner = Interpreter(self.buf, self.listener, self.depth + 1, joblib_arrays=False)
@@ -476,7 +378,7 @@ class Interpreter:
             self.ops_budget = inner.ops_budget
             self.desyncs.extend(inner.desyncs)
             if not result.complete:
-                raise _SemanticError("inline object array is not a complete pickle")
+                raise SemanticError("inline object array is not a complete pickle")
             return result.end
         self._stepped(pos)
         return extent.start + extent.length
@@ -497,33 +399,12 @@ class Interpreter:
             self.first_inline = pos
 
 
-Handler = Callable[[Interpreter, Any, int, int], "int | None"]
-
-
-def _pusher(value_factory: Callable[[], Any]) -> Handler:
-    def push(self: Interpreter, arg: Any, offset: int, end: int) -> None:
-        self.stack.append(value_factory())
-
-    return push
-
-
-def _tuple_of(n: int) -> Handler:
-    def pack(self: Interpreter, arg: Any, offset: int, end: int) -> None:
-        if len(self.stack) < n:
-            raise _SemanticError("stack underflow")
-        packed = tuple(self.stack[-n:])
-        del self.stack[-n:]
-        self.stack.append(packed)
-
-    return pack
-
-
-_push_none = _pusher(lambda: None)
-_push_true = _pusher(lambda: True)
-_push_false = _pusher(lambda: False)
-_push_empty_tuple = _pusher(tuple)
-_push_empty_dict = _pusher(SymDict)
-_tuple1, _tuple2, _tuple3 = _tuple_of(1), _tuple_of(2), _tuple_of(3)
+_push_none = pusher(lambda: None)
+_push_true = pusher(lambda: True)
+_push_false = pusher(lambda: False)
+_push_empty_tuple = pusher(tuple)
+_push_empty_dict = pusher(SymDict)
+_tuple1, _tuple2, _tuple3 = tuple_of(1), tuple_of(2), tuple_of(3)
 
 _CONSTANT_OPS = frozenset(
     {
@@ -534,9 +415,6 @@ _CONSTANT_OPS = frozenset(
     }
 )  # fmt: skip
 _STR_OPS = frozenset({"STRING", "BINSTRING", "SHORT_BINSTRING"})
-# Key types whose hashing runs no code from the pickle (the usual dict keys); others are
-# reported to the listener, which decides (a tuple key hashes its items, for instance).
-_PLAIN_KEYS = frozenset({str, int, bytes, float, bool, type(None)})
 
 _HANDLERS: dict[str, Handler] = {
     **{name: Interpreter._constant for name in _CONSTANT_OPS - _STR_OPS},
@@ -544,11 +422,11 @@ _HANDLERS: dict[str, Handler] = {
     "NONE": _push_none,
     "NEWTRUE": _push_true,
     "NEWFALSE": _push_false,
-    "EMPTY_LIST": _pusher(SymList),
+    "EMPTY_LIST": pusher(SymList),
     "EMPTY_TUPLE": _push_empty_tuple,
     "EMPTY_DICT": _push_empty_dict,
-    "EMPTY_SET": _pusher(SymSet),
-    "NEXT_BUFFER": _pusher(OutOfBandBuffer),
+    "EMPTY_SET": pusher(SymSet),
+    "NEXT_BUFFER": pusher(OutOfBandBuffer),
     "PROTO": Interpreter._proto,
     "MARK": Interpreter._mark,
     "LIST": Interpreter._list,
@@ -593,14 +471,8 @@ _HANDLERS: dict[str, Handler] = {
 
 # The fast path in Interpreter.run: opcodes that make up most of every real stream (memo
 # traffic, ints, strings, floats, MARK, None/True/False, tuples, empty dicts), each done in
-# place exactly as its handler
-# would. An opcode whose handler is changed drops out of the fast path by itself, and
-# tests/formats/test_pickle_fast_path.py runs streams both ways.
-_CODES = {info.name: ord(info.code) for info in pickletools.opcodes}
-_BINPUT, _BININT1, _MEMOIZE, _BINGET = (
-    _CODES[name] for name in ("BINPUT", "BININT1", "MEMOIZE", "BINGET")
-)
-_MARK, _BINFLOAT, _SHORT_BINUNICODE = _CODES["MARK"], _CODES["BINFLOAT"], _CODES["SHORT_BINUNICODE"]
+# place exactly as its handler would (their byte values live in fast_opcodes). An opcode whose handler is changed drops out of the fast path by itself, and
+# tests/scan/formats/test_pickle_fast_path.py runs streams both ways.
 _FAST_HANDLERS: dict[str, Handler] = {
     "BINPUT": Interpreter._put,
     "BININT1": Interpreter._constant,
@@ -623,48 +495,8 @@ _FAST_HANDLERS: dict[str, Handler] = {
     "BININT2": Interpreter._constant,
 }
 FAST_OPS = frozenset(
-    _CODES[name] for name, handler in _FAST_HANDLERS.items() if _HANDLERS[name] is handler
+    CODES[name] for name, handler in _FAST_HANDLERS.items() if _HANDLERS[name] is handler
 )
-# What the pushing opcodes push (immutable values: the same object each time is exact), and
-# how many items each small TUPLEn packs.
-_FAST_PUSHED = {
-    _CODES["NONE"]: None,
-    _CODES["NEWTRUE"]: True,
-    _CODES["NEWFALSE"]: False,
-    _CODES["EMPTY_TUPLE"]: (),
-}
-_FAST_TUPLES = {_CODES["TUPLE1"]: 1, _CODES["TUPLE2"]: 2, _CODES["TUPLE3"]: 3}
-_FAST_TEXTS = frozenset({_SHORT_BINUNICODE, _CODES["BINUNICODE"]})
-_TUPLE, _EMPTY_DICT = _CODES["TUPLE"], _CODES["EMPTY_DICT"]
-_BININT, _BININT2 = _CODES["BININT"], _CODES["BININT2"]
-_F8 = struct.Struct(">d").unpack_from
-_I4 = struct.Struct("<i").unpack_from
-_U2 = struct.Struct("<H").unpack_from
-_U4 = struct.Struct("<I").unpack_from
-
-
-def _fast_text(buf: Buffer, offset: int, size: int, code: int) -> tuple[str, int] | None:
-    """(text, end) of the SHORT_BINUNICODE or BINUNICODE at `offset`, or None when its length
-    runs past the data or it is not UTF-8 (the general path then reports the error)."""
-    if code == _SHORT_BINUNICODE:
-        if offset + 1 >= size:
-            return None
-        begin = offset + 2
-        end = begin + buf[offset + 1]
-    else:
-        if offset + 4 >= size:
-            return None
-        begin = offset + 5
-        end = begin + _U4(buf, offset + 1)[0]
-    if end > size:
-        return None
-    raw = buf[begin:end]  # bytes from bytes and mmap; a memoryview is decoded by str()
-    try:
-        if type(raw) is bytes:
-            return raw.decode("utf-8", "surrogatepass"), end
-        return str(raw, "utf-8", "surrogatepass"), end
-    except UnicodeDecodeError:
-        return None
 
 
 def _persistent(pid: Any) -> Any:
@@ -679,17 +511,3 @@ def _persistent(pid: Any) -> Any:
     ):
         return pid[1]
     return Persistent(pid)
-
-
-def _extend(target: Any, items: list[Any]) -> None:
-    if isinstance(target, SymList):
-        target.items.extend(items)
-    elif isinstance(target, Call):
-        target.state = ("appended", items)
-
-
-def _set_items(target: Any, pairs: list[tuple[Any, Any]]) -> None:
-    if isinstance(target, SymDict):
-        target.pairs.extend(pairs)
-    elif isinstance(target, Call):
-        target.state = SymDict(pairs)

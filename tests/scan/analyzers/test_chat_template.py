@@ -15,7 +15,7 @@ from airlock.scan.analyzers.chat_template import analyze
 from airlock.scan.scanner import Scanner
 
 SAMPLES = (
-    Path(__file__).resolve().parents[3]
+    Path(__file__).resolve().parents[4]
     / "shared/corpora/peer-samples/modelaudit/tests/assets/samples/jinja2"
 )
 

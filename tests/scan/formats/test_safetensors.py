@@ -23,7 +23,7 @@ from airlock.scan.formats.safetensors_reader import SafetensorsReader
 from airlock.scan.scanner import Scanner, _Context
 
 CORPUS = (
-    Path(__file__).resolve().parents[3]
+    Path(__file__).resolve().parents[4]
     / "shared/corpora/peer-samples/modelaudit/tests/assets/samples/safetensors"
 )
 

@@ -20,7 +20,7 @@ from airlock.scan.results import FileResult
 from airlock.scan.scanner import Scanner
 
 SAMPLES = (
-    Path(__file__).resolve().parents[3]
+    Path(__file__).resolve().parents[4]
     / "shared/corpora/peer-samples/modelaudit/tests/assets/samples/jinja2/yaml"
 )
 CHATML = (
