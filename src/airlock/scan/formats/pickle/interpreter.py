@@ -471,7 +471,8 @@ _HANDLERS: dict[str, Handler] = {
 
 # The fast path in Interpreter.run: opcodes that make up most of every real stream (memo
 # traffic, ints, strings, floats, MARK, None/True/False, tuples, empty dicts), each done in
-# place exactly as its handler would (their byte values live in fast_opcodes). An opcode whose handler is changed drops out of the fast path by itself, and
+# place exactly as its handler would (their byte values live in fast_opcodes). An opcode
+# whose handler is changed drops out of the fast path by itself, and
 # tests/scan/formats/test_pickle_fast_path.py runs streams both ways.
 _FAST_HANDLERS: dict[str, Handler] = {
     "BINPUT": Interpreter._put,
