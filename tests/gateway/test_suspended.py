@@ -13,6 +13,13 @@ from tests.revet.conftest import DENY_APACHE, model, policy
 
 from airlock.cli import main
 from airlock.gateway import registry_catalog
+from airlock.gateway.catalog import (
+    AdmittedModel,
+    ModelNotServable,
+    ModelSuspended,
+    StaticCatalog,
+    refusal,
+)
 from airlock.gateway.config import GatewayConfig
 
 from . import scripted_engine
@@ -75,3 +82,17 @@ def test_a_key_not_allowed_the_model_learns_nothing_of_the_suspension(
     with pytest.raises(openai.NotFoundError) as error:
         ask(client, "chat")
     assert "suspended" not in str(error.value)
+
+
+def test_refusal_is_the_one_decision(tmp_path: Path) -> None:
+    suspended = AdmittedModel(
+        "m", tmp_path, (), 3, not_servable="suspended since X: Y", suspended=True
+    )
+    no_engine = AdmittedModel("n", tmp_path, (), 1, not_servable="no config.json")
+    assert isinstance(refusal(suspended), ModelSuspended)
+    assert isinstance(refusal(suspended, needs_engine=False), ModelSuspended)
+    assert isinstance(refusal(no_engine), ModelNotServable)
+    assert refusal(no_engine, needs_engine=False) is None
+    assert refusal(AdmittedModel("ok", tmp_path, ())) is None
+    catalog = StaticCatalog([suspended, no_engine, AdmittedModel("ok", tmp_path, ())])
+    assert catalog.names() == ["ok"]

@@ -67,12 +67,16 @@ class ModelSuspended(GatewayError):
         )
 
 
-def refusal(model: AdmittedModel) -> GatewayError | None:
+def refusal(model: AdmittedModel, *, needs_engine: bool = True) -> GatewayError | None:
     """Why this admitted version may not be served (the error to answer with), or None when it
-    may: suspended (403 model_suspended) or no engine serves it (400 model_not_servable)."""
-    if model.not_servable is None:
-        return None
-    return ModelSuspended(model) if model.suspended else ModelNotServable(model)
+    may: suspended (403 model_suspended) or no engine serves it (400 model_not_servable).
+    `needs_engine=False` is for serving the files themselves (the hub mirror): only a
+    suspension refuses them."""
+    if model.suspended:
+        return ModelSuspended(model)
+    if model.not_servable is not None and needs_engine:
+        return ModelNotServable(model)
+    return None
 
 
 class ModelCatalog(Protocol):
