@@ -105,7 +105,8 @@ def test_a_source_that_is_gone_suspends(
     folder.rename(tmp_path / "moved")
     code, document = revet_json(capsys, "llm")
     assert code == 1
-    assert "its files cannot be read at" in document["versions"][0]["reason"]  # type: ignore[index]
+    reason = document["versions"][0]["reason"]  # type: ignore[index]
+    assert reason == f"its files cannot be read: {folder}: no such file or directory"
 
 
 def test_a_forced_version_is_suspended_only_for_a_new_refusal(

@@ -117,7 +117,7 @@ def judge(registry: Registry, record: Record, policy: Policy, jobs: int | None) 
             evals=lambda digest: for_files(registry, digest),
         )
     except (ArtifactError, ProvenanceError) as exc:
-        return Judgement(f"its files cannot be read at {record.source}: {exc}", None)
+        return Judgement(f"its files cannot be read: {exc}", None)  # the message names the path
     decision = vetted.verdict.decision.value
     if vetted.dossier.provenance.digest != record.manifest_digest:
         admitted = {f.path: f.sha256 for f in record.files}
