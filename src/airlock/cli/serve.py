@@ -174,8 +174,8 @@ def register(commands: Any) -> None:
         default=None,
         metavar="DURATION",
         help="re-vet admitted models this often and suspend those that no longer pass: "
-        "seconds, or with s, m or h (e.g. 30m, 24h); also at start when the policy or rule set "
-        "changed since their last vet",
+        "seconds, or with s, m, h or d (e.g. 30m, 24h, 7d); also at start when the policy or "
+        "rule set changed since their last vet",
     )
     parser.add_argument(
         "--policy",
