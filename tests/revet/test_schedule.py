@@ -148,3 +148,46 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_a_new_rule_set_makes_every_version_due_once(
+    home: Path, registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admit(model(tmp_path / "llm"), "llm")
+    schedule = RevetSchedule(registry, default_policy, 3600, lambda line: None)
+    assert schedule.run_once(full=False) == []  # vetted under today's rules at admission
+    for module in ("airlock.revet.run", "airlock.registry.store"):  # an upgraded Airlock
+        monkeypatch.setattr(f"{module}.ruleset_digest", lambda: "sha256:upgraded")
+    (outcome,) = schedule.run_once(full=False)
+    assert outcome.status == "passed"
+    assert only(registry, "llm").vetted_ruleset_digest == "sha256:upgraded"
+    assert schedule.run_once(full=False) == []
+
+
+def test_the_rule_set_digest_covers_the_rule_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from airlock import ruleset
+    from airlock.findings import Severity
+
+    today = ruleset.ruleset_digest()
+    assert today.startswith("sha256:") and today == ruleset.ruleset_digest.__wrapped__()
+    rules = dict(ruleset.RULES)
+    rules["AIR001"] = replace(rules["AIR001"], default_severity=Severity.CRITICAL)
+    monkeypatch.setattr(ruleset, "RULES", rules)
+    assert ruleset.ruleset_digest.__wrapped__() != today
+
+
+def test_the_rule_set_digest_reads_vetting_knowledge_only(tmp_path: Path) -> None:
+    from airlock import ruleset
+
+    (tmp_path / "licenses").mkdir()
+    (tmp_path / "licenses" / "knowledge.toml").write_text("x = 1")
+    (tmp_path / "pickle_allowlist.toml").write_text("y = 2")
+    (tmp_path / "policy").mkdir()  # the policy has its own digest
+    (tmp_path / "policy" / "default.yaml").write_text("version: 1")
+    (tmp_path / "prices.toml").write_text("z = 3")  # never changes a verdict
+    assert ruleset._files(tmp_path, "") == [
+        ("licenses/knowledge.toml", b"x = 1"),
+        ("pickle_allowlist.toml", b"y = 2"),
+    ]
