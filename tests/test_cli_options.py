@@ -33,6 +33,7 @@ NUMERIC_OPTIONS: list[tuple[tuple[str, ...], str, str, str, tuple[str, ...]]] = 
         ("0", "10000000"),
     ),
     (("serve",), "--load-timeout", "600", "at most 86,400 seconds", ("0", "-5", "2d", "1e9")),
+    (("serve",), "--revet-every", "86400", "at most 31,622,400 seconds", ("0", "-5", "367d", "1y")),
     (("scan", "x"), "--jobs", "2", "from 1 to 256", ("0", "100000")),
     (("hash", "x"), "--jobs", "2", "from 1 to 256", ("0", "100000")),
     (("fit", "x"), "--devices", "4", "from 1 to 100,000", ("0", "1000000")),
@@ -153,7 +154,8 @@ def test_durations_take_units() -> None:
         5400,
         30,
     )
-    for bad in ("3h", "0", "m", "-1m", "inf", "1e400", "2d"):
+    assert duration(7 * 86400)("7d") == 7 * 86400
+    for bad in ("3h", "0", "m", "-1m", "inf", "1e400", "2d", "1y"):
         with pytest.raises(argparse.ArgumentTypeError, match="at most 7,200 seconds"):
             parse(bad)
 

@@ -17,10 +17,12 @@ that does not load, `ProvenanceError` for a signature that cannot be read, and `
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from airlock.dossier.build import build_dossier
+from airlock.dossier.evals import RecordedEval
 from airlock.dossier.model import Dossier
 from airlock.fit.estimate import FitReport, FitRequest, estimate
 from airlock.license import LicenseAssessment, assess_path
@@ -62,12 +64,18 @@ def vet(
     policy: Policy | str | Path | None = None,
     signature: str | Path | None = None,
     jobs: int | None = None,
+    evals: Callable[[str], tuple[RecordedEval, ...]] | None = None,
 ) -> Vetted:
     """`airlock vet`: one verdict by the organization's policy (a Policy, a policy file, or
-    None for the default policy). Nothing is recorded: `airlock admit` records."""
+    None for the default policy). Nothing is recorded: `airlock admit` records.
+
+    `evals` looks up the eval results recorded for a manifest digest (what a policy's quality
+    requirements judge; `airlock.registry.evals.for_files`); without it there are none."""
     chosen = _policy(policy)
     sig = Path(signature) if signature is not None else None
     dossier = build_dossier(path, chosen.dossier_options(), sig, jobs)
+    if evals is not None:
+        dossier = replace(dossier, evals=evals(dossier.provenance.digest))
     return Vetted(dossier, evaluate(dossier, chosen), chosen)
 
 

@@ -22,6 +22,7 @@ examples:
   airlock vet ./some-model/   one verdict by your policy: admit, with conditions, or refuse
   airlock admit ./some-model/ --name NAME   vet, then record it in the registry
   airlock eval faq.jsonl --model NAME --model OTHER   compare models on your own data
+  airlock revet --all         re-vet admitted models with today's rules; suspend failures
   airlock audit               who changed the registry, when and why
   airlock explain AIR101      what a finding's rule means and what to do
   airlock policy init         write a commented starter policy for vet and admit
@@ -51,6 +52,7 @@ _COMMANDS = {
     "verify": "sign", "bom": "bom", "vet": "vet", "admit": "admit", "models": "models",
     "serve": "serve", "keys": "keys", "usage": "usage", "audit": "audit",
     "explain": "explain", "policy": "policy", "data": "data", "eval": "eval",
+    "revet": "revet",
 }  # fmt: skip
 
 

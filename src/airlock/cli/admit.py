@@ -22,7 +22,11 @@ model is not recorded unless --force and --reason say who overrode the policy an
 The registry is opened (and checked) before the model is vetted, so no verdict is printed that
 cannot be recorded. Admission also decides which engine `airlock serve` will run the model with,
 from its config files; a model no engine serves is recorded as "not servable" with the reason,
-and the gateway does not offer it. Every admission is written to the audit log."""
+and the gateway does not offer it. Every admission is written to the audit log.
+
+Admitting the files of a version that `airlock revet` suspended again (same name, same bytes)
+re-vets them and, when the policy admits them (or with --force --reason), lifts the suspension:
+the version is served again, and the audit log records model.reinstate with the new verdict."""
 
 _EPILOG = """\
 exit codes:
@@ -112,6 +116,11 @@ def _vet_and_record(args: argparse.Namespace, registry: Registry) -> int:
     reason = args.reason.strip() if args.force and not vetted.verdict.admitted else None
     dossier = vetted.dossier
     engine = choose_engine(Path(dossier.source), [f.path for f in dossier.provenance.files])
+    suspended = [
+        r
+        for r in registry.versions(args.name)
+        if r.manifest_digest == dossier.provenance.digest and r.suspended_reason is not None
+    ]
     record, created = registry.admit(
         args.name,
         dossier,
@@ -124,6 +133,12 @@ def _vet_and_record(args: argparse.Namespace, registry: Registry) -> int:
     forced = " (forced: the policy refused it)" if record.forced else ""
     what = "Admitted" if created else "Already admitted"
     print(f"{what} {record.name} version {record.version}{forced}.", file=sys.stderr)
+    if suspended and record.suspended_reason is None:
+        print(
+            f"Reinstated: the suspension ({suspended[0].suspended_reason}) is lifted "
+            "(recorded in the audit log).",
+            file=sys.stderr,
+        )
     if record.engine is None:
         print(
             f"Not servable: {record.engine_reason}. `airlock serve` will not offer it.",

@@ -16,6 +16,9 @@ _EPILOG = """\
 Every change to the registry is written here in the same transaction as the change itself:
   model.admit   `airlock admit` (a forced admission carries its --reason)
   model.remove  `airlock models remove` (always with its --reason)
+  model.suspend    `airlock revet` (or `airlock serve --revet-every`): a version that no
+                   longer passes, with the reason
+  model.reinstate  a re-admission of a suspended version's bytes, which lifts the suspension
   key.create    `airlock keys create`
   key.revoke    `airlock keys revoke`
   eval.record   `airlock eval` recording a model's results (one entry per model and run)

@@ -29,7 +29,9 @@ registry: a SQLite file in $AIRLOCK_HOME, or the database in $AIRLOCK_DATABASE_U
   (e.g. postgresql+psycopg://user@host/db; postgres:// means the same).
 
 Each version shows the engine `airlock serve` will run it with, decided at admission from its
-config files, or "not servable: WHY" (such a model is not offered by the gateway).
+config files, or "not servable: WHY" (such a model is not offered by the gateway), or
+"SUSPENDED: WHY" when `airlock revet` found it no longer passes (not served until re-admitted;
+the JSON has suspended, suspended_at, suspended_reason and the last vet's digests).
 `show` lists the eval results recorded for the version's exact files (docs/eval.md), by dataset
 and metric, newest first. Removals need --reason; they are recorded in the audit log
 (`airlock audit`).
@@ -120,6 +122,13 @@ def _show(registry: Registry, args: argparse.Namespace) -> int:
     print(f"  policy      {record.policy_name} ({record.policy_digest})")
     print(f"  manifest    {record.manifest_digest}")
     print(f"  serving     {record.serving}")
+    if record.suspended_at is not None:
+        print(f"  suspended   {record.suspended_at.isoformat(timespec='seconds')}")
+    if record.vetted_at is not None:
+        print(
+            f"  last vet    {record.vetted_at.isoformat(timespec='seconds')}  policy "
+            f"{record.vetted_policy_digest}  rules {record.vetted_ruleset_digest or 'unknown'}"
+        )
     if record.forced:
         print(f"  FORCED      {record.force_reason}")
     for reason in record.reasons:

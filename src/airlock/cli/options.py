@@ -49,11 +49,11 @@ def float_range(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
-_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def duration(high_seconds: float) -> Callable[[str], float]:
-    """An argparse type: a time in seconds (`90`, `90s`, `2m`, `1.5h`), above 0 and at most
+    """An argparse type: a time in seconds (`90`, `90s`, `2m`, `1.5h`, `7d`), above 0 and at most
     `high_seconds`."""
 
     def parse(text: str) -> float:

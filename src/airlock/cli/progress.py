@@ -100,3 +100,15 @@ class EvalProgress(_Bar):
 
     def advance(self, done: int) -> None:
         self._advance(done)
+
+
+class RevetProgress(_Bar):
+    """Versions re-vetted (each one is a whole vet: hashing and scanning every file)."""
+
+    def start(self, total: int) -> None:
+        if total >= 2:
+            columns = (BarColumn(), MofNCompleteColumn(), "versions", TimeElapsedColumn())
+            self._start(total, "Re-vetting", *columns, TimeRemainingColumn())
+
+    def advance(self, outcome: object) -> None:
+        self._advance(1)

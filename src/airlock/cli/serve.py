@@ -7,12 +7,16 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
 from airlock.cli.options import duration, float_range, int_range, port
+
+if TYPE_CHECKING:
+    from airlock.policy.model import Policy
+    from airlock.registry.store import Registry
 
 _DESCRIPTION = """\
 Serve admitted models through the OpenAI API (/v1/models, /v1/chat/completions,
@@ -27,8 +31,16 @@ auth:
   `Authorization: Bearer ak-...` (the openai client's api_key). --no-auth is refused on an
   address other than loopback unless --no-auth-on-network says so too.
 
+re-vetting:
+  --revet-every 24h re-vets every admitted version that often, in the background, with the
+  policy --policy names (read again at each check: an edit is picked up) and today's rules; a
+  version that no longer passes is suspended and refused (403 model_suspended). At start, and
+  every minute, versions last vetted under another policy or rule-set digest are re-vetted at
+  once. `airlock revet` does the same on demand (docs/revet.md).
+
 examples:
   airlock serve                                  # 127.0.0.1:8000
+  airlock serve --revet-every 24h --policy our-policy.yaml
   airlock serve --host 0.0.0.0 --port 9000 --memory-budget 16
   airlock serve --upstream llama-70b=http://gpu-node:8000/v1   # a vLLM server behind Airlock
   (the upstream's API key, if it needs one, comes from AIRLOCK_UPSTREAM_API_KEY)
@@ -43,6 +55,7 @@ MAX_THREADS = 1024
 MAX_QUEUE = 1_000_000
 MAX_TIMEOUT_S = 24 * 3600.0
 MAX_CONNECTIONS = 1_000_000
+MAX_REVET_S = 366 * 24 * 3600.0
 
 
 def register(commands: Any) -> None:
@@ -156,6 +169,20 @@ def register(commands: Any) -> None:
         help="access log on stderr, one line per request: text (default) or one JSON object",
     )
     parser.add_argument(
+        "--revet-every",
+        type=duration(MAX_REVET_S),
+        default=None,
+        metavar="DURATION",
+        help="re-vet admitted models this often and suspend those that no longer pass: "
+        "seconds, or with s, m, h or d (e.g. 30m, 24h, 7d); also at start when the policy or "
+        "rule set changed since their last vet",
+    )
+    parser.add_argument(
+        "--policy",
+        metavar="FILE",
+        help="with --revet-every: the policy YAML re-vetting applies (default: the shipped one)",
+    )
+    parser.add_argument(
         "--no-auth",
         action="store_true",
         help="accept requests without an API key (local experiments only; loopback addresses "
@@ -222,6 +249,19 @@ def run(args: argparse.Namespace) -> int:
         max_connections_per_client=args.max_connections_per_client,
         **({} if workers is None else {"model_workers": workers}),
     )
+    if args.policy and args.revet_every is None:
+        print_error("--policy is what --revet-every re-vets with; give --revet-every too")
+        return USAGE_ERROR
+    from airlock.policy.schema import PolicyError, default_policy, load_policy
+
+    def today_policy() -> Policy:
+        return load_policy(args.policy) if args.policy else default_policy()
+
+    try:
+        today_policy()  # a policy that does not load is a usage error now, not a log line later
+    except PolicyError as exc:
+        print_error(str(exc))
+        return USAGE_ERROR
     from airlock.cli.keys import open_registry
 
     registry = open_registry()
@@ -251,13 +291,47 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     for record in registry.latest():
-        if record.engine is None:  # decided at admission: say so now, not at the first request
-            print(f"airlock: not serving {record.name}: {record.engine_reason}", flush=True)
+        if record.engine is None or record.suspended_reason is not None:
+            # Decided at admission or by a re-vet: say so now, not at the first request.
+            reason = record.serving.removeprefix("not servable: ")
+            print(f"airlock: not serving {record.name}: {reason}", flush=True)
     from airlock.gateway.connections import server_options
 
-    with _access_log_on_stderr():
+    with _access_log_on_stderr(), _revetting(args.revet_every, registry, today_policy):
         uvicorn.run(app, **server_options(config))
     return 0
+
+
+@contextmanager
+def _revetting(
+    every_s: float | None, registry: Registry, today_policy: Callable[[], Policy]
+) -> Iterator[None]:
+    """The re-vet schedule while the server runs (or, without one, a warning about versions
+    vetted under another rule set)."""
+
+    def log(line: str) -> None:
+        print(f"airlock: revet: {line}", flush=True)
+
+    if every_s is None:
+        from airlock.ruleset import ruleset_digest
+
+        rules = ruleset_digest()
+        stale = [r for r in registry.versions() if r.vetted_ruleset_digest != rules]
+        if stale:
+            log(
+                f"{len(stale)} admitted version(s) were last vetted under another rule set: "
+                "run `airlock revet --all`, or serve with --revet-every"
+            )
+        yield
+        return
+    from airlock.revet.schedule import RevetSchedule
+
+    schedule = RevetSchedule(registry, today_policy, every_s, log)
+    schedule.start()
+    try:
+        yield
+    finally:
+        schedule.stop()
 
 
 @contextmanager

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,9 +84,7 @@ def vet(args: argparse.Namespace, registry: Registry | None = None) -> Vetted:
     """Raises VetError for a bad path, signature or policy, or for a registry the policy's
     quality requirements need that cannot be read. Without `registry`, the one configured is
     read if there is one (none is created)."""
-    from airlock.api import Vetted
-    from airlock.dossier.build import build_dossier
-    from airlock.policy.evaluate import evaluate
+    from airlock.api import vet as vet_path
     from airlock.policy.schema import PolicyError, default_policy, load_policy
 
     try:
@@ -103,11 +100,14 @@ def vet(args: argparse.Namespace, registry: Registry | None = None) -> Vetted:
         except ProvenanceError as exc:
             raise VetError(str(exc)) from None
     try:
-        dossier = build_dossier(args.path, policy.dossier_options(), signature)
+        return vet_path(
+            args.path,
+            policy,
+            signature,
+            evals=lambda digest: _recorded_evals(digest, policy, registry),
+        )
     except (ArtifactError, ProvenanceError) as exc:
         raise VetError(str(exc)) from None
-    dossier = replace(dossier, evals=_recorded_evals(dossier.provenance.digest, policy, registry))
-    return Vetted(dossier, evaluate(dossier, policy), policy)
 
 
 def _recorded_evals(

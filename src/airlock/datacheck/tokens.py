@@ -46,6 +46,8 @@ def admitted_tokenizer(name: str, catalog: ModelCatalog, max_tokens: int | None)
             f" (admitted: {', '.join(names)})" if names else " (no model is admitted yet)"
         )
         raise DataError(f"--model {name}", f"not an admitted model{hint}")
+    if model.suspended:  # its files are not to be loaded, a tokenizer's included
+        raise DataError(f"--model {name}", f"the model is {model.not_servable}")
     wanted = frozenset(load("tokenizer.toml")["files"])
     files = tuple(
         f for f in model.files if f.path in wanted

@@ -22,9 +22,11 @@ class AdmittedModel:
     files: tuple[FileDigest, ...]
     version: int = 0
     digest: str = ""  # the manifest digest recorded at admission
-    # Why no engine serves it, as decided at admission (None: servable). Such a model is not
-    # listed in /v1/models, and a request for it is answered with this reason.
+    # Why it is not served (None: servable): no engine serves it, as decided at admission, or
+    # it is suspended (`airlock revet`). Such a model is not listed in /v1/models, and a
+    # request for it is answered with this reason (`refusal`).
     not_servable: str | None = None
+    suspended: bool = False  # `not_servable` is a suspension: 403 model_suspended, not a 400
 
     @property
     def revision(self) -> tuple[int, str]:
@@ -47,6 +49,34 @@ class ModelNotServable(GatewayError):
             f"The model '{model.name}' is admitted but cannot be served: {model.not_servable}",
             param="model",
         )
+
+
+class ModelSuspended(GatewayError):
+    """Admitted, then suspended by a re-vet: refused until someone reviews and re-admits it."""
+
+    status = 403
+    type = "permission_error"
+    code = "model_suspended"
+
+    def __init__(self, model: AdmittedModel) -> None:
+        super().__init__(
+            f"The model '{model.name}' (version {model.version}) is {model.not_servable}. "
+            "It is not served until an Airlock administrator reviews it and re-admits its files "
+            "(`airlock admit SOURCE --name NAME`, which lifts the suspension); ask them to.",
+            param="model",
+        )
+
+
+def refusal(model: AdmittedModel, *, needs_engine: bool = True) -> GatewayError | None:
+    """Why this admitted version may not be served (the error to answer with), or None when it
+    may: suspended (403 model_suspended) or no engine serves it (400 model_not_servable).
+    `needs_engine=False` is for serving the files themselves (the hub mirror): only a
+    suspension refuses them."""
+    if model.suspended:
+        return ModelSuspended(model)
+    if model.not_servable is not None and needs_engine:
+        return ModelNotServable(model)
+    return None
 
 
 class ModelCatalog(Protocol):

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from airlock.gateway import heap
 from airlock.gateway.batching import Batcher
-from airlock.gateway.catalog import AdmittedModel, ModelCatalog, ModelNotServable
+from airlock.gateway.catalog import AdmittedModel, ModelCatalog, refusal
 from airlock.gateway.config import GatewayConfig
 from airlock.gateway.engines.detect import load_engine
 from airlock.gateway.engines.interface import Engine
@@ -100,8 +100,8 @@ class ModelManager:
     async def use(self, name: str) -> AsyncIterator[Loaded]:
         """The loaded model for one request; counts toward the model's bounded queue."""
         model = self.admitted(name)
-        if model.not_servable is not None:
-            raise ModelNotServable(model)
+        if (refused := refusal(model)) is not None:
+            raise refused
         waiting = self._in_flight.get(name, 0)
         if waiting >= self._config.queue_size:
             raise TooManyRequests(

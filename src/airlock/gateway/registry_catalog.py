@@ -40,5 +40,13 @@ def admitted_model(record: Record) -> AdmittedModel:
         files,
         record.version,
         record.manifest_digest,
-        None if record.engine else record.engine_reason,
+        _not_servable(record),
+        suspended=record.suspended_at is not None,
     )
+
+
+def _not_servable(record: Record) -> str | None:
+    if record.suspended_at is not None:
+        when = record.suspended_at.strftime("%Y-%m-%d %H:%M UTC")
+        return f"suspended since {when}: {record.suspended_reason}"
+    return None if record.engine else record.engine_reason

@@ -17,7 +17,9 @@ from airlock.registry.audit_actions import (
     EVAL_RECORD,
     KEY_CREATE,
     KEY_REVOKE,
+    REINSTATE,
     REMOVE,
+    SUSPEND,
 )
 from airlock.registry.models import AuditEntry
 
@@ -27,7 +29,9 @@ __all__ = [
     "EVAL_RECORD",
     "KEY_CREATE",
     "KEY_REVOKE",
+    "REINSTATE",
     "REMOVE",
+    "SUSPEND",
     "Entry",
     "os_user",
     "read",

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 ADMIT = "model.admit"
 REMOVE = "model.remove"
+SUSPEND = "model.suspend"
+REINSTATE = "model.reinstate"
 KEY_CREATE = "key.create"
 KEY_REVOKE = "key.revoke"
 EVAL_RECORD = "eval.record"
-ACTIONS = (ADMIT, REMOVE, KEY_CREATE, KEY_REVOKE, EVAL_RECORD)
+ACTIONS = (ADMIT, REMOVE, SUSPEND, REINSTATE, KEY_CREATE, KEY_REVOKE, EVAL_RECORD)

@@ -50,6 +50,15 @@ class ModelVersion(Base):
     engine: Mapped[str | None] = mapped_column(String(64))
     engine_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Set by `airlock revet` when the version no longer passes (the gateway then refuses it);
+    # cleared by a re-admission of the same bytes. Nothing is deleted either way.
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    suspended_reason: Mapped[str | None] = mapped_column(Text)
+    # The last vet (admission or revet): when, and under which policy and rule set
+    # (ruleset.py); a version vetted under other digests is due for a revet.
+    vetted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    vetted_policy_digest: Mapped[str | None] = mapped_column(String(80))
+    vetted_ruleset_digest: Mapped[str | None] = mapped_column(String(80))
     files: Mapped[list[ModelFile]] = relationship(
         back_populates="model_version",
         cascade="all, delete-orphan",

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from airlock.registry.db import Location, RegistryError, locate, make_engine
 from airlock.registry.migrate import migrate
 from airlock.registry.models import ModelFile, ModelVersion
 from airlock.registry.names import check as check_name
+from airlock.ruleset import ruleset_digest
 
 # Concurrent admits of one name race for the next version number; the loser retries.
 _ADMIT_ATTEMPTS = 8
@@ -48,11 +49,27 @@ class Record:
     engine_reason: str
     created_at: datetime
     files: tuple[FileDigest, ...]
+    # Set by `airlock revet` when the version no longer passes; None: not suspended.
+    suspended_at: datetime | None = None
+    suspended_reason: str | None = None
+    # The last vet (admission or revet): when, and under which policy and rule set.
+    vetted_at: datetime | None = None
+    vetted_policy_digest: str | None = None
+    vetted_ruleset_digest: str | None = None
 
     @property
     def serving(self) -> str:
         """How the gateway would serve it, in words for a listing."""
+        if self.suspended_reason is not None:
+            return f"SUSPENDED: {self.suspended_reason}"
         return f"engine {self.engine}" if self.engine else f"not servable: {self.engine_reason}"
+
+    def vetted_under(self, policy_digest: str, rules_digest: str) -> bool:
+        """Whether its last vet applied this policy and this rule set (else a revet is due)."""
+        return (self.vetted_policy_digest, self.vetted_ruleset_digest) == (
+            policy_digest,
+            rules_digest,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +86,14 @@ class Record:
             "engine": self.engine,
             "engine_reason": self.engine_reason,
             "created_at": self.created_at.isoformat(timespec="seconds"),
+            "suspended": self.suspended_reason is not None,
+            "suspended_at": _iso(self.suspended_at),
+            "suspended_reason": self.suspended_reason,
+            "last_vet": {
+                "at": _iso(self.vetted_at),
+                "policy_digest": self.vetted_policy_digest,
+                "ruleset_digest": self.vetted_ruleset_digest,
+            },
             "files": [vars(f) for f in self.files],
             "dossier": self.dossier,
         }
@@ -106,6 +131,8 @@ class Registry:
                         )
                     )
                     if existing is not None:
+                        if existing.suspended_at is not None:
+                            _reinstate(session, existing, verdict, policy, force_reason, actor)
                         return _record(existing), False
                     latest = session.scalar(
                         select(func.max(ModelVersion.version)).where(ModelVersion.name == name)
@@ -135,6 +162,60 @@ class Registry:
             except IntegrityError:
                 continue  # another admit took this version number (or these bytes): look again
         raise RegistryError(f"could not admit {name!r}: too many concurrent admits")
+
+    def suspend(
+        self,
+        name: str,
+        version: int,
+        reason: str,
+        *,
+        policy: Policy,
+        actor: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> bool:
+        """Suspend one version (the gateway stops serving it), recorded in the audit log;
+        False when it is gone or already suspended."""
+        now = datetime.now(UTC)
+        with Session(self.engine) as session, session.begin():
+            row = session.scalar(
+                select(ModelVersion).where(
+                    ModelVersion.name == name,
+                    ModelVersion.version == version,
+                    ModelVersion.suspended_at.is_(None),
+                )
+            )
+            if row is None:
+                return False
+            row.suspended_at, row.suspended_reason = now, reason
+            _vetted(row, now, policy)
+            audit.write(
+                session,
+                audit.SUSPEND,
+                f"{name} v{version}",
+                actor=actor,
+                reason=reason,
+                details={
+                    "manifest_digest": row.manifest_digest,
+                    "policy": {"name": policy.name, "digest": policy.digest},
+                    "ruleset_digest": row.vetted_ruleset_digest,
+                    **(details or {}),
+                },
+            )
+        return True
+
+    def mark_vetted(self, name: str, version: int, policy: Policy) -> None:
+        """Record that a version still passes under `policy` and today's rule set."""
+        now = datetime.now(UTC)
+        with Session(self.engine) as session, session.begin():
+            session.execute(
+                update(ModelVersion)
+                .where(ModelVersion.name == name, ModelVersion.version == version)
+                .values(
+                    vetted_at=now,
+                    vetted_policy_digest=policy.digest,
+                    vetted_ruleset_digest=ruleset_digest(),
+                )
+            )
 
     def names(self) -> list[str]:
         """Every name with an admitted version."""
@@ -230,6 +311,7 @@ def _row(
     policy: Policy,
     force_reason: str | None,
 ) -> ModelVersion:
+    now = datetime.now(UTC)
     return ModelVersion(
         name=name,
         version=version,
@@ -243,8 +325,62 @@ def _row(
         policy_digest=policy.digest,
         forced=force_reason is not None,
         force_reason=force_reason,
-        created_at=datetime.now(UTC),
+        created_at=now,
+        vetted_at=now,
+        vetted_policy_digest=policy.digest,
+        vetted_ruleset_digest=ruleset_digest(),
     )
+
+
+def _vetted(row: ModelVersion, at: datetime, policy: Policy) -> None:
+    row.vetted_at, row.vetted_policy_digest = at, policy.digest
+    row.vetted_ruleset_digest = ruleset_digest()
+
+
+def _reinstate(
+    session: Session,
+    row: ModelVersion,
+    verdict: Verdict,
+    policy: Policy,
+    force_reason: str | None,
+    actor: str | None,
+) -> None:
+    """A re-admission of a suspended version's bytes: the new verdict replaces the admission's
+    (a forced one included, so its reasons are what later revets compare against), the
+    suspension is lifted, and the audit entry keeps what was replaced."""
+    details = {
+        "suspended_at": _iso(row.suspended_at),
+        "suspended_reason": row.suspended_reason,
+        "previous": {"decision": row.decision, "policy_digest": row.policy_digest},
+        "decision": verdict.decision.value,
+        "forced": force_reason is not None,
+        "manifest_digest": row.manifest_digest,
+    }
+    row.decision = verdict.decision.value
+    row.reasons = [{"rule": r.rule, "message": r.message} for r in verdict.reasons]
+    row.conditions = list(verdict.conditions)
+    row.policy_name, row.policy_digest = policy.name, policy.digest
+    row.forced, row.force_reason = force_reason is not None, force_reason
+    row.suspended_at, row.suspended_reason = None, None
+    _vetted(row, datetime.now(UTC), policy)
+    why = force_reason or "re-admitted: the policy admits these files again"
+    audit.write(
+        session,
+        audit.REINSTATE,
+        f"{row.name} v{row.version}",
+        actor=actor,
+        reason=why,
+        details=details,
+    )
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat(timespec="seconds")
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    # SQLite keeps no time zone; every time written is UTC.
+    return at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _add_files(session: Session, row: ModelVersion, files: tuple[FileDigest, ...]) -> None:
@@ -256,7 +392,6 @@ def _add_files(session: Session, row: ModelVersion, files: tuple[FileDigest, ...
 
 def _record(row: ModelVersion) -> Record:
     created = row.created_at
-    # SQLite keeps no time zone; every time written is UTC.
     created = created if created.tzinfo is not None else created.replace(tzinfo=UTC)
     return Record(
         name=row.name,
@@ -275,4 +410,9 @@ def _record(row: ModelVersion) -> Record:
         engine_reason=row.engine_reason,
         created_at=created,
         files=tuple(FileDigest(f.path, f.size, f.sha256) for f in row.files),
+        suspended_at=_utc(row.suspended_at),
+        suspended_reason=row.suspended_reason,
+        vetted_at=_utc(row.vetted_at),
+        vetted_policy_digest=row.vetted_policy_digest,
+        vetted_ruleset_digest=row.vetted_ruleset_digest,
     )

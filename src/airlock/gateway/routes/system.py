@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from airlock.gateway.auth import KeyInfo
-from airlock.gateway.catalog import ModelNotServable
+from airlock.gateway.catalog import refusal
 from airlock.gateway.errors import Unauthorized, model_not_found
 from airlock.gateway.state import authenticate, gateway_of
 
@@ -58,8 +58,8 @@ async def get_model(
         if key is not None and not key.allows(name):
             raise model_not_found(name)
         model = gateway_of(request).manager.admitted(name)  # 404 when not admitted at all
-        if model.not_servable is not None:
-            raise ModelNotServable(model)  # admitted, not listed: say why rather than 404
+        if (refused := refusal(model)) is not None:
+            raise refused  # admitted, not listed: say why rather than 404
         raise model_not_found(name)
     return JSONResponse(_card(name))
 
