@@ -1,4 +1,4 @@
-"""Suspension in the registry (migration 0008): versions from before it were vetted under their
+"""Suspension in the registry (migration 0006): versions from before it were vetted under their
 admission policy and an unknown rule set; suspend and re-admit write the audit log. Each test
 runs on SQLite and PostgreSQL."""
 
@@ -21,7 +21,7 @@ from airlock.registry.store import Registry
 from airlock.ruleset import ruleset_digest
 
 
-def test_versions_from_before_0008_are_due_for_a_revet(registry_url: str) -> None:
+def test_versions_from_before_0006_are_due_for_a_revet(registry_url: str) -> None:
     engine = make_engine(registry_url)
     config = Config()
     config.set_main_option("script_location", SCRIPT_LOCATION)

@@ -5,7 +5,7 @@ rules, and suspends those that no longer pass (nothing is deleted; a re-admissio
 this revision were vetted under their admission policy and an unknown rule set (NULL), so the
 next `airlock serve --revet-every` re-vets them.
 
-Revision ID: 0008
+Revision ID: 0006
 Revises: 0005
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
