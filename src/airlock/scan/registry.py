@@ -41,6 +41,7 @@ def json_reader(trusted: Iterable[str] = ()) -> Reader:
     config targets and Keras `module.name`s the organization's policy allows."""
     from airlock.scan.analyzers.auto_map import AutoMapAnalyzer
     from airlock.scan.analyzers.chat_template_json import ChatTemplateJsonAnalyzer
+    from airlock.scan.analyzers.diffusers_config import DiffusersConfigAnalyzer
     from airlock.scan.analyzers.instantiate_json import InstantiateJsonAnalyzer
     from airlock.scan.analyzers.keras_config import KerasConfigAnalyzer
     from airlock.scan.formats.json_reader import JsonAnalyzer, JsonReader
@@ -49,6 +50,7 @@ def json_reader(trusted: Iterable[str] = ()) -> Reader:
         ChatTemplateJsonAnalyzer(),
         KerasConfigAnalyzer(trusted),
         AutoMapAnalyzer(),
+        DiffusersConfigAnalyzer(),
         InstantiateJsonAnalyzer(trusted),
     ]
     return JsonReader(analyzers)

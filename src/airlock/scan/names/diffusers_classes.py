@@ -1,0 +1,36 @@
+"""Which classes a diffusers pipeline may name without custom code: the public classes of
+diffusers and transformers and of diffusers' pipeline submodules, from
+`data/diffusers_classes.toml` (written by tools/generate_diffusers_classes.py)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+# The libraries diffusers imports by name (pipeline_loading_utils.LOADABLE_CLASSES); any other
+# library a model_index.json names is resolved from custom code or from what the caller imported.
+LIBRARIES = ("diffusers", "transformers")
+
+
+@dataclass(frozen=True)
+class KnownClasses:
+    diffusers_version: str
+    by_library: dict[str, frozenset[str]]  # diffusers, transformers, and pipeline submodules
+
+    def library(self, name: str) -> bool:
+        return name in self.by_library
+
+    def has(self, library: str, cls: str) -> bool:
+        return cls in self.by_library.get(library, frozenset())
+
+
+@cache
+def known_classes() -> KnownClasses:
+    text = resources.files("airlock.data").joinpath("diffusers_classes.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    by_library = {name: frozenset(map(str, data[name]["classes"])) for name in LIBRARIES}
+    for module, classes in data["pipeline_modules"].items():
+        by_library[str(module)] = frozenset(map(str, classes))
+    return KnownClasses(str(data["diffusers"]["version"]), by_library)
