@@ -33,6 +33,7 @@ _READERS: tuple[tuple[tuple[Kind, ...], str], ...] = (
     ),
     ((Kind.HDF5,), "airlock.scan.formats.hdf5_reader:Hdf5Reader"),
     ((Kind.SENTENCEPIECE,), "airlock.scan.formats.sentencepiece_reader:SentencePieceReader"),
+    ((Kind.RAW_TENSORS,), "airlock.scan.formats.raw_tensors_reader:RawTensorsReader"),
 )
 
 
