@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from airlock.api import vet
@@ -111,6 +112,9 @@ def test_a_piper_voice_is_its_onnx_weights_and_one_requests_audio(tmp_path: Path
     assert media.activations == {
         "vocoder": samples * allowed.vocoder_channels * 4 * allowed.vocoder_live_maps
     }
+    report = estimate(folder, FitRequest(gpu="t4"))
+    assert report.total_bytes == media.total_bytes
+    assert [o.plan.quant for o in report.fits[0].options] == ["stored"]  # no dtype to name
 
 
 def test_kokoro_voices_are_counted_with_the_model(tmp_path: Path) -> None:
@@ -148,3 +152,26 @@ def test_an_unreadable_model_index_is_an_input_error(tmp_path: Path, broken: str
     (folder / "model_index.json").write_text(broken)
     with pytest.raises(ValueError, match=r"model_index\.json"):
         size_media(folder)
+
+
+def test_a_transformers_vits_voice_is_counted_from_its_headers(tmp_path: Path) -> None:
+    from safetensors.numpy import save_file
+
+    config = {
+        "model_type": "vits",
+        "sampling_rate": 16000,
+        "upsample_initial_channel": 64,
+        "upsample_rates": [4, 4],
+    }
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    shapes = {"text_encoder.embed_tokens.weight": (40, 16), "decoder.conv_pre.weight": (64, 16, 7)}
+    save_file({name: np.zeros(shape, np.float32) for name, shape in shapes.items()},
+              str(tmp_path / "model.safetensors"))  # fmt: skip
+    media = size_media(tmp_path)
+    assert media is not None and media.family == "vits"
+    assert media.parameters == elements(shapes) and media.components[0].exact
+    allowed = allowances()
+    # 64 channels halved by each of the two upsamplers: 16 at the audio rate.
+    assert (
+        media.activations["vocoder"] == allowed.seconds * 16000 * 16 * 4 * allowed.vocoder_live_maps
+    )

@@ -174,7 +174,9 @@ def _media_report(
     exact = all(component.exact for component in media.components if component.weight_bytes)
     files = sum(len(component.files) for component in media.components)
     model = Model(str(path), media.kind, exact, files, Contents(media.tensors), None)
-    stored = Plan(f"stored ({counts.main_dtype})", 0.0, media.weights_bytes, media.weights_bytes)
+    # ONNX and .pth weights are sized by length: no dtype to name.
+    label = f"stored ({counts.main_dtype})" if counts.by_dtype else "stored"
+    stored = Plan(label, 0.0, media.weights_bytes, media.weights_bytes)
     price_table = prices(home)
     fits = []
     for accelerator in chosen:
