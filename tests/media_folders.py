@@ -126,7 +126,10 @@ def diffusers_pipeline(folder: Path, model_index: dict[str, Any] | None = None) 
     vocab = {
         "<|startoftext|>": 0,
         "<|endoftext|>": 1,
-        **{f"{c}</w>": i + 2 for i, c in enumerate("abcdefgh")},
+        # Every letter alone and word-final, and the one merge's result: a consistent BPE.
+        **{f"{c}": i + 2 for i, c in enumerate("abcdefgh")},
+        **{f"{c}</w>": i + 10 for i, c in enumerate("abcdefgh")},
+        "ab</w>": 18,
     }
     _json(tokenizer / "vocab.json", vocab)
     (tokenizer / "merges.txt").write_text("#version: 0.2\na b</w>\n")
