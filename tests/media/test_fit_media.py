@@ -175,3 +175,15 @@ def test_a_transformers_vits_voice_is_counted_from_its_headers(tmp_path: Path) -
     assert (
         media.activations["vocoder"] == allowed.seconds * 16000 * 16 * 4 * allowed.vocoder_live_maps
     )
+
+
+def test_a_pipeline_in_the_hugging_face_cache_is_sized_from_its_snapshot(tmp_path: Path) -> None:
+    repo = tmp_path / "models--someone--tiny-sd"
+    diffusers_pipeline(repo / "snapshots" / "0123abcd")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123abcd")
+    media = size_media(repo)
+    assert media is not None and media.kind == "diffusion"
+    assert media.parameters == sum(
+        elements(t) for t in (UNET_TENSORS, VAE_TENSORS, TEXT_ENCODER_TENSORS)
+    )

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from airlock.fit import accelerators, params
-from airlock.fit.inputs import InputError
+from airlock.fit.inputs import InputError, snapshot
 from airlock.fit.params import Tensor
 from airlock.headers.safetensors import read_header
 
@@ -101,9 +101,11 @@ def allowances() -> Allowances:
 
 
 def size_media(path: Path, resolution: int | None = None, batch: int = 1) -> MediaFit | None:
-    """The figures for a pipeline or voice folder; None for any other model."""
+    """The figures for a pipeline or voice folder (or a Hugging Face cache repository of one);
+    None for any other model."""
     if not path.is_dir():
         return None
+    path = snapshot(path)
     if (path / "model_index.json").is_file():
         return _diffusion(path, resolution, batch)
     return _speech(path)
