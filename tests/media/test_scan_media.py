@@ -168,3 +168,17 @@ def test_kokoro_voices_saved_by_torch_and_numpy_are_data(tmp_path: Path) -> None
     (folder / "voices.bin").write_bytes((folder / "voices.bin.npz").read_bytes())
     (folder / "voices.bin.npz").unlink()
     assert findings(folder) == []
+
+
+def test_the_class_lists_match_the_installed_diffusers_and_transformers() -> None:
+    """Classes a newer release adds would read as custom code: after upgrading either package,
+    re-run tools/generate_diffusers_classes.py."""
+    diffusers = pytest.importorskip("diffusers")
+    transformers = pytest.importorskip("transformers")
+    from airlock.scan.names.diffusers_classes import known_classes
+
+    listed = known_classes()
+    assert (listed.diffusers_version, listed.transformers_version) == (
+        diffusers.__version__,
+        transformers.__version__,
+    )

@@ -17,6 +17,7 @@ LIBRARIES = ("diffusers", "transformers")
 @dataclass(frozen=True)
 class KnownClasses:
     diffusers_version: str
+    transformers_version: str
     by_library: dict[str, frozenset[str]]  # diffusers, transformers, and pipeline submodules
 
     def library(self, name: str) -> bool:
@@ -33,4 +34,5 @@ def known_classes() -> KnownClasses:
     by_library = {name: frozenset(map(str, data[name]["classes"])) for name in LIBRARIES}
     for module, classes in data["pipeline_modules"].items():
         by_library[str(module)] = frozenset(map(str, classes))
-    return KnownClasses(str(data["diffusers"]["version"]), by_library)
+    versions = (str(data["diffusers"]["version"]), str(data["transformers"]["version"]))
+    return KnownClasses(*versions, by_library)
