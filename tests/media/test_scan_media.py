@@ -182,3 +182,15 @@ def test_the_class_lists_match_the_installed_diffusers_and_transformers() -> Non
         diffusers.__version__,
         transformers.__version__,
     )
+
+
+def test_a_component_config_naming_a_pipeline_submodule_class_is_no_finding(
+    tmp_path: Path,
+) -> None:
+    index = {**MODEL_INDEX, "watermarker": ["deepfloyd_if", "IFWatermarker"]}
+    folder = diffusers_pipeline(tmp_path / "if", index)
+    (folder / "watermarker").mkdir()
+    (folder / "watermarker" / "config.json").write_text(
+        json.dumps({"_class_name": "IFWatermarker", "_diffusers_version": "0.42.1"})
+    )
+    assert findings(folder) == []

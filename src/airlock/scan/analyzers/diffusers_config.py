@@ -110,8 +110,8 @@ def _pipeline_class(
                 f"_class_name: {str(value)[:200]}",
             )
         return
-    if any(known.has(library, value) for library in ("diffusers", "transformers")):
-        return
+    if known.anywhere(value):
+        return  # a class of diffusers, transformers or a pipeline submodule (IFWatermarker)
     code = sorted(path.name for path in folder.glob("*.py")) if folder is not None else []
     if code:
         yield ctx.finding(

@@ -26,6 +26,11 @@ class KnownClasses:
     def has(self, library: str, cls: str) -> bool:
         return cls in self.by_library.get(library, frozenset())
 
+    def anywhere(self, cls: str) -> bool:
+        """Whether any of the libraries exports `cls` (a config's `_class_name` names no
+        library: the component's entry in model_index.json does)."""
+        return any(cls in classes for classes in self.by_library.values())
+
 
 @cache
 def known_classes() -> KnownClasses:
