@@ -5,12 +5,11 @@ other format matched; the reader checks that the length is a whole number of rec
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
+from airlock.data import load_compiled
 from airlock.findings import Finding
 from airlock.scan.context import Blob, Kind, Reader, ScanContext
 
@@ -26,9 +25,10 @@ class RawLayout:
 
 @cache
 def layouts() -> dict[str, RawLayout]:
-    text = resources.files("airlock.data").joinpath("raw_tensors.toml").read_text("utf-8")
+    # The JSON copy (tools/compile_data.py): detection asks on every file, and a scan should
+    # not import and run a TOML parser for it.
     found = {}
-    for row in tomllib.loads(text)["file"]:
+    for row in load_compiled("raw_tensors.toml")["file"]:
         shapes = tuple(tuple(int(n) for n in shape) for shape in row["records"])
         sizes = tuple(math.prod(shape) * int(row["bytes"]) for shape in shapes)
         found[str(row["name"])] = RawLayout(
