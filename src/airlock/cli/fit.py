@@ -27,6 +27,7 @@ MAX_BATCH = 100_000
 MAX_RAM_GIB = 1_048_576
 MAX_BANDWIDTH_GB_S = 100_000
 MAX_CPU_GFLOPS = 10_000_000
+MAX_RESOLUTION = 16_384  # far past what diffusion models generate in one piece
 
 _DESCRIPTION = """\
 Size a model before anyone downloads or buys for it: parameters (and active parameters for
@@ -42,6 +43,9 @@ inputs:
   repository, a .gguf file, a .safetensors file with its config.json beside it, or a
   config.json alone (counted by the architecture's formula). Safetensors without a
   config.json give the exact parameters and weight bytes only (no KV cache, fit or speed).
+  A diffusers pipeline (model_index.json) is sized per component (weights + one image's
+  activations at --resolution, batch --batch); a speech model (Piper .onnx + .onnx.json,
+  Kokoro, VITS/MMS) as weights + voices + one request's audio.
 
 exit codes:
   0  sized; with --gpu: it fits on --devices of that accelerator at some precision tried;
@@ -61,6 +65,7 @@ examples:
   airlock fit model-Q4_K_M.gguf --gpu rtx-4090 --quant stored
   airlock fit ./Llama-3.1-8B-Instruct/ --cpu                 # this machine's CPU and RAM
   airlock fit ./bge-base-en-v1.5/ --cpu --ram 64 --memory-bandwidth 204.8 --cpu-gflops 2000
+  airlock fit ./stable-diffusion-v1-5/ --resolution 768 --gpu l4
   airlock fit ./model/ --format json | jq '.fits[] | {{accelerator, best}}'
 
 prices: example list prices ship with Airlock; set yours in $AIRLOCK_HOME/config.toml:
@@ -132,6 +137,13 @@ def register(commands: Any) -> None:
         help=f"concurrent sequences, 1 to {MAX_BATCH:,} (default 1)",
     )
     parser.add_argument(
+        "--resolution",
+        type=int_range(8, MAX_RESOLUTION),
+        metavar="PX",
+        help="image pipelines: the image's side in pixels for the activation estimate "
+        "(default: the pipeline's own, 512 for SD 1.x, 1024 for SDXL)",
+    )
+    parser.add_argument(
         "--quant",
         metavar="Q",
         help="only this precision (default: stored, then bf16/int8/int4 if smaller)",
@@ -160,7 +172,9 @@ def run(args: argparse.Namespace) -> int:
         print_error("--gpu and --cpu: choose one target")
         return USAGE_ERROR
     cpu = CpuRequest(args.ram, args.memory_bandwidth, args.cpu_gflops) if args.cpu else None
-    request = FitRequest(args.context, args.batch, args.gpu, args.quant, args.devices, cpu)
+    request = FitRequest(
+        args.context, args.batch, args.gpu, args.quant, args.devices, cpu, args.resolution
+    )
     try:
         report = estimate(Path(args.path), request)
     except KeyError as exc:  # unknown --gpu or --quant: the message lists the choices

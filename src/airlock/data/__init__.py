@@ -10,8 +10,14 @@ import json
 import os
 from typing import Any
 
-# The TOML files with a compiled JSON copy: those a scan of pickles, zips and numpy files reads.
-COMPILED = ("pickle_allowlist.toml", "pickle_dangerous.toml", "loader_layouts.toml")
+# The TOML files with a compiled JSON copy: those a scan of pickles, zips and numpy files reads,
+# and the raw tensor side files format detection asks about for every file no magic matched.
+COMPILED = (
+    "pickle_allowlist.toml",
+    "pickle_dangerous.toml",
+    "loader_layouts.toml",
+    "raw_tensors.toml",
+)
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airlock import __version__
 from airlock.dossier.model import (
@@ -32,6 +33,9 @@ from airlock.scan.formats.pickle_reader import PickleReader
 from airlock.scan.names.pickle_globals import GlobalsPolicy
 from airlock.scan.registry import default_readers, json_reader
 from airlock.scan.scanner import Scanner
+
+if TYPE_CHECKING:
+    from airlock.fit.estimate import FitReport
 
 
 def build_dossier(
@@ -94,6 +98,14 @@ def _fit(path: Path, options: DossierOptions) -> FitSection:
         # a model Airlock cannot size is recorded as unknown, and the policy decides.
         detail = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
         return FitSection(sized=False, detail=detail or type(exc).__name__)
+    if report.media is not None:  # an image pipeline or speech model: sized per component
+        return FitSection(
+            sized=True,
+            detail=f"{report.media.family}, {report.media.kind}",
+            parameters=report.counts.parameters,
+            total_bytes=report.media.total_bytes,
+            accelerators=_needs(report),
+        )
     if report.arch is None or report.total_bytes is None:  # weights only: memory unknown
         return FitSection(sized=False, detail=report.not_estimated or "no architecture")
     return FitSection(
@@ -101,17 +113,20 @@ def _fit(path: Path, options: DossierOptions) -> FitSection:
         detail=f"{report.arch.model_type}, {report.model.kind}",
         parameters=report.counts.parameters,
         total_bytes=report.total_bytes,
-        accelerators=tuple(
-            AcceleratorNeed(
-                fit.accelerator.id,
-                fit.accelerator.name,
-                tuple(
-                    AcceleratorOption(o.plan.quant, o.devices, o.required_bytes)
-                    for o in fit.options
-                ),
-            )
-            for fit in report.fits
-        ),
+        accelerators=_needs(report),
+    )
+
+
+def _needs(report: FitReport) -> tuple[AcceleratorNeed, ...]:
+    return tuple(
+        AcceleratorNeed(
+            fit.accelerator.id,
+            fit.accelerator.name,
+            tuple(
+                AcceleratorOption(o.plan.quant, o.devices, o.required_bytes) for o in fit.options
+            ),
+        )
+        for fit in report.fits
     )
 
 

@@ -6,13 +6,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from airlock.fit import accelerators, machine, quant
+from airlock.fit.accelerators import Accelerator, devices_needed
 from airlock.fit.active import active_parameters
 from airlock.fit.arch import Arch
-from airlock.fit.cost import prices
+from airlock.fit.checkpoint import Contents
+from airlock.fit.cost import monthly_usd, prices
 from airlock.fit.families import ENCODER
 from airlock.fit.finetune import FineTune, finetune
 from airlock.fit.fit import (
     AcceleratorFit,
+    Option,
     Plan,
     Workload,
     activation_bytes,
@@ -22,6 +25,7 @@ from airlock.fit.fit import (
 from airlock.fit.inputs import Model, load
 from airlock.fit.kv_cache import KvCache, kv_cache
 from airlock.fit.machine import Machine, Probe
+from airlock.fit.media import MediaFit, size_media
 from airlock.fit.params import Counts, count
 from airlock.fit.tensor_roles import input_embedding
 from airlock.fit.towers import matmul_parameters, off_path_parameters, tower_parameters
@@ -46,6 +50,7 @@ class FitRequest:
     quant: str | None = None  # one precision, or the stored one and lower ones
     devices: int = 1  # how many of an accelerator the user has, for `fits`
     cpu: CpuRequest | None = None  # the CPU instead of accelerators
+    resolution: int | None = None  # image pipelines: the side in pixels (default: the model's)
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class FitReport:
     towers: dict[str, int] = field(default_factory=dict)  # parameters per tower
     warnings: tuple[str, ...] = ()
     machine: Machine | None = None  # the CPU target's figures and their bases
+    media: MediaFit | None = None  # an image pipeline or speech model: sized per component
 
     @property
     def arch(self) -> Arch | None:
@@ -87,6 +93,8 @@ class FitReport:
 
     @property
     def total_bytes(self) -> int | None:
+        if self.media is not None:
+            return self.media.total_bytes
         if self.kv is None or self.overhead_bytes is None:
             return None
         return self.counts.stored_bytes + self.kv.total_bytes + self.overhead_bytes
@@ -102,6 +110,9 @@ def estimate(
         chosen = [machine.as_target(cpu)]
     else:
         chosen = [accelerators.find(request.gpu)] if request.gpu else list(accelerators.catalog())
+    media = size_media(path, request.resolution, request.batch)
+    if media is not None:
+        return _media_report(path, media, request, chosen, cpu, home)
     model = load(path)
     counts = count(model.tensors, model.contents.buffers)
     if request.quant is not None and request.quant.lower() != "stored":
@@ -148,6 +159,49 @@ def estimate(
     )
 
 
+def _media_report(
+    path: Path,
+    media: MediaFit,
+    request: FitRequest,
+    chosen: list[Accelerator],
+    cpu: Machine | None,
+    home: Path | None,
+) -> FitReport:
+    """A pipeline or voice: every component's weights + one request's activations + the
+    target's runtime, at the stored precision (diffusers and speech engines run as stored)."""
+    parameters = count(media.tensors)
+    counts = Counts(parameters.parameters, media.weights_bytes, parameters.by_dtype)
+    exact = all(component.exact for component in media.components if component.weight_bytes)
+    files = sum(len(component.files) for component in media.components)
+    model = Model(str(path), media.kind, exact, files, Contents(media.tensors), None)
+    # ONNX and .pth weights are sized by length: no dtype to name.
+    label = f"stored ({counts.main_dtype})" if counts.by_dtype else "stored"
+    stored = Plan(label, 0.0, media.weights_bytes, media.weights_bytes)
+    price_table = prices(home)
+    fits = []
+    for accelerator in chosen:
+        required = media.weights_bytes + media.activation_bytes + accelerator.runtime.bytes
+        devices = devices_needed(required, accelerator)
+        price = price_table.get(accelerator.id)
+        option = Option(
+            stored, required, devices, devices <= request.devices, None, None,
+            monthly_usd(devices, price),
+        )  # fmt: skip
+        fits.append(AcceleratorFit(accelerator, (option,), option, price))
+    return _report(
+        model,
+        counts,
+        request,
+        None,
+        None,
+        media.activation_bytes + media.runtime_bytes,
+        tuple(fits),
+        warnings=media.notes,
+        machine=cpu,
+        media=media,
+    )
+
+
 def _machine(wanted: CpuRequest, probe: Probe | None) -> Machine:
     found = probe if probe is not None else machine.read_local()
     return machine.describe(found, wanted.ram_gib, wanted.bandwidth_gb_s, wanted.gflops)
@@ -173,6 +227,7 @@ def _report(
     towers: dict[str, int] | None = None,
     warnings: tuple[str, ...] = (),
     machine: Machine | None = None,
+    media: MediaFit | None = None,
 ) -> FitReport:
     return FitReport(
         model=model,
@@ -190,6 +245,7 @@ def _report(
         towers=towers or {},
         warnings=warnings,
         machine=machine,
+        media=media,
     )
 
 

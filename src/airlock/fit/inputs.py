@@ -54,7 +54,7 @@ def load(path: Path) -> Model:
     if not path.exists():
         raise InputError(f"{path}: no such file or directory")
     if path.is_dir():
-        return _folder(_snapshot(path), str(path))
+        return _folder(snapshot(path), str(path))
     with path.open("rb") as handle:
         head = handle.read(9)
     if head[:4] == b"GGUF":
@@ -68,7 +68,7 @@ def load(path: Path) -> Model:
     raise InputError(f"{path}: not a GGUF, safetensors or config.json file")
 
 
-def _snapshot(path: Path) -> Path:
+def snapshot(path: Path) -> Path:
     """A Hugging Face cache repository folder means the snapshot its `main` ref names."""
     if hf_cache.repo_folder(path) is None:
         return path

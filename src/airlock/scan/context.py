@@ -34,6 +34,7 @@ class Kind(enum.StrEnum):
     GGUF = "gguf"
     TEMPLATE = "template"
     PYTHON = "python"
+    RAW_TENSORS = "raw-tensors"
     TEXT = "text"
     UNKNOWN = "unknown"
 

@@ -33,6 +33,7 @@ _READERS: tuple[tuple[tuple[Kind, ...], str], ...] = (
     ),
     ((Kind.HDF5,), "airlock.scan.formats.hdf5_reader:Hdf5Reader"),
     ((Kind.SENTENCEPIECE,), "airlock.scan.formats.sentencepiece_reader:SentencePieceReader"),
+    ((Kind.RAW_TENSORS,), "airlock.scan.formats.raw_tensors_reader:RawTensorsReader"),
 )
 
 
@@ -41,6 +42,7 @@ def json_reader(trusted: Iterable[str] = ()) -> Reader:
     config targets and Keras `module.name`s the organization's policy allows."""
     from airlock.scan.analyzers.auto_map import AutoMapAnalyzer
     from airlock.scan.analyzers.chat_template_json import ChatTemplateJsonAnalyzer
+    from airlock.scan.analyzers.diffusers_config import DiffusersConfigAnalyzer
     from airlock.scan.analyzers.instantiate_json import InstantiateJsonAnalyzer
     from airlock.scan.analyzers.keras_config import KerasConfigAnalyzer
     from airlock.scan.formats.json_reader import JsonAnalyzer, JsonReader
@@ -49,6 +51,7 @@ def json_reader(trusted: Iterable[str] = ()) -> Reader:
         ChatTemplateJsonAnalyzer(),
         KerasConfigAnalyzer(trusted),
         AutoMapAnalyzer(),
+        DiffusersConfigAnalyzer(),
         InstantiateJsonAnalyzer(trusted),
     ]
     return JsonReader(analyzers)

@@ -11,9 +11,36 @@ from airlock.fit.families import Filled
 from airlock.fit.fit import AcceleratorFit, Option
 from airlock.fit.kv_cache import KvCache
 from airlock.fit.machine import Machine
+from airlock.fit.media import MediaFit
 from airlock.fit.quant_layout import Quantization
 
 SCHEMA = "airlock.fit/1"
+
+
+def _media(media: MediaFit | None) -> dict[str, Any] | None:
+    """An image pipeline's or speech model's components and stages; None for other models."""
+    if media is None:
+        return None
+    return {
+        "kind": media.kind,
+        "family": media.family,
+        "setting": media.setting,
+        "components": [
+            {
+                "name": part.name,
+                "class": part.cls,
+                "parameters": part.parameters,
+                "weights_bytes": part.weight_bytes,
+                "files": list(part.files),
+                "exact": part.exact,
+            }
+            for part in media.components
+        ],
+        "activation_bytes_by_stage": media.activations,
+        "activation_bytes": media.activation_bytes,
+        "runtime_bytes": media.runtime_bytes,
+        "total_bytes": media.total_bytes,
+    }
 
 
 def fit_dict(report: FitReport) -> dict[str, Any]:
@@ -49,6 +76,7 @@ def fit_dict(report: FitReport) -> dict[str, Any]:
         "overhead_bytes": report.overhead_bytes,
         "total_bytes": report.total_bytes,
         "devices_available": report.devices,
+        "media": _media(report.media),
         "machine": _machine(report.machine),
         "fits": [_fit(fit, kv.context if kv else 0) for fit in report.fits],
         "finetune": {

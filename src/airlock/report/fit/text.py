@@ -12,6 +12,7 @@ from airlock.fit.families import ENCODER, ENCODER_DECODER, Filled
 from airlock.fit.fit import Option
 from airlock.fit.kv_cache import KvCache
 from airlock.fit.machine import Machine
+from airlock.fit.media import MediaFit
 from airlock.fit.quant_layout import Quantization
 from airlock.fit.tensor_roles import not_parameter
 from airlock.report.console import rendered, string_console
@@ -36,6 +37,9 @@ def count(value: int) -> str:
 
 def render_fit_text(report: FitReport, *, color: bool = False, width: int | None = 100) -> str:
     console, buffer = string_console(color=color, width=width)
+    if report.media is not None:
+        _media(console, report, report.media)
+        return rendered(buffer)
     model, kv, arch = report.model, report.kv, report.arch
     how = "exact, from file headers" if model.exact else "from config.json by formula"
     kind = (
@@ -190,6 +194,49 @@ def _scheme(quant: Quantization) -> str:
     parts += [f"{key} {value}" for key, value in quant.settings.items()]
     unpacked = f", {quant.tensors:,} tensors unpacked" if quant.tensors else ""
     return f"{', '.join(parts)} (from {quant.found_in}{unpacked})"
+
+
+def _media(console: Console, report: FitReport, media: MediaFit) -> None:
+    """A pipeline or voice: each component's weights, each stage's activations, the total."""
+    how = "exact, from file headers" if report.model.exact else "weights sized by file length"
+    console.print(
+        f"[bold]{escape(report.model.source)}[/]  {escape(media.family)} ({media.kind}, {how})"
+    )
+    for part in media.components:
+        counted = count(part.parameters) if part.parameters else "-"
+        console.print(
+            f"  {escape(part.name):<18}{escape(part.cls)}: {size(part.weight_bytes)}, "
+            f"{counted} parameters"
+        )
+    console.print(f"  weights (stored)  {size(media.weights_bytes)} in all")
+    stages = ", ".join(f"{name} {size(value)}" for name, value in media.activations.items())
+    console.print(
+        f"  activations       {size(media.activation_bytes)} at {escape(media.setting)} "
+        f"(the largest stage; {escape(stages) or 'not estimated'})"
+    )
+    console.print(f"  runtime overhead  {size(media.runtime_bytes)} (a CPU process)")
+    console.print(f"  [bold]total             {size(media.total_bytes)}[/]")
+    for note in report.warnings:
+        console.print(f"  [yellow]note[/]              {escape(note)}")
+    if report.fits:
+        owned = "this machine" if report.machine else f"you have {report.devices} device(s) of each"
+        table = Table(title=f"Fit ({owned})", title_justify="left")
+        for header in ("accelerator", "needs", "devices", "fits", "per month"):
+            table.add_column(header, justify="left" if header == "accelerator" else "right")
+        for fit in report.fits:
+            option = fit.best
+            table.add_row(
+                escape(fit.accelerator.name),
+                size(option.required_bytes),
+                str(option.devices) if option.devices is not None else "-",
+                "yes" if option.fits else "no",
+                f"${option.monthly_usd:,.0f}" if option.monthly_usd is not None else "-",
+            )
+        console.print(table)
+    console.print(
+        "Activations are estimated from the configs' shapes (docs/vetting-images-speech.md); "
+        "weights are what the folder stores."
+    )
 
 
 def _cells(option: Option, encoder: bool, context: int) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from airlock.headers.safetensors import MAX_HEADER as SAFETENSORS_MAX_HEADER
 from airlock.scan.context import Buffer, Kind
 from airlock.scan.formats.pickle.opcodes import FIRST_OPCODE_BYTES, looks_like_pickle
 from airlock.scan.formats.pickle.probe import unpickling
+from airlock.scan.formats.raw_tensors_reader import is_raw_tensors
 from airlock.scan.formats.tar_headers import looks_like_tar
 
 HEAD_BYTES = 4096
@@ -94,6 +95,8 @@ def _detect(head: bytes, name: str) -> Kind:
         return Kind.PYTHON
     if _is_yaml(name):
         return Kind.YAML
+    if is_raw_tensors(name):  # by name, after every format with a signature or a structure
+        return Kind.RAW_TENSORS
     if _is_text(head):
         if _is_template(head, name):
             return Kind.TEMPLATE
