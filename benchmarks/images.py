@@ -30,13 +30,18 @@ from tests.gateway import tiny_media
 PROMPT = "a watercolour lighthouse on a cliff at dusk"
 
 
-def timed(make: Callable[[int], None], images: int) -> list[float]:
-    make(0)  # warm-up: lazy load, first-call allocations
-    seconds = []
+def timed(
+    sides: tuple[Callable[[int], None], Callable[[int], None]], images: int
+) -> tuple[list[float], list[float]]:
+    """Seconds per image of each side, the two taking turns (a busy machine slows both alike)."""
+    seconds: tuple[list[float], list[float]] = ([], [])
+    for make in sides:
+        make(0)  # warm-up: lazy load, first-call allocations
     for seed in range(images):
-        start = time.perf_counter()
-        make(seed)
-        seconds.append(time.perf_counter() - start)
+        for make, out in zip(sides, seconds, strict=True):
+            start = time.perf_counter()
+            make(seed)
+            out.append(time.perf_counter() - start)
     return seconds
 
 
@@ -69,8 +74,7 @@ def main() -> None:
                     extra_body={"seed": seed, "num_inference_steps": args.steps},
                 )
 
-            via_gateway = timed(served, args.images)
-        in_process = timed(local, args.images)
+            via_gateway, in_process = timed((served, local), args.images)
     side = tiny_media.IMAGE_SIDE
     g, p = statistics.median(via_gateway), statistics.median(in_process)
     print(

@@ -4,12 +4,15 @@ with `airlock admit` and called with the openai client; the audio is decoded wit
 from __future__ import annotations
 
 import io
+import json
+import shutil
 import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import av
+import httpx
 import numpy as np
 import openai
 import pytest
@@ -27,8 +30,16 @@ TEXT = "hello there. how are you today? fine!"
 
 @pytest.fixture(scope="module")
 def voice(airlock_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tiny_media.make_vits(tmp_path_factory.mktemp("speech") / "tiny-vits")
+    root = tmp_path_factory.mktemp("speech")
+    folder = tiny_media.make_vits(root / "tiny-vits")
     admit(folder, "tiny-vits")
+    # The same voice with a tokenizer that phonemizes: it needs the phonemizer package and the
+    # espeak-ng program. Admitted before the gateway starts (its catalog caches for 2 s).
+    phonemized = root / "phonemized"
+    shutil.copytree(folder, phonemized)
+    config_file = phonemized / "tokenizer_config.json"
+    config_file.write_text(json.dumps({**json.loads(config_file.read_text()), "phonemize": True}))
+    admit(phonemized, "phonemized")
     return folder
 
 
@@ -170,3 +181,19 @@ def test_image_model_route_refuses_a_voice(client: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as error:
         client.images.generate(model="tiny-vits", prompt="a cat")
     assert error.value.param == "model"
+
+
+def test_a_phonemizing_voice_is_refused_at_load(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.InternalServerError) as error:
+        client.audio.speech.create(model="phonemized", voice="alloy", input="hello.")
+    assert error.value.status_code == 503 and "espeak-ng" in error.value.message
+
+
+def test_speech_body_has_the_json_limit_not_the_upload_one(gateway: Live) -> None:
+    body = {"model": "tiny-vits", "voice": "alloy", "input": "a" * (3 * 1024 * 1024)}
+    answer = httpx.post(
+        f"{gateway.url}/audio/speech",
+        json=body,
+        headers={"Authorization": f"Bearer {gateway.key('speech-limit')}"},
+    )
+    assert answer.status_code == 413
