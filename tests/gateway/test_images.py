@@ -16,7 +16,9 @@ import pytest
 from PIL import Image
 
 from airlock import engine_choice
-from airlock.gateway.config import GatewayConfig
+from airlock.gateway.config import GatewayConfig, Upstream
+from airlock.gateway.engines.diffusion import DiffusionEngine
+from airlock.gateway.engines.interface import Cancelled, CancelToken, ImageRequest
 from airlock.gateway.errors import TooManyRequests
 from airlock.gateway.image_queue import ImageQueue
 
@@ -172,3 +174,56 @@ def test_the_image_queue_is_bounded() -> None:
         with queue.hold(1):
             assert queue.held == 4
     assert queue.held == 0
+
+
+@pytest.fixture(scope="module")
+def front(gateway: Live) -> Iterator[Live]:
+    """A second gateway that relays tiny-sd to the first, as it would to vLLM-Omni."""
+    upstreams = (Upstream("tiny-sd", gateway.url, gateway.key("images-front")),)
+    yield from serve(GatewayConfig(upstreams=upstreams))
+
+
+def test_generation_and_edit_through_an_upstream(front: Live, client: openai.OpenAI) -> None:
+    relayed = openai.OpenAI(base_url=front.url, api_key=front.key("images-app"), max_retries=0)
+    asked: dict[str, Any] = {"model": "tiny-sd", "prompt": "a boat", "extra_body": {"seed": 5}}
+    through = relayed.images.generate(**asked)
+    direct = client.images.generate(**asked)
+    assert through.data is not None and direct.data is not None
+    assert through.data[0].b64_json == direct.data[0].b64_json
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), (0, 90, 200)).save(buffer, format="PNG")
+    edited = relayed.images.edit(
+        model="tiny-sd",
+        image=("start.png", buffer.getvalue(), "image/png"),
+        prompt="a boat at sea",
+        extra_body={"seed": 2, **STEPS},
+    )
+    assert edited.data is not None
+    assert png(edited.data[0].b64_json).size == (tiny_media.IMAGE_SIDE, tiny_media.IMAGE_SIDE)
+
+
+class StopAfter(CancelToken):
+    """A token that is set once `steps` checks have passed: as if the timeout fell there."""
+
+    def __init__(self, steps: int) -> None:
+        super().__init__()
+        self.left = steps
+        self.checks = 0
+
+    def check(self) -> None:
+        self.checks += 1
+        self.left -= 1
+        if self.left < 0:
+            self.set()
+        super().check()
+
+
+def test_a_given_up_request_stops_at_the_next_step(pipeline: Path) -> None:
+    engine = DiffusionEngine(pipeline)
+    try:
+        token = StopAfter(3)
+        with pytest.raises(Cancelled):
+            engine.generate_images(ImageRequest("a cat", steps=50, seed=1, cancel=token))
+        assert token.checks == 4  # one before the pipeline, then one per step: 47 never ran
+    finally:
+        engine.close()

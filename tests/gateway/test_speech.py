@@ -18,7 +18,7 @@ import openai
 import pytest
 
 from airlock import engine_choice
-from airlock.gateway.config import GatewayConfig
+from airlock.gateway.config import GatewayConfig, Upstream
 from airlock.gateway.engines.vits_speech import MAX_CHUNK_CHARS, sentences
 from airlock.gateway.speech_audio import PCM_RATE, encode
 
@@ -197,3 +197,22 @@ def test_speech_body_has_the_json_limit_not_the_upload_one(gateway: Live) -> Non
         headers={"Authorization": f"Bearer {gateway.key('speech-limit')}"},
     )
     assert answer.status_code == 413
+
+
+@pytest.fixture(scope="module")
+def front(gateway: Live) -> Iterator[Live]:
+    """A second gateway that relays tiny-vits to the first, as it would to an upstream server."""
+    upstreams = (Upstream("tiny-vits", gateway.url, gateway.key("speech-front")),)
+    yield from serve(GatewayConfig(upstreams=upstreams))
+
+
+def test_speech_through_an_upstream(front: Live) -> None:
+    relayed = openai.OpenAI(base_url=front.url, api_key=front.key("speech-app"), max_retries=0)
+    audio = relayed.audio.speech.create(
+        model="tiny-vits", voice="nova", input=TEXT, response_format="flac"
+    ).read()
+    rate, samples = decoded(audio)
+    assert rate == tiny_media.SPEECH_RATE and samples > 0
+    with pytest.raises(openai.BadRequestError) as error:  # the upstream's 400, relayed
+        relayed.audio.speech.create(model="tiny-vits", voice="nobody", input="hi.")
+    assert error.value.param == "voice"
