@@ -6,6 +6,7 @@ the registry migration that fills in older rows can use it too."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -109,7 +110,7 @@ def _pipeline_choice(source: Path, present: frozenset[str]) -> EngineChoice:
                 None, f"model_index.json: component {name!r} is not [library, class]"
             )
         library, cls = entry
-        if library not in _PIPELINE_LIBRARIES:
+        if library not in _PIPELINE_LIBRARIES and not _diffusers_pipeline_module(library):
             return EngineChoice(
                 None, f"component {name!r} is class {cls} of {library!r}: custom code"
             )
@@ -124,6 +125,17 @@ def _pipeline_choice(source: Path, present: frozenset[str]) -> EngineChoice:
     if not weighted:
         return EngineChoice(None, "model_index.json lists no component with weights")
     return EngineChoice(IMAGES, "chosen from model_index.json")
+
+
+def _diffusers_pipeline_module(library: str) -> bool:
+    """Whether `library` names one of diffusers' own pipeline modules, as model_index.json may
+    (Stable Diffusion's safety checker is ["stable_diffusion", "StableDiffusionSafetyChecker"]):
+    found on disk without importing diffusers. Without diffusers installed, nothing is one."""
+    if not library.isidentifier():
+        return False
+    spec = importlib.util.find_spec("diffusers")  # a top-level name: nothing is imported
+    roots = [] if spec is None else list(spec.submodule_search_locations or [])
+    return any((Path(root) / "pipelines" / library / "__init__.py").is_file() for root in roots)
 
 
 def _has_weights(engine: str, present: frozenset[str]) -> bool:

@@ -67,6 +67,22 @@ def test_custom_component_class_is_not_served(pipeline: Path, tmp_path: Path) ->
     assert chosen.engine is None and "custom code" in chosen.reason
 
 
+def test_a_diffusers_pipeline_module_is_not_custom_code(pipeline: Path, tmp_path: Path) -> None:
+    """Stable Diffusion 1.x/2.x folders name their safety checker by diffusers' pipeline
+    module; a module outside diffusers under a name that looks alike is custom code."""
+    folder = tmp_path / "with-checker"
+    shutil.copytree(pipeline, folder)
+    (folder / "safety_checker").mkdir()
+    (folder / "safety_checker" / "model.safetensors").write_bytes(b"{}")
+    index = json.loads((folder / "model_index.json").read_text())
+    index["safety_checker"] = ["stable_diffusion", "StableDiffusionSafetyChecker"]
+    (folder / "model_index.json").write_text(json.dumps(index))
+    assert engine_choice.choose_engine(folder).engine == engine_choice.IMAGES
+    index["safety_checker"] = ["stable_diffusion.evil", "Checker"]
+    (folder / "model_index.json").write_text(json.dumps(index))
+    assert engine_choice.choose_engine(folder).engine is None
+
+
 def test_pickled_component_weights_are_not_served(pipeline: Path, tmp_path: Path) -> None:
     folder = tmp_path / "pickled"
     shutil.copytree(pipeline, folder)

@@ -137,6 +137,7 @@ def _check_classes(index: dict[str, Any]) -> None:
     """Every class the index names is the library's own (checked before diffusers imports
     anything the index names)."""
     import diffusers
+    import diffusers.pipelines
 
     name = index.get("_class_name")
     if not isinstance(name, str) or not isinstance(getattr(diffusers, name, None), type):
@@ -145,9 +146,16 @@ def _check_classes(index: dict[str, Any]) -> None:
         if component.startswith("_") or not isinstance(entry, list) or entry == [None, None]:
             continue
         library, cls = [*entry, None, None][:2]
-        if library not in _LIBRARIES or not isinstance(cls, str):
+        if not isinstance(library, str) or not isinstance(cls, str):
+            raise EngineError(f"component {component!r} is not [library, class]")
+        if library in _LIBRARIES:
+            module = importlib.import_module(library)
+        elif library.isidentifier() and hasattr(diffusers.pipelines, library):
+            # One of diffusers' own pipeline modules (SD's safety checker), as diffusers reads it.
+            module = importlib.import_module(f"diffusers.pipelines.{library}")
+        else:
             raise EngineError(f"component {component!r} is not a diffusers or transformers class")
-        if not isinstance(getattr(importlib.import_module(library), cls, None), type):
+        if not isinstance(getattr(module, cls, None), type):
             raise EngineError(f"component {component!r}: {library} has no class {cls}")
 
 
