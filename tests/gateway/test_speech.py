@@ -19,7 +19,8 @@ import pytest
 
 from airlock import engine_choice
 from airlock.gateway.config import GatewayConfig, Upstream
-from airlock.gateway.engines.vits_speech import MAX_CHUNK_CHARS, sentences
+from airlock.gateway.engines.interface import Cancelled, CancelToken, SpeechRequest
+from airlock.gateway.engines.vits_speech import MAX_CHUNK_CHARS, VitsSpeech, sentences
 from airlock.gateway.speech_audio import PCM_RATE, encode
 
 from . import tiny_media
@@ -134,6 +135,39 @@ def test_audio_is_encoded_a_block_at_a_time() -> None:
         pieces = [(len(made), p) for p in encode(fmt, tiny_media.SPEECH_RATE, blocks())]
         before_second = sum(len(p) for n, p in pieces if n == 1)
         assert before_second > 100, fmt  # audio, not only a header
+
+
+def test_sentences_end_at_cjk_stops_without_a_space() -> None:
+    bang = "\uff01"  # FULLWIDTH EXCLAMATION MARK
+    text = f"你好。再见{bang}Fine. Next\nline"
+    assert sentences(text) == ["你好。", f"再见{bang}", "Fine.", "Next", "line"]
+
+
+class StopAfter(CancelToken):
+    """Set once `checks` checks have passed: as if the timeout fell there."""
+
+    def __init__(self, checks: int) -> None:
+        super().__init__()
+        self.left = checks
+
+    def check(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            self.set()
+        super().check()
+
+
+def test_a_given_up_request_stops_before_the_next_sentence(voice: Path) -> None:
+    engine = VitsSpeech(voice)
+    try:
+        spoken = engine.speak(SpeechRequest(TEXT, "alloy", cancel=StopAfter(1)))
+        blocks = []
+        with pytest.raises(Cancelled):
+            for block in spoken.blocks:
+                blocks.append(block)
+        assert len(blocks) == 1 and len(sentences(TEXT)) == 3
+    finally:
+        engine.close()
 
 
 def test_long_sentences_are_cut_at_spaces() -> None:

@@ -35,8 +35,9 @@ from airlock.gateway.engines.interface import (
     SpeechStream,
 )
 
-# Where a sentence ends: after . ! ? (and their CJK forms) followed by space, or at a line break.
-_SENTENCE_END = re.compile(r"(?<=[.!?;\u3002\uff01\uff1f])\s+|\n+")
+# Where a sentence ends: after . ! ? ; followed by space, after their CJK forms (written with no
+# space after them), or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|(?<=[\u3002\uff01\uff1f])\s*|\n+")
 # A sentence longer than this is cut at a space: one forward pass holds the whole spectrogram.
 MAX_CHUNK_CHARS = 400
 
