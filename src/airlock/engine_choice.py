@@ -6,6 +6,7 @@ the registry migration that fills in older rows can use it too."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +18,14 @@ EMBEDDINGS = "sentence-transformers"
 RERANK = "cross-encoder"
 TRANSCRIPTION = "whisper"
 CAUSAL_LM = "causal-lm"
+IMAGES = "diffusers"  # a diffusers pipeline folder (model_index.json): text-to-image
+SPEECH = "vits"  # a VITS text-to-speech model (MMS-TTS and others in transformers' layout)
+
+# Libraries a diffusers pipeline's components may come from: a class of any other library is
+# custom code (`model_index.json` names it as `auto_map` does), and no engine loads it.
+_PIPELINE_LIBRARIES = frozenset({"diffusers", "transformers"})
+# Components that hold no weights (their configs are all they load).
+_WEIGHTLESS_SUFFIXES = ("Scheduler", "Tokenizer", "TokenizerFast", "Processor", "FeatureExtractor")
 
 # The weight files transformers' `from_pretrained` reads (one file, or an index of shards).
 _WEIGHT_FILES = frozenset(
@@ -46,6 +55,8 @@ def choose_engine(source: Path, files: Iterable[str] | None = None) -> EngineCho
     if not source.is_dir():
         return EngineChoice(None, "a single file: the gateway serves a folder with config.json")
     present = frozenset(files) if files is not None else _listing(source)
+    if "model_index.json" in present:
+        return _pipeline_choice(source, present)
     if "config.json" not in present:
         return EngineChoice(None, "no config.json, so no engine knows what the weights are")
     config = _read_json(source / "config.json")
@@ -66,6 +77,8 @@ def _engine_for(config: dict[str, Any], present: frozenset[str]) -> str | None:
     architectures = [str(a) for a in config.get("architectures") or []]
     if config.get("model_type") == "whisper" or any("Whisper" in a for a in architectures):
         return TRANSCRIPTION
+    if config.get("model_type") == "vits" or "VitsModel" in architectures:
+        return SPEECH
     if any(a.endswith("ForSequenceClassification") for a in architectures):
         return RERANK
     if any(marker in present for marker in _SENTENCE_TRANSFORMERS_MARKERS):
@@ -73,6 +86,56 @@ def _engine_for(config: dict[str, Any], present: frozenset[str]) -> str | None:
     if any(a.endswith("ForCausalLM") for a in architectures):
         return CAUSAL_LM
     return None
+
+
+def _pipeline_choice(source: Path, present: frozenset[str]) -> EngineChoice:
+    """A diffusers pipeline: a pipeline class of diffusers, every component a class of diffusers
+    or transformers, and every component with weights stored as safetensors."""
+    index = _read_json(source / "model_index.json")
+    if index is None:
+        return EngineChoice(None, "model_index.json is not a JSON object")
+    pipeline = index.get("_class_name")
+    if (
+        not isinstance(pipeline, str)
+        or not pipeline.isidentifier()
+        or not pipeline.endswith("Pipeline")
+    ):
+        return EngineChoice(None, "model_index.json names no diffusers pipeline class")
+    weighted = 0
+    for name, entry in index.items():
+        if name.startswith("_") or not isinstance(entry, list) or entry == [None, None]:
+            continue  # settings (requires_safety_checker) and components left out
+        if len(entry) != 2 or not all(isinstance(e, str) for e in entry):
+            return EngineChoice(
+                None, f"model_index.json: component {name!r} is not [library, class]"
+            )
+        library, cls = entry
+        if library not in _PIPELINE_LIBRARIES and not _diffusers_pipeline_module(library):
+            return EngineChoice(
+                None, f"component {name!r} is class {cls} of {library!r}: custom code"
+            )
+        if cls.endswith(_WEIGHTLESS_SUFFIXES):
+            continue
+        inside = [PurePosixPath(p) for p in present if p.startswith(f"{name}/")]
+        if not any(p.suffix == ".safetensors" for p in inside):
+            return EngineChoice(
+                None, f"component {name!r} has no safetensors weights (the only ones loaded)"
+            )
+        weighted += 1
+    if not weighted:
+        return EngineChoice(None, "model_index.json lists no component with weights")
+    return EngineChoice(IMAGES, "chosen from model_index.json")
+
+
+def _diffusers_pipeline_module(library: str) -> bool:
+    """Whether `library` names one of diffusers' own pipeline modules, as model_index.json may
+    (Stable Diffusion's safety checker is ["stable_diffusion", "StableDiffusionSafetyChecker"]):
+    found on disk without importing diffusers. Without diffusers installed, nothing is one."""
+    if not library.isidentifier():
+        return False
+    spec = importlib.util.find_spec("diffusers")  # a top-level name: nothing is imported
+    roots = [] if spec is None else list(spec.submodule_search_locations or [])
+    return any((Path(root) / "pipelines" / library / "__init__.py").is_file() for root in roots)
 
 
 def _has_weights(engine: str, present: frozenset[str]) -> bool:

@@ -38,7 +38,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.audio if scope["path"].startswith("/v1/audio/") else self.default
+        # Audio uploads only: /v1/audio/speech is a JSON body of at most 4096 characters.
+        uploads = scope["path"] in ("/v1/audio/transcriptions", "/v1/audio/translations")
+        limit = self.audio if uploads else self.default
         length = dict(scope["headers"]).get(b"content-length")
         # A body declared too large is refused at its first read, before any byte of it is
         # taken: through the app, so that the answer is counted against the caller's key.

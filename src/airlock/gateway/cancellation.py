@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from starlette.requests import Request
 
@@ -54,11 +54,12 @@ _END = object()
 
 
 async def pieces(
-    loaded: Loaded, source: Iterator[str], cancel: CancelToken, until: float
-) -> AsyncGenerator[str, None]:
-    """The items of `source`, produced on the long-work thread as fast as the engine makes them
-    (a slow reader never holds the model). Stopping early or passing `until` (504) sets the
-    token; the engine stops at its next step and the thread closes `source`."""
+    loaded: Loaded, source: Iterator[T], cancel: CancelToken, until: float
+) -> AsyncGenerator[T, None]:
+    """The items of `source` (text pieces, encoded audio), produced on the long-work thread as
+    fast as the engine makes them (a slow reader never holds the model). Stopping early or
+    passing `until` (504) sets the token; the engine stops at its next step and the thread
+    closes `source`."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[object] = asyncio.Queue()
 
@@ -96,7 +97,7 @@ async def pieces(
                 return
             if isinstance(item, _Failed):
                 raise item.error
-            yield str(item)
+            yield cast(T, item)
     finally:
         if not ended:
             cancel.set()

@@ -47,6 +47,8 @@ class GatewayConfig:
     body_timeout_s: float = 60.0  # 25 MiB in 60 s needs 3.5 Mbit/s
     max_connections: int = 1000
     max_connections_per_client: int = 100
+    # Images waiting or being made, all image requests together (gateway/image_queue.py).
+    max_queued_images: int = 8
     max_inputs: int = 2048  # items per embeddings/rerank request
     max_tokens_limit: int = 4096
     queue_size: int = 64  # waiting requests per model before 429

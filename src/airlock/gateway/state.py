@@ -12,6 +12,7 @@ from airlock.gateway.audio_budget import AudioBudget
 from airlock.gateway.auth import Authenticator, KeyInfo
 from airlock.gateway.config import GatewayConfig
 from airlock.gateway.errors import Unauthorized
+from airlock.gateway.image_queue import ImageQueue
 from airlock.gateway.lifecycle import ModelManager
 from airlock.gateway.metrics import Metrics
 from airlock.gateway.upstream import UpstreamClient
@@ -27,9 +28,11 @@ class Gateway:
     upstream: UpstreamClient
     metrics: Metrics = field(default_factory=Metrics)
     audio_budget: AudioBudget = field(init=False)
+    image_queue: ImageQueue = field(init=False)
 
     def __post_init__(self) -> None:
         self.audio_budget = AudioBudget(self.config.audio_budget_bytes)
+        self.image_queue = ImageQueue(self.config.max_queued_images)
 
 
 @dataclass

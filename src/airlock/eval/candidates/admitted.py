@@ -26,6 +26,8 @@ _WHAT = {
     engine_choice.RERANK: "a reranker",
     engine_choice.CAUSAL_LM: "a text generation model",
     engine_choice.TRANSCRIPTION: "a speech recognition model",
+    engine_choice.IMAGES: "an image generation model",
+    engine_choice.SPEECH: "a text-to-speech model",
 }
 # Audio longer than this is refused (decoding keeps no samples, so this bounds time, not memory).
 MAX_AUDIO_SECONDS = 4 * 3600.0

@@ -12,6 +12,8 @@ _CAPABILITIES = {
     choice.RERANK: Capability.RERANK,
     choice.TRANSCRIPTION: Capability.TRANSCRIPTION,
     choice.CAUSAL_LM: Capability.CHAT,
+    choice.IMAGES: Capability.IMAGES,
+    choice.SPEECH: Capability.SPEECH,
 }
 
 
@@ -40,6 +42,14 @@ def load_engine(folder: Path, *, prepack: bool = True) -> Engine:
         from airlock.gateway.engines.hf_whisper import WhisperEngine
 
         return WhisperEngine(folder, prepack=prepack)
+    if capability is Capability.IMAGES:
+        from airlock.gateway.engines.diffusion import DiffusionEngine
+
+        return DiffusionEngine(folder)
+    if capability is Capability.SPEECH:
+        from airlock.gateway.engines.vits_speech import VitsSpeech
+
+        return VitsSpeech(folder)
     from airlock.gateway.engines.hf_causal import CausalLM
 
     return CausalLM(folder, prepack=prepack)

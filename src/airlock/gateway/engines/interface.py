@@ -18,6 +18,9 @@ class Capability(StrEnum):
     CHAT = "chat"
     COMPLETIONS = "completions"
     TRANSCRIPTION = "transcription"
+    IMAGES = "images"
+    IMAGE_EDITS = "image_edits"  # image-to-image from the same pipeline's components
+    SPEECH = "speech"
 
 
 class EngineError(Exception):
@@ -152,6 +155,39 @@ class Transcription:
     segments: tuple[Segment, ...] = ()
 
 
+@dataclass(frozen=True)
+class ImageRequest:
+    """Images from a prompt, or (`image` set) from a starting image and a prompt."""
+
+    prompt: str
+    n: int = 1
+    size: tuple[int, int] | None = None  # (width, height); None: the pipeline's native size
+    steps: int | None = None  # None: the engine's default
+    seed: int | None = None  # image i is made from seed + i: each reproducible alone
+    guidance_scale: float | None = None  # None: the pipeline's default
+    negative_prompt: str | None = None
+    image: npt.NDArray[np.uint8] | None = None  # RGB, height x width x 3 (edits)
+    strength: float = 0.8  # edits: how far from the starting image (0: none, 1: all)
+    cancel: CancelToken = field(default_factory=CancelToken)
+
+
+@dataclass(frozen=True)
+class SpeechRequest:
+    text: str
+    voice: str
+    speed: float = 1.0  # 1: the model's own pace
+    cancel: CancelToken = field(default_factory=CancelToken)
+
+
+@dataclass
+class SpeechStream:
+    """Mono float32 samples in [-1, 1] at `sample_rate`, one block per sentence as it is spoken;
+    closing the iterator early stops the speech."""
+
+    sample_rate: int
+    blocks: Iterator[npt.NDArray[np.float32]]
+
+
 class Engine(ABC):
     """Long work (generate, transcribe) checks its request's `cancel` token once per step and
     raises Cancelled (or, for a generation, ends its pieces) when it is set."""
@@ -173,6 +209,14 @@ class Engine(ABC):
 
     def transcribe(self, request: TranscriptionRequest) -> Transcription:
         raise EngineError("this model does not transcribe audio")
+
+    def generate_images(self, request: ImageRequest) -> list[npt.NDArray[np.uint8]]:
+        """RGB images, height x width x 3, in request order."""
+        raise EngineError("this model does not generate images")
+
+    def speak(self, request: SpeechRequest) -> SpeechStream:
+        """Checks the request (voice, text) at once; the audio is made as `blocks` is read."""
+        raise EngineError("this model does not speak")
 
     @abstractmethod
     def close(self) -> None:
