@@ -6,12 +6,13 @@ the registry migration that fills in older rows can use it too."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from airlock.diffusers_classes import known_classes
 
 # Engine ids as recorded in the registry and shown by `airlock models`.
 EMBEDDINGS = "sentence-transformers"
@@ -21,9 +22,6 @@ CAUSAL_LM = "causal-lm"
 IMAGES = "diffusers"  # a diffusers pipeline folder (model_index.json): text-to-image
 SPEECH = "vits"  # a VITS text-to-speech model (MMS-TTS and others in transformers' layout)
 
-# Libraries a diffusers pipeline's components may come from: a class of any other library is
-# custom code (`model_index.json` names it as `auto_map` does), and no engine loads it.
-_PIPELINE_LIBRARIES = frozenset({"diffusers", "transformers"})
 # Components that hold no weights (their configs are all they load).
 _WEIGHTLESS_SUFFIXES = ("Scheduler", "Tokenizer", "TokenizerFast", "Processor", "FeatureExtractor")
 
@@ -101,6 +99,9 @@ def _pipeline_choice(source: Path, present: frozenset[str]) -> EngineChoice:
         or not pipeline.endswith("Pipeline")
     ):
         return EngineChoice(None, "model_index.json names no diffusers pipeline class")
+    known = known_classes()  # the scan judges model_index.json by the same list (AIR711-713)
+    if not known.has("diffusers", pipeline):
+        return EngineChoice(None, f"{pipeline} is not a diffusers pipeline: custom code")
     weighted = 0
     for name, entry in index.items():
         if name.startswith("_") or not isinstance(entry, list) or entry == [None, None]:
@@ -110,7 +111,7 @@ def _pipeline_choice(source: Path, present: frozenset[str]) -> EngineChoice:
                 None, f"model_index.json: component {name!r} is not [library, class]"
             )
         library, cls = entry
-        if library not in _PIPELINE_LIBRARIES and not _diffusers_pipeline_module(library):
+        if not known.has(library, cls):
             return EngineChoice(
                 None, f"component {name!r} is class {cls} of {library!r}: custom code"
             )
@@ -125,17 +126,6 @@ def _pipeline_choice(source: Path, present: frozenset[str]) -> EngineChoice:
     if not weighted:
         return EngineChoice(None, "model_index.json lists no component with weights")
     return EngineChoice(IMAGES, "chosen from model_index.json")
-
-
-def _diffusers_pipeline_module(library: str) -> bool:
-    """Whether `library` names one of diffusers' own pipeline modules, as model_index.json may
-    (Stable Diffusion's safety checker is ["stable_diffusion", "StableDiffusionSafetyChecker"]):
-    found on disk without importing diffusers. Without diffusers installed, nothing is one."""
-    if not library.isidentifier():
-        return False
-    spec = importlib.util.find_spec("diffusers")  # a top-level name: nothing is imported
-    roots = [] if spec is None else list(spec.submodule_search_locations or [])
-    return any((Path(root) / "pipelines" / library / "__init__.py").is_file() for root in roots)
 
 
 def _has_weights(engine: str, present: frozenset[str]) -> bool:

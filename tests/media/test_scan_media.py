@@ -175,7 +175,7 @@ def test_the_class_lists_match_the_installed_diffusers_and_transformers() -> Non
     re-run tools/generate_diffusers_classes.py."""
     diffusers = pytest.importorskip("diffusers")
     transformers = pytest.importorskip("transformers")
-    from airlock.scan.names.diffusers_classes import known_classes
+    from airlock.diffusers_classes import known_classes
 
     listed = known_classes()
     assert (listed.diffusers_version, listed.transformers_version) == (
