@@ -22,6 +22,10 @@ Only models recorded by `airlock admit` are served, and each is re-hashed agains
 manifest as it is loaded: a file that changed since admission refuses the load."""
 
 _EPILOG = """\
+console:
+  The web console is at / on the same port: people sign in with keys made by
+  `airlock keys create --name NAME --role admin|reviewer|requester` (docs/console.md).
+
 auth:
   On by default: create keys with `airlock keys create --name NAME`, send them as
   `Authorization: Bearer ak-...` (the openai client's api_key). --no-auth is refused on an
@@ -31,6 +35,7 @@ examples:
   airlock serve                                  # 127.0.0.1:8000
   airlock serve --host 0.0.0.0 --port 9000 --memory-budget 16
   airlock serve --upstream llama-70b=http://gpu-node:8000/v1   # a vLLM server behind Airlock
+  airlock serve --request-root /srv/models/incoming   # the console accepts requests from there
   (the upstream's API key, if it needs one, comes from AIRLOCK_UPSTREAM_API_KEY)
 
 install: pip install 'model-airlock[serve]'"""
@@ -156,6 +161,14 @@ def register(commands: Any) -> None:
         help="access log on stderr, one line per request: text (default) or one JSON object",
     )
     parser.add_argument(
+        "--request-root",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder on this server people may request models from in the console "
+        "(repeatable; default none: only repo ids already in the Hugging Face cache)",
+    )
+    parser.add_argument(
         "--no-auth",
         action="store_true",
         help="accept requests without an API key (local experiments only; loopback addresses "
@@ -244,12 +257,23 @@ def run(args: argparse.Namespace) -> int:
         )
     catalog = RegistryCatalog(registry)
     app = create_app(config, catalog, KeyStore(registry.engine), UsageRecorder(registry.engine))
+    from pathlib import Path
+
+    from airlock.console.mount import mount
+
+    roots = tuple(Path(r) for r in args.request_root)
+    missing = [str(r) for r in roots if not r.is_dir()]
+    if missing:
+        print_error(f"--request-root {missing[0]}: not a folder on this server")
+        return USAGE_ERROR
+    mount(app, registry, request_roots=roots)
     names = catalog.names()
     print(
         f"airlock: serving {len(names)} admitted model(s) on http://{args.host}:{args.port}/v1"
         + (f": {', '.join(names)}" if names else ""),
         flush=True,
     )
+    print(f"airlock: console on http://{args.host}:{args.port}/", flush=True)
     for record in registry.latest():
         if record.engine is None:  # decided at admission: say so now, not at the first request
             print(f"airlock: not serving {record.name}: {record.engine_reason}", flush=True)

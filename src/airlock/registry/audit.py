@@ -18,6 +18,9 @@ from airlock.registry.audit_actions import (
     KEY_CREATE,
     KEY_REVOKE,
     REMOVE,
+    REQUEST_ADMIT,
+    REQUEST_CREATE,
+    REQUEST_REFUSE,
 )
 from airlock.registry.models import AuditEntry
 
@@ -28,6 +31,9 @@ __all__ = [
     "KEY_CREATE",
     "KEY_REVOKE",
     "REMOVE",
+    "REQUEST_ADMIT",
+    "REQUEST_CREATE",
+    "REQUEST_REFUSE",
     "Entry",
     "os_user",
     "read",

@@ -1,0 +1,196 @@
+"""What the Models, Model and Request pages show, as plain data (the templates only lay it
+out, the admin API returns the same dicts): one place decides each column."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from airlock.dossier.model import Dossier
+from airlock.findings import Finding
+from airlock.fit.accelerators import GIB
+from airlock.model_category import category
+from airlock.policy.evaluate import Decision, Reason, Verdict, evaluate
+from airlock.policy.model import Policy
+from airlock.registry.store import Record
+from airlock.report.recorded_evals import describe
+from airlock.report.vet.summary import HEADLINES, VetSummary, digest_label, summarize_vet
+from airlock.rules import RULES
+
+_COMMERCIAL = {
+    "yes": "Yes",
+    "conditional": "Yes, below a threshold",
+    "no": "No",
+    "unknown": "Unknown",
+}
+# The page's colour for each verdict (console.css: .v-admit, .v-conditions, .v-refuse).
+VERDICT_CLASS = {
+    Decision.ADMIT.value: "v-admit",
+    Decision.ADMIT_WITH_CONDITIONS.value: "v-conditions",
+    Decision.REFUSE.value: "v-refuse",
+}
+
+
+@dataclass(frozen=True)
+class Badge:
+    text: str
+    tone: str  # ok | warn | bad | info (console.css)
+    title: str = ""
+
+
+def status_badges(record: Record) -> list[Badge]:
+    """The state badges beside a model's name, on every page that lists it. Suspension and
+    mirroring add theirs here once merged, so listing, model page and API agree."""
+    badges = []
+    if record.forced:
+        badges.append(
+            Badge(
+                "forced", "warn", f"the policy refused it; admitted because: {record.force_reason}"
+            )
+        )
+    if record.engine is None:
+        badges.append(Badge("not servable", "bad", record.engine_reason))
+    return badges
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    name: str
+    version: int
+    decision: str
+    verdict: str  # the headline: ADMIT, ADMIT WITH CONDITIONS, REFUSE
+    verdict_class: str
+    conditions: tuple[str, ...]
+    license: str
+    commercial: str
+    category: str
+    size: str
+    hardware: str
+    drift: str
+    evals: tuple[str, ...]
+    badges: list[Badge] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(vars(self))
+        data["badges"] = [vars(b) for b in self.badges]
+        data["conditions"] = list(self.conditions)
+        data["evals"] = list(self.evals)
+        return data
+
+
+def model_row(record: Record) -> ModelRow:
+    dossier = record.dossier
+    lic = dossier.get("license", {})
+    fit = dossier.get("fit", {})
+    decision = Decision(record.decision)
+    return ModelRow(
+        name=record.name,
+        version=record.version,
+        decision=record.decision,
+        verdict=HEADLINES[decision][0],
+        verdict_class=VERDICT_CLASS[record.decision],
+        conditions=record.conditions,
+        license=f"{lic.get('name', 'unknown')} [{lic.get('id', 'unknown')}]",
+        commercial=_COMMERCIAL.get(str(lic.get("commercial_use")), "Unknown"),
+        category=category(record.engine, [f.path for f in record.files]) or "not servable",
+        size=_size(fit),
+        hardware=_hardware(fit),
+        # `airlock models verify` does not record its answer yet: the page says how to ask.
+        drift="not recorded: run `airlock models verify`",
+        evals=tuple(describe(r) for r in Dossier.from_dict(dossier).evals),
+        badges=status_badges(record),
+    )
+
+
+def _size(fit: dict[str, Any]) -> str:
+    if not fit.get("sized"):
+        return "not sized"
+    return f"{fit['parameters'] / 1e6:,.1f}M parameters, {fit['total_bytes'] / GIB:.1f} GiB"
+
+
+def _hardware(fit: dict[str, Any]) -> str:
+    """The smallest accelerators it fits on at its stored precision, in a few words."""
+    fits = []
+    for need in fit.get("accelerators", []):
+        options = need.get("options", [])
+        if options and options[0].get("devices") == 1:
+            fits.append(need["name"])
+    if not fit.get("sized"):
+        return "unknown"
+    return ", ".join(fits[:3]) + (" and more" if len(fits) > 3 else "") if fits else "CPU only"
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    severity: str
+    rule: str
+    doc_url: str | None
+    file: str
+    message: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class DossierView:
+    """The vet report's content (report/vet/summary.py), with each finding's rule link."""
+
+    summary: VetSummary
+    verdict_class: str
+    findings: tuple[FindingRow, ...]
+    duties: tuple[tuple[str, tuple[str, ...]], ...]  # (kind, items)
+    files: tuple[tuple[str, int, str], ...]
+    digest: str
+    signature: str
+
+
+def request_dossier(data: dict[str, Any], policy: Policy) -> DossierView:
+    """A requested model's dossier as vetted, judged by `policy` (the one the server runs)."""
+    dossier = Dossier.from_dict(data)
+    return _dossier_view(dossier, evaluate(dossier, policy), policy, None)
+
+
+def record_dossier(record: Record, policy: Policy) -> DossierView:
+    """An admitted version's dossier with the verdict recorded at its admission (not today's
+    policy's), and that policy's name and digest."""
+    dossier = Dossier.from_dict(record.dossier)
+    verdict = Verdict(
+        Decision(record.decision),
+        tuple(Reason(r["rule"], r["message"]) for r in record.reasons),
+        record.conditions,
+    )
+    label = f"{record.policy_name} ({record.policy_digest[:19]}...)"
+    return _dossier_view(dossier, verdict, policy, label)
+
+
+def _dossier_view(
+    dossier: Dossier, verdict: Verdict, policy: Policy, policy_label: str | None
+) -> DossierView:
+    summary = summarize_vet(dossier, verdict, policy)
+    if policy_label is not None:
+        summary = replace(summary, policy=policy_label)
+    lic = dossier.license
+    return DossierView(
+        summary=summary,
+        verdict_class=VERDICT_CLASS[verdict.decision.value],
+        findings=tuple(_finding(f) for f in summary.findings),
+        duties=(
+            ("Conditions", lic.conditions),
+            ("Obligations", lic.obligations),
+            ("Restrictions", lic.restrictions),
+        ),
+        files=tuple((f.path, f.size, f.sha256) for f in dossier.provenance.files),
+        digest=dossier.provenance.digest,
+        signature=f"{dossier.provenance.signature} {dossier.provenance.signature_detail}".strip(),
+    )
+
+
+def _finding(finding: Finding) -> FindingRow:
+    known = RULES.get(finding.rule_id)
+    return FindingRow(
+        severity=finding.severity.label,
+        rule=finding.rule_id,
+        doc_url=known.doc_url if known is not None else None,
+        file=finding.file,
+        message=finding.message,
+        evidence=digest_label(finding),
+    )
