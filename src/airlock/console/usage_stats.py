@@ -86,7 +86,7 @@ def requests_chart(rows: list[UsageRow], days: int = 14) -> str:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'role="img" aria-label="requests per day" class="chart">',
-        f'<text x="4" y="14" class="axis">{top} requests</text>',
+        f'<text x="4" y="14" class="axis">{top} request(s) at most</text>',
         f'<line x1="30" y1="{height - pad}" x2="{width}" y2="{height - pad}" class="axis"/>',
     ]
     for i, day in enumerate(span):

@@ -23,6 +23,8 @@ _COMMERCIAL = {
     "no": "No",
     "unknown": "Unknown",
 }
+# Up to this much memory a model serves from a CPU (a laptop or any server has it free).
+CPU_FRIENDLY_BYTES = 4 * GIB
 # The page's colour for each verdict (console.css: .v-admit, .v-conditions, .v-refuse).
 VERDICT_CLASS = {
     Decision.ADMIT.value: "v-admit",
@@ -109,15 +111,22 @@ def _size(fit: dict[str, Any]) -> str:
 
 
 def _hardware(fit: dict[str, Any]) -> str:
-    """The smallest accelerators it fits on at its stored precision, in a few words."""
-    fits = []
-    for need in fit.get("accelerators", []):
-        options = need.get("options", [])
-        if options and options[0].get("devices") == 1:
-            fits.append(need["name"])
+    """Where it runs, in a few words: a small model on any machine's CPU, a larger one on the
+    accelerators one device of which holds it at its stored precision."""
     if not fit.get("sized"):
-        return "unknown"
-    return ", ".join(fits[:3]) + (" and more" if len(fits) > 3 else "") if fits else "CPU only"
+        return "unknown (not sized)"
+    memory = f"{fit['total_bytes'] / GIB:.1f} GiB"
+    if fit["total_bytes"] <= CPU_FRIENDLY_BYTES:
+        return f"any machine: a CPU with {memory} of free memory is enough"
+    fits = [
+        need["name"]
+        for need in fit.get("accelerators", [])
+        if need.get("options") and need["options"][0].get("devices") == 1
+    ]
+    if not fits:
+        return f"needs several accelerators ({memory})"
+    more = f" and {len(fits) - 3} more" if len(fits) > 3 else ""
+    return f"one {', '.join(fits[:3])}{more} ({memory})"
 
 
 @dataclass(frozen=True)
