@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from airlock.console import roles
@@ -18,6 +18,7 @@ from airlock.console.usage_stats import requests_chart, usage_rows
 from airlock.console.views import model_row, record_dossier, request_dossier
 from airlock.console.web import (
     CSRF_FIELD,
+    CSRF_HEADER,
     SECURITY_HEADERS,
     client_address,
     console_of,
@@ -25,10 +26,11 @@ from airlock.console.web import (
     render,
 )
 from airlock.gateway.auth import ROLES, KeyError_
-from airlock.model_category import CATEGORIES
+from airlock.model_category import CATEGORIES, CHAT, CODE, EMBEDDINGS, RERANK, TRANSCRIPTION
 from airlock.registry import audit
 
 router = APIRouter(include_in_schema=False)
+PLAYGROUND_CATEGORIES = (CHAT, CODE, EMBEDDINGS, RERANK, TRANSCRIPTION)
 SIGN_IN_COOKIE = "airlock_sign_in"  # the sign-in form's CSRF token (double submit)
 
 
@@ -400,3 +402,35 @@ async def audit_page(request: Request) -> Response:
         return render(request, "audit.html", person, entries=entries)
 
     return await _guard(request, build)
+
+
+PLAYGROUND_TOKEN_S = 600  # long enough to try a few prompts; the page asks again when needed
+
+
+@router.get("/playground")
+async def playground_page(request: Request) -> Response:
+    async def build() -> Response:
+        person = _person(request, roles.VIEW)
+        rows = [model_row(r) for r in console_of(request).registry.latest()]
+        usable = [r for r in rows if r.category in PLAYGROUND_CATEGORIES]
+        if person.key.models is not None:  # what the person's key may call, nothing more
+            usable = [r for r in usable if r.name in person.key.models]
+        return render(request, "playground.html", person, models=usable)
+
+    return await _guard(request, build)
+
+
+@router.post("/playground/token")
+async def playground_token(request: Request) -> Response:
+    """A short-lived API token acting as the signed-in person's key, for the page's script
+    (the person's own key is never in the page). Needs the session's CSRF token."""
+    person = cookie_person(request)
+    if person is None:
+        return JSONResponse({"error": {"message": "Sign in first."}}, 401)
+    if not csrf_ok(person, request.headers.get(CSRF_HEADER)):
+        return JSONResponse({"error": {"message": f"{CSRF_HEADER} is missing or wrong."}}, 403)
+    gateway = request.app.state.gateway
+    token = gateway.auth.delegate(person.key, PLAYGROUND_TOKEN_S)
+    return JSONResponse(
+        {"token": token, "expires_in": PLAYGROUND_TOKEN_S}, headers=SECURITY_HEADERS
+    )

@@ -171,6 +171,19 @@ class Authenticator:
         self.required = required
         self._cache: dict[str, tuple[float, KeyInfo | None]] = {}
         self.limiter = RateLimiter()
+        self._delegated: dict[str, tuple[float, int]] = {}  # token -> (expires, key id)
+        self._lock = threading.Lock()
+
+    def delegate(self, key: KeyInfo, ttl_s: float) -> str:
+        """A short-lived token that acts as `key`: the console's playground calls the API as
+        the signed-in person without their key ever being in the page. Held in this process's
+        memory only; the key is looked up on every use, so revoking it stops the token too."""
+        token = f"{KEY_PREFIX}pg-{secrets.token_urlsafe(32)}"
+        now = time.monotonic()
+        with self._lock:
+            self._delegated = {t: d for t, d in self._delegated.items() if d[0] > now}
+            self._delegated[token] = (now + ttl_s, key.id)
+        return token
 
     def authenticate(self, authorization: str | None) -> KeyInfo | None:
         """The caller's key (None when auth is off); raises Unauthorized."""
@@ -180,6 +193,12 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Missing API key: send 'Authorization: Bearer ak-...'")
         token = token.strip()
+        delegated = self._delegated.get(token)
+        if delegated is not None:
+            key = self._store.lookup_id(delegated[1]) if delegated[0] > time.monotonic() else None
+            if key is None or key.revoked:
+                raise Unauthorized("Expired playground token or revoked API key")
+            return key
         cached = self._cache.get(token)
         if cached is None or time.monotonic() - cached[0] > self.CACHE_S:
             found = self._store.lookup(token)
