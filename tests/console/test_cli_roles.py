@@ -32,3 +32,27 @@ def test_role_is_recorded_and_listed(home: Path, capsys: pytest.CaptureFixture[s
 def test_unknown_role_is_a_usage_error(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["keys", "create", "--name", "x", "--role", "root"]) == 2
     assert "invalid choice: 'root'" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_missing_request_root(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from .conftest import free_port
+
+    missing = home / "nowhere"
+    code = main(["serve", "--port", str(free_port()), "--request-root", str(missing)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"--request-root {missing}: not a folder on this server" in err
+    assert "Traceback" not in err
+
+
+def test_serve_refuses_a_bad_policy(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from .conftest import free_port
+
+    bad = home / "policy.yaml"
+    bad.write_text("license: [\n")
+    assert main(["serve", "--port", str(free_port()), "--policy", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "policy.yaml" in err

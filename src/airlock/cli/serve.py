@@ -161,6 +161,11 @@ def register(commands: Any) -> None:
         help="access log on stderr, one line per request: text (default) or one JSON object",
     )
     parser.add_argument(
+        "--policy",
+        metavar="FILE",
+        help="the policy the console vets requests and decides by (default: the shipped one)",
+    )
+    parser.add_argument(
         "--request-root",
         action="append",
         default=[],
@@ -266,7 +271,14 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print_error(f"--request-root {missing[0]}: not a folder on this server")
         return USAGE_ERROR
-    mount(app, registry, request_roots=roots)
+    from airlock.policy.schema import PolicyError, default_policy, load_policy
+
+    try:
+        policy = load_policy(args.policy) if args.policy else default_policy()
+    except PolicyError as exc:
+        print_error(str(exc))
+        return USAGE_ERROR
+    mount(app, registry, policy=policy, request_roots=roots)
     names = catalog.names()
     print(
         f"airlock: serving {len(names)} admitted model(s) on http://{args.host}:{args.port}/v1"
