@@ -238,3 +238,20 @@ def test_refusal_needs_a_reason_and_is_audited(
     assert refusal["details"]["policy_digest"].startswith("sha256:")
     again = httpx.post(url, json={"action": "refuse", "reason": "x"}, headers=reviewer)
     assert again.status_code == 409
+
+
+def test_models_page_filters_by_search_and_kind(site: Site) -> None:
+    from airlock.cli import main
+
+    from .conftest import minilm_folder
+
+    assert main(["admit", str(minilm_folder()), "--name", "filter-minilm"]) == 0
+    client = signed_in(site.url, site.keys["requester"])
+    assert "filter-minilm" in client.get("/models", params={"category": "embeddings"}).text
+    assert "filter-minilm" not in client.get("/models", params={"category": "chat"}).text
+    assert "filter-minilm" in client.get("/models", params={"q": "FILTER"}).text
+    assert "filter-minilm" not in client.get("/models", params={"q": "no-such-name"}).text
+    row = next(r for r in client.get("/admin/api/models").json() if r["name"] == "filter-minilm")
+    assert row["category"] == "embeddings"
+    assert row["commercial"] == "Yes"
+    assert row["hardware"].startswith("any machine")

@@ -52,6 +52,20 @@ class Console:
     policy: Policy
 
 
+def plain(value: object) -> str:
+    """A detail value as a reader expects it: lists joined, nothing as a dash, not Python."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(plain(v) for v in value) or "—"
+    return str(value)
+
+
+_TEMPLATES.filters["plain"] = plain
+
+
 def console_of(request: Request) -> Console:
     console: Console = request.app.state.console
     return console
