@@ -66,7 +66,8 @@ demo-eval: $(STAMP)
 # The console's browser tests drive Debian's chromium (never a browser Playwright downloads);
 # they fail, not skip, without it (AIRLOCK_SKIP_BROWSER_TESTS=1 opts out).
 browser:
-	@test -x /usr/bin/chromium || apt-get install -y chromium
+	@test -x /usr/bin/chromium || apt-get install -y chromium || \
+	  (apt-get update && apt-get install -y chromium)
 
 unit: $(STAMP) browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider

@@ -255,3 +255,45 @@ def test_models_page_filters_by_search_and_kind(site: Site) -> None:
     assert row["category"] == "embeddings"
     assert row["commercial"] == "Yes"
     assert row["hardware"].startswith("any machine")
+
+
+def test_session_cookie_is_secure_under_tls(site: Site) -> None:
+    """Behind a TLS-terminating proxy on this host (uvicorn trusts its X-Forwarded-Proto)."""
+    tls = {"X-Forwarded-Proto": "https"}
+    form = httpx.get(site.url + "/sign-in", headers=tls)
+    assert "Secure" in form.headers["set-cookie"]  # the sign-in form's CSRF cookie too
+    # httpx keeps Secure cookies for https URLs: hand the form's cookie back by hand.
+    sent = {**tls, "Cookie": f"airlock_sign_in={form.cookies['airlock_sign_in']}"}
+    data = {"csrf": csrf_of(form.text), "key": site.keys["admin"]}
+    answer = httpx.post(site.url + "/sign-in", data=data, headers=sent)
+    assert answer.status_code == 303
+    cookie = next(h for h in answer.headers.get_list("set-cookie") if h.startswith(COOKIE))
+    assert "Secure" in cookie
+
+
+def test_an_expired_session_signs_nobody_in(site: Site) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from airlock.registry.console_tables import ConsoleSession
+
+    client = signed_in(site.url, site.keys["reviewer"])
+    assert client.get("/models").status_code == 200
+    with Session(site.registry.engine) as session, session.begin():
+        session.execute(
+            update(ConsoleSession).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    assert client.get("/models").status_code == 303
+
+
+def test_revoking_a_key_ends_its_sessions(site: Site) -> None:
+    bearer = {"Authorization": f"Bearer {site.keys['admin']}"}
+    made = httpx.post(
+        site.url + "/admin/api/keys", json={"name": "leaver", "role": "reviewer"}, headers=bearer
+    ).json()
+    client = signed_in(site.url, made["key"])
+    assert client.get("/models").status_code == 200
+    httpx.post(site.url + "/admin/api/keys/leaver/revoke", json={}, headers=bearer)
+    assert client.get("/models").status_code == 303

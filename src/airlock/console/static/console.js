@@ -13,7 +13,9 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) {
         if (!data) { setTimeout(poll, 3000); return; }
-        document.getElementById("progress-text").textContent = data.progress;
+        var since = Math.max(0, Math.round((Date.now() - Date.parse(data.updated_at)) / 1000));
+        document.getElementById("progress-text").textContent =
+          data.progress + (isNaN(since) ? "" : " (" + since + " s)");
         var shown = document.getElementById("status");
         shown.textContent = data.status;
         if (open.indexOf(data.status) < 0) { window.location.reload(); return; }
