@@ -144,6 +144,8 @@ def test_request_vet_approve_key_call_usage(browser: Any, site: Site) -> None:
     row = admin.locator("tr", has_text="faq-search-app")
     assert "support-search" in row.inner_text()
     shot(admin, "10-usage")
+    admin.goto(site.url + "/models/support-search")
+    assert "faq-search-app" in admin.inner_text("main")  # the model page's usage, too
     admin.click("text=Audit log")
     assert "request.admit" in admin.inner_text("main")
     shot(admin, "11-audit")
@@ -247,3 +249,22 @@ def test_hostile_model_text_does_not_run(browser: Any, site: Site) -> None:
     assert SCRIPT in text  # shown as text, where a reviewer can read it
     assert page.locator(".verdict .headline").inner_text() == "REFUSE"
     shot(page, "14-hostile-refused")
+
+
+def test_request_page_refreshes_itself_without_javascript(browser: Any, site: Site) -> None:
+    """Forms and the live progress work with JavaScript off: the page refreshes while vetting."""
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(site.url + "/sign-in")
+    page.fill("#key", site.keys["requester"])
+    page.click("button[type=submit]")
+    page.wait_for_url(site.url + "/models")
+    page.goto(site.url + "/requests")
+    page.fill("#name", "no-script-minilm")
+    page.fill("#source", str(site.roots / "minilm"))
+    page.click("text=Request and vet")
+    page.wait_for_selector("#progress")
+    page.wait_for_selector("#status:has-text('vetted')", timeout=300_000)
+    assert "ADMIT" in page.inner_text(".verdict .headline")
+    shot(page, "19-no-javascript-vetted")
+    context.close()

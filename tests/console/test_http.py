@@ -297,3 +297,13 @@ def test_revoking_a_key_ends_its_sessions(site: Site) -> None:
     assert client.get("/models").status_code == 200
     httpx.post(site.url + "/admin/api/keys/leaver/revoke", json={}, headers=bearer)
     assert client.get("/models").status_code == 303
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil"])
+def test_sign_in_never_redirects_off_the_console(site: Site, target: str) -> None:
+    client = httpx.Client(base_url=site.url)
+    form = client.get("/sign-in")
+    data = {"csrf": csrf_of(form.text), "key": site.keys["requester"], "next": target}
+    answer = client.post("/sign-in", data=data)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/models"

@@ -207,7 +207,7 @@ async def model_page(request: Request, name: str) -> Response:
         wanted = request.query_params.get("version", "")
         record = next((v for v in versions if str(v.version) == wanted), versions[-1])
         row = model_row(record)
-        usage = [u for u in usage_rows(console.registry.engine) if u.model == record.name]
+        usage = usage_rows(console.registry.engine, model=record.name)
         base = str(request.base_url).rstrip("/") + "/v1"
         return render(
             request,

@@ -38,16 +38,16 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def usage_rows(engine: Engine, days: int = 14, key_ids: set[int] | None = None) -> list[UsageRow]:
-    """Newest day first; `key_ids` limits it to those keys (None: every key)."""
+def usage_rows(engine: Engine, days: int = 14, model: str | None = None) -> list[UsageRow]:
+    """Newest day first; of one `model` when given."""
     since = datetime.now(UTC) - timedelta(days=days)
     query = (
         select(UsageRecord, ApiKey.name)
         .outerjoin(ApiKey, ApiKey.id == UsageRecord.key_id)
         .where(UsageRecord.created_at >= since)
     )
-    if key_ids is not None:
-        query = query.where(UsageRecord.key_id.in_(key_ids))
+    if model is not None:
+        query = query.where(UsageRecord.model == model)
     groups: dict[tuple[date, str, str], list[UsageRecord]] = defaultdict(list)
     with Session(engine) as session:
         for record, key_name in session.execute(query):
