@@ -307,3 +307,28 @@ def test_sign_in_never_redirects_off_the_console(site: Site, target: str) -> Non
     answer = client.post("/sign-in", data=data)
     assert answer.status_code == 303
     assert answer.headers["location"] == "/models"
+
+
+def test_eval_results_recorded_after_admission_are_listed(site: Site) -> None:
+    from tests.registry.eval_docs import candidate, document
+
+    from airlock.cli import main
+    from airlock.registry.evals import record
+
+    from .conftest import minilm_folder
+
+    assert main(["admit", str(minilm_folder()), "--name", "evaluated-minilm"]) == 0
+    admitted = site.registry.get("evaluated-minilm")
+    assert admitted is not None
+    record(
+        site.registry,
+        document(candidate("evaluated-minilm", admitted.manifest_digest, {"ndcg@10": 0.7})),
+        actor="tester",
+    )
+    bearer = {"Authorization": f"Bearer {site.keys['requester']}"}
+    rows = httpx.get(site.url + "/admin/api/models", headers=bearer).json()
+    row = next(r for r in rows if r["name"] == "evaluated-minilm")
+    assert len(row["evals"]) == 1 and "support-faq ndcg@10 = 0.7" in row["evals"][0]
+    client = signed_in(site.url, site.keys["requester"])
+    page = client.get("/models/evaluated-minilm").text
+    assert "1 eval result recorded for these exact files" in page

@@ -14,7 +14,7 @@ from airlock.console import roles
 from airlock.console.requests import ACTIONS, RequestError
 from airlock.console.sessions import Person, csrf_ok
 from airlock.console.usage_stats import usage_rows
-from airlock.console.views import model_row
+from airlock.console.views import model_row, model_rows
 from airlock.console.web import CSRF_HEADER, bearer_person, console_of, cookie_person
 from airlock.gateway.auth import APP, KeyError_
 from airlock.registry import audit
@@ -93,7 +93,7 @@ class Revoke(BaseModel):
 def list_models(request: Request) -> Any:
     def build() -> Any:
         _person(request, roles.VIEW)
-        return [model_row(r).to_dict() for r in console_of(request).registry.latest()]
+        return [row.to_dict() for row in model_rows(console_of(request).registry)]
 
     return _answer(build)
 
@@ -102,11 +102,12 @@ def list_models(request: Request) -> Any:
 def show_model(request: Request, name: str) -> Any:
     def build() -> Any:
         _person(request, roles.VIEW)
-        versions = console_of(request).registry.versions(name)
+        registry = console_of(request).registry
+        versions = registry.versions(name)
         if not versions:
             raise Problem(f"No model named {name}.", 404)
         return {
-            "latest": model_row(versions[-1]).to_dict(),
+            "latest": model_row(registry, versions[-1]).to_dict(),
             "versions": [v.to_dict() for v in versions],
         }
 

@@ -15,7 +15,7 @@ from airlock.console.requests import OPEN, RequestError
 from airlock.console.sessions import COOKIE, LIFETIME, Person, SignInRefused, csrf_ok
 from airlock.console.snippets import snippet
 from airlock.console.usage_stats import requests_chart, usage_rows
-from airlock.console.views import model_row, record_dossier, request_dossier
+from airlock.console.views import model_row, model_rows, record_dossier, request_dossier
 from airlock.console.web import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -175,7 +175,7 @@ async def models_page(request: Request) -> Response:
         person = _person(request, roles.VIEW)
         query = request.query_params.get("q", "").strip().lower()
         wanted = request.query_params.get("category", "")
-        rows = [model_row(r) for r in console_of(request).registry.latest()]
+        rows = model_rows(console_of(request).registry)
         shown = [
             r
             for r in rows
@@ -206,7 +206,7 @@ async def model_page(request: Request, name: str) -> Response:
             return render(request, "error.html", person, 404, message=f"No model named {name}.")
         wanted = request.query_params.get("version", "")
         record = next((v for v in versions if str(v.version) == wanted), versions[-1])
-        row = model_row(record)
+        row = model_row(console.registry, record)
         usage = usage_rows(console.registry.engine, model=record.name)
         base = str(request.base_url).rstrip("/") + "/v1"
         return render(
@@ -215,7 +215,7 @@ async def model_page(request: Request, name: str) -> Response:
             person,
             record=record,
             row=row,
-            view=record_dossier(record, console.policy),
+            view=record_dossier(console.registry, record, console.policy),
             versions=list(reversed(versions)),
             usage=usage,
             snippet=snippet(row.category, record.name, base),
@@ -411,7 +411,7 @@ PLAYGROUND_TOKEN_S = 600  # long enough to try a few prompts; the page asks agai
 async def playground_page(request: Request) -> Response:
     async def build() -> Response:
         person = _person(request, roles.VIEW)
-        rows = [model_row(r) for r in console_of(request).registry.latest()]
+        rows = model_rows(console_of(request).registry)
         usable = [r for r in rows if r.category in PLAYGROUND_CATEGORIES]
         if person.key.models is not None:  # what the person's key may call, nothing more
             usable = [r for r in usable if r.name in person.key.models]

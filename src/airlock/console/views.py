@@ -12,7 +12,8 @@ from airlock.fit.accelerators import GIB
 from airlock.model_category import category
 from airlock.policy.evaluate import Decision, Reason, Verdict, evaluate
 from airlock.policy.model import Policy
-from airlock.registry.store import Record
+from airlock.registry.evals import for_files
+from airlock.registry.store import Record, Registry
 from airlock.report.recorded_evals import describe
 from airlock.report.vet.summary import HEADLINES, VetSummary, digest_label, summarize_vet
 from airlock.rules import RULES
@@ -80,7 +81,14 @@ class ModelRow:
         return data
 
 
-def model_row(record: Record) -> ModelRow:
+def model_rows(registry: Registry) -> list[ModelRow]:
+    """The newest version of every admitted name, as the Models page lists them."""
+    return [model_row(registry, r) for r in registry.latest()]
+
+
+def model_row(registry: Registry, record: Record) -> ModelRow:
+    """One version's row; its eval results are those recorded for its exact files, also after
+    its admission (the dossier holds only those recorded before)."""
     dossier = record.dossier
     lic = dossier.get("license", {})
     fit = dossier.get("fit", {})
@@ -99,7 +107,7 @@ def model_row(record: Record) -> ModelRow:
         hardware=_hardware(fit),
         # `airlock models verify` does not record its answer yet: the page says how to ask.
         drift="not recorded: run `airlock models verify`",
-        evals=tuple(describe(r) for r in Dossier.from_dict(dossier).evals),
+        evals=tuple(describe(r) for r in for_files(registry, record.manifest_digest)),
         badges=status_badges(record),
     )
 
@@ -158,10 +166,12 @@ def request_dossier(data: dict[str, Any], policy: Policy) -> DossierView:
     return _dossier_view(dossier, evaluate(dossier, policy), policy, None)
 
 
-def record_dossier(record: Record, policy: Policy) -> DossierView:
+def record_dossier(registry: Registry, record: Record, policy: Policy) -> DossierView:
     """An admitted version's dossier with the verdict recorded at its admission (not today's
-    policy's), and that policy's name and digest."""
+    policy's), that policy's name and digest, and the eval results recorded for its files
+    until now."""
     dossier = Dossier.from_dict(record.dossier)
+    dossier = replace(dossier, evals=for_files(registry, record.manifest_digest))
     verdict = Verdict(
         Decision(record.decision),
         tuple(Reason(r["rule"], r["message"]) for r in record.reasons),
