@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -332,3 +333,29 @@ def test_eval_results_recorded_after_admission_are_listed(site: Site) -> None:
     client = signed_in(site.url, site.keys["requester"])
     page = client.get("/models/evaluated-minilm").text
     assert "1 eval result recorded for these exact files" in page
+
+
+def test_a_repo_id_in_the_servers_hugging_face_cache_is_vetted(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache layout huggingface_hub writes: refs/main names the snapshot folder."""
+    import shutil
+
+    from huggingface_hub import constants
+
+    from .conftest import minilm_folder
+
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--example-org--tiny-search"
+    shutil.copytree(minilm_folder(), repo / "snapshots" / revision)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    requester = signed_in(site.url, site.keys["requester"])
+    made = post_form(
+        requester, "/requests", "/requests", name="cached-search", source="example-org/tiny-search"
+    )
+    assert made.status_code == 303
+    found = wait_vetted(requester, int(made.headers["location"].rsplit("/", 1)[1]))
+    assert found["status"] == "vetted", found["error"]
+    assert found["dossier"]["source"].endswith(f"snapshots/{revision}")
