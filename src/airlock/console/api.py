@@ -4,6 +4,7 @@ the session cookie, and then every change needs the session's CSRF token in X-CS
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -52,7 +53,8 @@ def _person(request: Request, action: str) -> Person:
     return person
 
 
-def _answer(build: Any) -> Any:
+def _answer(build: Callable[[], Any]) -> Any:
+    """What `build` returns, or the error body for a refusal it raised."""
     try:
         return build()
     except Problem as exc:

@@ -4,6 +4,7 @@ server (roles.require) and every form checked against the session's CSRF token."
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -75,9 +76,10 @@ def _text(form: FormData, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-async def _guard(request: Request, build: Any) -> Response:
+async def _guard(build: Callable[[], Awaitable[Response]]) -> Response:
+    """The page `build` makes, or the answer a _Stop carries (sign in, not allowed, CSRF)."""
     try:
-        response: Response = await build()
+        response = await build()
     except _Stop as stop:
         return stop.response
     return response
@@ -166,7 +168,7 @@ async def sign_out(request: Request) -> Response:
         response.delete_cookie(COOKIE)
         return response
 
-    return await _guard(request, build)
+    return await _guard(build)
 
 
 @router.get("/models")
@@ -193,7 +195,7 @@ async def models_page(request: Request) -> Response:
             categories=CATEGORIES,
         )
 
-    return await _guard(request, build)
+    return await _guard(build)
 
 
 @router.get("/models/{name}")
@@ -221,7 +223,7 @@ async def model_page(request: Request, name: str) -> Response:
             snippet=snippet(row.category, record.name, base),
         )
 
-    return await _guard(request, build)
+    return await _guard(build)
 
 
 @router.get("/requests")
@@ -237,7 +239,7 @@ async def requests_page(request: Request) -> Response:
             form={},
         )
 
-    return await _guard(request, build)
+    return await _guard(build)
 
 
 @router.post("/requests")
@@ -261,7 +263,7 @@ async def create_request(request: Request) -> Response:
             )
         return RedirectResponse(f"/requests/{made.id}", status_code=303)
 
-    return await _guard(request, build)
+    return await _guard(build)
 
 
 @router.get("/requests/{request_id}")
@@ -270,7 +272,7 @@ async def request_page(request: Request, request_id: int) -> Response:
         person = _person(request, roles.VIEW)
         return _request_page(request, person, request_id, None, 200)
 
-    return await _guard(request, build)
+    return await _guard(build)
 
 
 def _request_page(
@@ -310,7 +312,7 @@ async def decide(request: Request, request_id: int) -> Response:
             return _request_page(request, person, request_id, str(exc), 403)
         return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
-    return await _guard(request, build)
+    return await _guard(build)
 
 
 @router.get("/keys")
@@ -319,7 +321,7 @@ async def keys_page(request: Request) -> Response:
         person = _person(request, roles.KEYS)
         return _keys_page(request, person, None, None, 200)
 
-    return await _guard(request, build)
+    return await _guard(build)
 
 
 def _keys_page(
@@ -365,7 +367,7 @@ async def create_key(request: Request) -> Response:
             return _keys_page(request, person, None, str(exc), 400)
         return _keys_page(request, person, (token, info), None, 200)
 
-    return await _guard(request, build)
+    return await _guard(build)
 
 
 @router.post("/keys/{name}/revoke")
@@ -381,7 +383,7 @@ async def revoke_key(request: Request, name: str) -> Response:
             return _keys_page(request, person, None, str(exc), 404)
         return RedirectResponse("/keys", status_code=303)
 
-    return await _guard(request, build)
+    return await _guard(build)
 
 
 @router.get("/usage")
@@ -391,7 +393,7 @@ async def usage_page(request: Request) -> Response:
         rows = usage_rows(console_of(request).registry.engine)
         return render(request, "usage.html", person, rows=rows, chart=requests_chart(rows))
 
-    return await _guard(request, build)
+    return await _guard(build)
 
 
 @router.get("/audit")
@@ -401,7 +403,7 @@ async def audit_page(request: Request) -> Response:
         entries = list(reversed(audit.read(console_of(request).registry.engine)))[:500]
         return render(request, "audit.html", person, entries=entries)
 
-    return await _guard(request, build)
+    return await _guard(build)
 
 
 PLAYGROUND_TOKEN_S = 600  # long enough to try a few prompts; the page asks again when needed
@@ -417,7 +419,7 @@ async def playground_page(request: Request) -> Response:
             usable = [r for r in usable if r.name in person.key.models]
         return render(request, "playground.html", person, models=usable)
 
-    return await _guard(request, build)
+    return await _guard(build)
 
 
 @router.post("/playground/token")

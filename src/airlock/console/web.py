@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from airlock.console import roles
 from airlock.console.requests import Requests
 from airlock.console.sessions import COOKIE, Person, SessionStore, SignInLimiter
 from airlock.gateway.auth import APP, KeyStore
@@ -98,8 +99,6 @@ def render(
     status: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    from airlock.console import roles
-
     page = _TEMPLATES.get_template(template).render(
         person=person,
         can=(lambda action: person is not None and roles.allowed(person, action)),
