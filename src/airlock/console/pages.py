@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -26,7 +25,7 @@ from airlock.console.web import (
     cookie_person,
     render,
 )
-from airlock.gateway.auth import ROLES, KeyError_
+from airlock.gateway.auth import ROLES, KeyError_, KeyInfo
 from airlock.model_category import CATEGORIES, CHAT, CODE, EMBEDDINGS, RERANK, TRANSCRIPTION
 from airlock.registry import audit
 
@@ -325,7 +324,11 @@ async def keys_page(request: Request) -> Response:
 
 
 def _keys_page(
-    request: Request, person: Person, created: Any, error: str | None, status: int
+    request: Request,
+    person: Person,
+    created: tuple[str, KeyInfo] | None,
+    error: str | None,
+    status: int,
 ) -> Response:
     console = console_of(request)
     return render(
