@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from airlock.console import roles
@@ -75,6 +76,15 @@ def _text(form: FormData, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _guard_sync(build: Callable[[], Response]) -> Response:
+    """As _guard, for pages that only read: FastAPI runs them on its thread pool, so reading
+    the registry never holds up the event loop the API's streams share."""
+    try:
+        return build()
+    except _Stop as stop:
+        return stop.response
+
+
 async def _guard(build: Callable[[], Awaitable[Response]]) -> Response:
     """The page `build` makes, or the answer a _Stop carries (sign in, not allowed, CSRF)."""
     try:
@@ -85,13 +95,13 @@ async def _guard(build: Callable[[], Awaitable[Response]]) -> Response:
 
 
 @router.get("/")
-async def home(request: Request) -> Response:
+def home(request: Request) -> Response:
     target = "/models" if cookie_person(request) is not None else "/sign-in"
     return RedirectResponse(target, status_code=303)
 
 
 @router.get("/sign-in")
-async def sign_in_page(request: Request) -> Response:
+def sign_in_page(request: Request) -> Response:
     return _sign_in_form(request, None, 200)
 
 
@@ -171,8 +181,8 @@ async def sign_out(request: Request) -> Response:
 
 
 @router.get("/models")
-async def models_page(request: Request) -> Response:
-    async def build() -> Response:
+def models_page(request: Request) -> Response:
+    def build() -> Response:
         person = _person(request, roles.VIEW)
         query = request.query_params.get("q", "").strip().lower()
         wanted = request.query_params.get("category", "")
@@ -194,12 +204,12 @@ async def models_page(request: Request) -> Response:
             categories=CATEGORIES,
         )
 
-    return await _guard(build)
+    return _guard_sync(build)
 
 
 @router.get("/models/{name}")
-async def model_page(request: Request, name: str) -> Response:
-    async def build() -> Response:
+def model_page(request: Request, name: str) -> Response:
+    def build() -> Response:
         person = _person(request, roles.VIEW)
         console = console_of(request)
         versions = console.registry.versions(name)
@@ -222,12 +232,12 @@ async def model_page(request: Request, name: str) -> Response:
             snippet=snippet(row.category, record.name, base),
         )
 
-    return await _guard(build)
+    return _guard_sync(build)
 
 
 @router.get("/requests")
-async def requests_page(request: Request) -> Response:
-    async def build() -> Response:
+def requests_page(request: Request) -> Response:
+    def build() -> Response:
         person = _person(request, roles.VIEW)
         return render(
             request,
@@ -238,7 +248,7 @@ async def requests_page(request: Request) -> Response:
             form={},
         )
 
-    return await _guard(build)
+    return _guard_sync(build)
 
 
 @router.post("/requests")
@@ -249,7 +259,7 @@ async def create_request(request: Request) -> Response:
         console = console_of(request)
         fields = {k: _text(form, k) for k in ("name", "source", "note")}
         try:
-            made = console.requests.create(person, **fields)
+            made = await run_in_threadpool(console.requests.create, person, **fields)
         except RequestError as exc:
             return render(
                 request,
@@ -266,12 +276,12 @@ async def create_request(request: Request) -> Response:
 
 
 @router.get("/requests/{request_id}")
-async def request_page(request: Request, request_id: int) -> Response:
-    async def build() -> Response:
+def request_page(request: Request, request_id: int) -> Response:
+    def build() -> Response:
         person = _person(request, roles.VIEW)
         return _request_page(request, person, request_id, None, 200)
 
-    return await _guard(build)
+    return _guard_sync(build)
 
 
 def _request_page(
@@ -302,8 +312,14 @@ async def decide(request: Request, request_id: int) -> Response:
         form = await _form(request, person)
         conditions = _text(form, "conditions").splitlines()
         try:
-            console_of(request).requests.decide(
-                person, request_id, _text(form, "action"), _text(form, "reason"), conditions
+            # Off the event loop: the verdict is evaluated again and the admission written.
+            await run_in_threadpool(
+                console_of(request).requests.decide,
+                person,
+                request_id,
+                _text(form, "action"),
+                _text(form, "reason"),
+                conditions,
             )
         except RequestError as exc:
             return _request_page(request, person, request_id, str(exc), exc.status)
@@ -315,12 +331,12 @@ async def decide(request: Request, request_id: int) -> Response:
 
 
 @router.get("/keys")
-async def keys_page(request: Request) -> Response:
-    async def build() -> Response:
+def keys_page(request: Request) -> Response:
+    def build() -> Response:
         person = _person(request, roles.KEYS)
         return _keys_page(request, person, None, None, 200)
 
-    return await _guard(build)
+    return _guard_sync(build)
 
 
 def _keys_page(
@@ -390,31 +406,31 @@ async def revoke_key(request: Request, name: str) -> Response:
 
 
 @router.get("/usage")
-async def usage_page(request: Request) -> Response:
-    async def build() -> Response:
+def usage_page(request: Request) -> Response:
+    def build() -> Response:
         person = _person(request, roles.VIEW)
         rows = usage_rows(console_of(request).registry.engine)
         return render(request, "usage.html", person, rows=rows, chart=requests_chart(rows))
 
-    return await _guard(build)
+    return _guard_sync(build)
 
 
 @router.get("/audit")
-async def audit_page(request: Request) -> Response:
-    async def build() -> Response:
+def audit_page(request: Request) -> Response:
+    def build() -> Response:
         person = _person(request, roles.DECIDE)
         entries = list(reversed(audit.read(console_of(request).registry.engine)))[:500]
         return render(request, "audit.html", person, entries=entries)
 
-    return await _guard(build)
+    return _guard_sync(build)
 
 
 PLAYGROUND_TOKEN_S = 600  # long enough to try a few prompts; the page asks again when needed
 
 
 @router.get("/playground")
-async def playground_page(request: Request) -> Response:
-    async def build() -> Response:
+def playground_page(request: Request) -> Response:
+    def build() -> Response:
         person = _person(request, roles.VIEW)
         rows = model_rows(console_of(request).registry)
         usable = [r for r in rows if r.category in PLAYGROUND_CATEGORIES]
@@ -422,7 +438,7 @@ async def playground_page(request: Request) -> Response:
             usable = [r for r in usable if r.name in person.key.models]
         return render(request, "playground.html", person, models=usable)
 
-    return await _guard(build)
+    return _guard_sync(build)
 
 
 @router.post("/playground/token")
