@@ -199,7 +199,14 @@ def _dossier_view(
         ),
         files=tuple((f.path, f.size, f.sha256) for f in dossier.provenance.files),
         digest=dossier.provenance.digest,
-        signature=f"{dossier.provenance.signature} {dossier.provenance.signature_detail}".strip(),
+        signature=": ".join(
+            part
+            for part in (
+                dossier.provenance.signature.replace("_", " "),
+                dossier.provenance.signature_detail,
+            )
+            if part
+        ),
     )
 
 
