@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-vet demo-serve demo-eval test install lint typecheck unit clean
+.PHONY: demo demo-vet demo-serve demo-eval test install lint typecheck unit browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,8 @@ demo-vet: $(STAMP)
 	@$(DEMO_ENV) $(BIN)/airlock models verify
 	@$(MAKE) --no-print-directory demo-serve
 
-# Serves the admitted MiniLM through the OpenAI API, makes one real request, then stops.
+# Serves the admitted MiniLM through the OpenAI API, makes one real request, then stops; prints
+# the console's address and an admin key to sign in with (AIRLOCK_DEMO_KEEP=1 keeps it up).
 demo-serve: $(STAMP)
 	@echo; echo "== airlock serve: the admitted MiniLM through the OpenAI API =="
 	@$(DEMO_ENV) $(BIN)/python examples/serve_demo.py
@@ -62,7 +63,13 @@ demo-eval: $(STAMP)
 	@$(DEMO_ENV) $(BIN)/airlock eval examples/eval/helpdesk-retrieval.jsonl \
 	  --model all-minilm-l6-v2 --model random-encoder --no-progress
 
-unit: $(STAMP)
+# The console's browser tests drive Debian's chromium (never a browser Playwright downloads);
+# they fail, not skip, without it (AIRLOCK_SKIP_BROWSER_TESTS=1 opts out).
+browser:
+	@test -x /usr/bin/chromium || apt-get install -y chromium || \
+	  (apt-get update && apt-get install -y chromium)
+
+unit: $(STAMP) browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)

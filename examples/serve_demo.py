@@ -1,8 +1,11 @@
 """The tail of `make demo`: start `airlock serve` on the admitted MiniLM, wait for /health,
-create a key, print a ready-to-paste openai-client example, make one real request, stop."""
+create a key, print a ready-to-paste openai-client example, make one real request, stop.
+Also prints the console's address and an admin key to sign in with; AIRLOCK_DEMO_KEEP=1 keeps
+the gateway up (Ctrl-C stops it) so the console can be tried in a browser."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -23,24 +26,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def create_key(*options: str) -> str:
+    made = subprocess.run(
+        [BIN / "airlock", "keys", "create", *options], check=True, capture_output=True, text=True
+    )
+    return made.stdout.splitlines()[0]
+
+
 def main() -> int:
     port = int(os.environ.get("AIRLOCK_DEMO_PORT") or free_port())
-    key = subprocess.run(
-        [
-            BIN / "airlock",
-            "keys",
-            "create",
-            "--name",
-            f"demo-{int(time.time())}",
-            "--models",
-            MODEL,
-            "--rpm",
-            "600",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.splitlines()[0]
+    stamp = int(time.time())
+    key = create_key("--name", f"demo-{stamp}", "--models", MODEL, "--rpm", "600")
+    admin = create_key("--name", f"demo-admin-{stamp}", "--role", "admin")
     server = subprocess.Popen([BIN / "airlock", "serve", "--port", str(port)])
     try:
         base = f"http://127.0.0.1:{port}"
@@ -56,7 +53,14 @@ def main() -> int:
                 return 1
             time.sleep(0.3)
         print(
-            f"\nThe gateway is up. Paste this into Python while `airlock serve` runs:\n\n"
+            f"\nThe gateway is up. The console: open {base}/ in a browser and sign in with "
+            "this admin key:\n"
+            f"    {admin}\n"
+            "(people get keys with `airlock keys create --name NAME --role "
+            "admin|reviewer|requester`; docs/console.md)"
+        )
+        print(
+            f"\nPaste this into Python while `airlock serve` runs:\n\n"
             f"    from openai import OpenAI\n"
             f'    client = OpenAI(base_url="{base}/v1", api_key="{key}")\n'
             f'    result = client.embeddings.create(model="{MODEL}", input=["hello"])\n'
@@ -69,7 +73,12 @@ def main() -> int:
             f"One real request: {len(vector)} dimensions, first values "
             f"{[round(v, 4) for v in vector[:4]]}, {result.usage.prompt_tokens} tokens."
         )
-        print("Stopping the demo gateway (run `airlock serve` to keep one up).")
+        if os.environ.get("AIRLOCK_DEMO_KEEP") == "1":
+            print("AIRLOCK_DEMO_KEEP=1: the gateway stays up; Ctrl-C stops it.", flush=True)
+            with contextlib.suppress(KeyboardInterrupt):
+                server.wait()
+            return 0
+        print("Stopping the demo gateway (AIRLOCK_DEMO_KEEP=1 make demo-serve keeps it up).")
         return 0
     finally:
         server.terminate()

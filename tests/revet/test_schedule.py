@@ -83,7 +83,7 @@ def test_nothing_to_do_does_nothing(home: Path, registry: Registry, tmp_path: Pa
         (["--revet-every", "daily"], "expected a time above 0"),
         (["--revet-every", "0"], "expected a time above 0"),
         (["--revet-every", "24x"], "expected a time above 0"),
-        (["--policy", "p.yaml"], "--policy is what --revet-every re-vets with"),
+        (["--policy", "p.yaml"], "p.yaml"),
         (["--revet-every", "1h", "--policy", "/no/such.yaml"], "cannot read the policy"),
     ],
 )

@@ -14,6 +14,7 @@ __all__ = ["open_registry", "register"]  # open_registry: usage and serve import
 _EPILOG = """\
 examples:
   airlock keys create --name search-app --models minilm --rpm 600
+  airlock keys create --name alice --role reviewer     # signs in to the console
   airlock keys list
   airlock keys revoke search-app
 
@@ -44,6 +45,14 @@ def register(commands: Any) -> None:
         metavar="N",
         help=f"requests per minute, 1 to {MAX_RPM:,} (default: no limit)",
     )
+    create.add_argument(
+        "--role",
+        choices=("admin", "reviewer", "requester", "app"),
+        default="app",
+        help="app (default): calls the API only; requester, reviewer, admin: people who sign "
+        "in to the console (requesters ask for models, reviewers admit or refuse them, admins "
+        "also manage keys)",
+    )
     add_actor_argument(create)
     create.set_defaults(run=_create)
     listing = actions.add_parser("list", help="list keys (never the keys themselves)")
@@ -66,7 +75,7 @@ def _create(args: argparse.Namespace) -> int:
         return USAGE_ERROR
     try:
         token, info = KeyStore(registry.engine).create(
-            args.name, args.models, args.rpm, actor=actor_of(args)
+            args.name, args.models, args.rpm, actor=actor_of(args), role=args.role
         )
     except KeyError_ as exc:
         print_error(str(exc))
@@ -76,7 +85,9 @@ def _create(args: argparse.Namespace) -> int:
     print(token)
     scope = ", ".join(info.models) if info.models else "all admitted models"
     rate = f"{info.rpm} requests/min" if info.rpm else "no rate limit"
-    print(f"key {info.name!r} ({scope}; {rate}). It is shown only now: store it safely.")
+    print(
+        f"key {info.name!r} ({info.role}; {scope}; {rate}). It is shown only now: store it safely."
+    )
     return 0
 
 
@@ -97,7 +108,7 @@ def _list(args: argparse.Namespace) -> int:
         state = "revoked" if key.revoked else "active"
         rpm = key.rpm or "-"
         print(
-            f"{key.name}\t{key.prefix}...\t{state}\tmodels={models}\trpm={rpm}\t"
+            f"{key.name}\t{key.prefix}...\t{state}\trole={key.role}\tmodels={models}\trpm={rpm}\t"
             f"created={key.created_at.isoformat(timespec='seconds')}"
         )
     return 0

@@ -26,6 +26,10 @@ Only models recorded by `airlock admit` are served, and each is re-hashed agains
 manifest as it is loaded: a file that changed since admission refuses the load."""
 
 _EPILOG = """\
+console:
+  The web console is at / on the same port: people sign in with keys made by
+  `airlock keys create --name NAME --role admin|reviewer|requester` (docs/console.md).
+
 auth:
   On by default: create keys with `airlock keys create --name NAME`, send them as
   `Authorization: Bearer ak-...` (the openai client's api_key). --no-auth is refused on an
@@ -43,6 +47,7 @@ examples:
   airlock serve --revet-every 24h --policy our-policy.yaml
   airlock serve --host 0.0.0.0 --port 9000 --memory-budget 16
   airlock serve --upstream llama-70b=http://gpu-node:8000/v1   # a vLLM server behind Airlock
+  airlock serve --request-root /srv/models/incoming   # the console accepts requests from there
   (the upstream's API key, if it needs one, comes from AIRLOCK_UPSTREAM_API_KEY)
 
 install: pip install 'model-airlock[serve]'"""
@@ -180,7 +185,16 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--policy",
         metavar="FILE",
-        help="with --revet-every: the policy YAML re-vetting applies (default: the shipped one)",
+        help="the policy YAML that re-vetting (--revet-every) and the console's decisions apply "
+        "(default: the shipped one)",
+    )
+    parser.add_argument(
+        "--request-root",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder on this server people may request models from in the console "
+        "(repeatable; default none: only repo ids already in the Hugging Face cache)",
     )
     parser.add_argument(
         "--no-auth",
@@ -249,9 +263,6 @@ def run(args: argparse.Namespace) -> int:
         max_connections_per_client=args.max_connections_per_client,
         **({} if workers is None else {"model_workers": workers}),
     )
-    if args.policy and args.revet_every is None:
-        print_error("--policy is what --revet-every re-vets with; give --revet-every too")
-        return USAGE_ERROR
     from airlock.policy.schema import PolicyError, default_policy, load_policy
 
     def today_policy() -> Policy:
@@ -284,12 +295,23 @@ def run(args: argparse.Namespace) -> int:
         )
     catalog = RegistryCatalog(registry)
     app = create_app(config, catalog, KeyStore(registry.engine), UsageRecorder(registry.engine))
+    from pathlib import Path
+
+    from airlock.console.mount import mount
+
+    roots = tuple(Path(r) for r in args.request_root)
+    missing = [str(r) for r in roots if not r.is_dir()]
+    if missing:
+        print_error(f"--request-root {missing[0]}: not a folder on this server")
+        return USAGE_ERROR
+    mount(app, registry, policy=today_policy(), request_roots=roots)
     names = catalog.names()
     print(
         f"airlock: serving {len(names)} admitted model(s) on http://{args.host}:{args.port}/v1"
         + (f": {', '.join(names)}" if names else ""),
         flush=True,
     )
+    print(f"airlock: console on http://{args.host}:{args.port}/", flush=True)
     for record in registry.latest():
         if record.engine is None or record.suspended_reason is not None:
             # Decided at admission or by a re-vet: say so now, not at the first request.

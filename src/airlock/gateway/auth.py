@@ -19,6 +19,14 @@ from airlock.registry import audit
 from airlock.registry.gateway_tables import ApiKey
 
 KEY_PREFIX = "ak-"
+# Who holds a key. "app" (the default, and every key made before roles) calls the API only;
+# people sign in to the console: requesters ask for models, reviewers decide, admins also
+# manage keys.
+APP = "app"
+REQUESTER = "requester"
+REVIEWER = "reviewer"
+ADMIN = "admin"
+ROLES = (ADMIN, REVIEWER, REQUESTER, APP)
 
 
 class KeyError_(Exception):
@@ -34,6 +42,7 @@ class KeyInfo:
     rpm: int | None
     created_at: datetime
     revoked: bool
+    role: str = APP
 
     def allows(self, model: str) -> bool:
         return self.models is None or model in self.models
@@ -49,9 +58,18 @@ class KeyStore:
         self._engine = engine
 
     def create(
-        self, name: str, models: list[str] | None, rpm: int | None, *, actor: str | None = None
+        self,
+        name: str,
+        models: list[str] | None,
+        rpm: int | None,
+        *,
+        actor: str | None = None,
+        role: str = APP,
     ) -> tuple[str, KeyInfo]:
-        """A new key; the token is returned here and never again. Recorded in the audit log."""
+        """A new key; the token is returned here and never again. Recorded in the audit log.
+        Raises ValueError for a role not in ROLES."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
         token = KEY_PREFIX + secrets.token_urlsafe(32)
         row = ApiKey(
             name=name,
@@ -60,13 +78,14 @@ class KeyStore:
             models=models,
             rpm=rpm,
             created_at=datetime.now(UTC),
+            role=role,
         )
         try:
             with Session(self._engine) as session, session.begin():
                 session.add(row)
                 session.flush()
                 info = _info(row)
-                details = {"prefix": row.prefix, "models": models, "rpm": rpm}
+                details = {"prefix": row.prefix, "models": models, "rpm": rpm, "role": role}
                 audit.write(session, audit.KEY_CREATE, name, actor=actor, details=details)
         except IntegrityError:
             raise KeyError_(f"a key named {name!r} exists already") from None
@@ -90,6 +109,11 @@ class KeyStore:
                 session, audit.KEY_REVOKE, name, actor=actor, reason=reason, details=details
             )
 
+    def lookup_id(self, key_id: int) -> KeyInfo | None:
+        with Session(self._engine) as session:
+            row = session.get(ApiKey, key_id)
+            return None if row is None else _info(row)
+
     def lookup(self, token: str) -> KeyInfo | None:
         with Session(self._engine) as session:
             row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(token)))
@@ -101,7 +125,14 @@ def _info(row: ApiKey) -> KeyInfo:
     created = created if created.tzinfo is not None else created.replace(tzinfo=UTC)
     models = None if row.models is None else tuple(row.models)
     return KeyInfo(
-        row.id, row.name, row.prefix, models, row.rpm, created, row.revoked_at is not None
+        row.id,
+        row.name,
+        row.prefix,
+        models,
+        row.rpm,
+        created,
+        row.revoked_at is not None,
+        row.role or APP,
     )
 
 
@@ -140,6 +171,19 @@ class Authenticator:
         self.required = required
         self._cache: dict[str, tuple[float, KeyInfo | None]] = {}
         self.limiter = RateLimiter()
+        self._delegated: dict[str, tuple[float, int]] = {}  # token -> (expires, key id)
+        self._lock = threading.Lock()
+
+    def delegate(self, key: KeyInfo, ttl_s: float) -> str:
+        """A short-lived token that acts as `key`: the console's playground calls the API as
+        the signed-in person without their key ever being in the page. Held in this process's
+        memory only; the key is looked up on every use, so revoking it stops the token too."""
+        token = f"{KEY_PREFIX}pg-{secrets.token_urlsafe(32)}"
+        now = time.monotonic()
+        with self._lock:
+            self._delegated = {t: d for t, d in self._delegated.items() if d[0] > now}
+            self._delegated[token] = (now + ttl_s, key.id)
+        return token
 
     def authenticate(self, authorization: str | None) -> KeyInfo | None:
         """The caller's key (None when auth is off); raises Unauthorized."""
@@ -149,6 +193,12 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Missing API key: send 'Authorization: Bearer ak-...'")
         token = token.strip()
+        delegated = self._delegated.get(token)
+        if delegated is not None:
+            key = self._store.lookup_id(delegated[1]) if delegated[0] > time.monotonic() else None
+            if key is None or key.revoked:
+                raise Unauthorized("Expired playground token or revoked API key")
+            return key
         cached = self._cache.get(token)
         if cached is None or time.monotonic() - cached[0] > self.CACHE_S:
             found = self._store.lookup(token)

@@ -19,6 +19,9 @@ from airlock.registry.audit_actions import (
     KEY_REVOKE,
     REINSTATE,
     REMOVE,
+    REQUEST_ADMIT,
+    REQUEST_CREATE,
+    REQUEST_REFUSE,
     SUSPEND,
 )
 from airlock.registry.models import AuditEntry
@@ -31,6 +34,9 @@ __all__ = [
     "KEY_REVOKE",
     "REINSTATE",
     "REMOVE",
+    "REQUEST_ADMIT",
+    "REQUEST_CREATE",
+    "REQUEST_REFUSE",
     "SUSPEND",
     "Entry",
     "os_user",

@@ -11,4 +11,19 @@ REINSTATE = "model.reinstate"
 KEY_CREATE = "key.create"
 KEY_REVOKE = "key.revoke"
 EVAL_RECORD = "eval.record"
-ACTIONS = (ADMIT, REMOVE, SUSPEND, REINSTATE, KEY_CREATE, KEY_REVOKE, EVAL_RECORD)
+# The console's requests (console/requests.py): asked for, then admitted or refused by a reviewer.
+REQUEST_CREATE = "request.create"
+REQUEST_ADMIT = "request.admit"
+REQUEST_REFUSE = "request.refuse"
+ACTIONS = (
+    ADMIT,
+    REMOVE,
+    SUSPEND,
+    REINSTATE,
+    KEY_CREATE,
+    KEY_REVOKE,
+    EVAL_RECORD,
+    REQUEST_CREATE,
+    REQUEST_ADMIT,
+    REQUEST_REFUSE,
+)

@@ -22,6 +22,9 @@ class ApiKey(Base):
     rpm: Mapped[int | None] = mapped_column(Integer)  # None: no rate limit
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Who holds it (gateway/auth.py ROLES): "app" calls the API only; people sign in to the
+    # console as admin, reviewer or requester.
+    role: Mapped[str] = mapped_column(String(16), default="app", server_default="app")
 
 
 class UsageRecord(Base):

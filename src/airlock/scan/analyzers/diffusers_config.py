@@ -20,10 +20,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from airlock.diffusers_classes import KnownClasses, known_classes
 from airlock.findings import Finding, Severity
 from airlock.scan.context import Blob, ScanContext
 from airlock.scan.names.config_targets import judge_target
-from airlock.diffusers_classes import KnownClasses, known_classes
 from airlock.scan.names.pickle_globals import Status
 
 _INDEX_NAMES = ("model_index.json", "modular_model_index.json")
