@@ -17,7 +17,7 @@ from airlock.engine_choice import EngineChoice
 from airlock.policy.evaluate import Verdict
 from airlock.policy.model import Policy
 from airlock.provenance.manifest import FileDigest
-from airlock.registry import audit
+from airlock.registry import audit, repo_ids
 from airlock.registry.db import Location, RegistryError, locate, make_engine
 from airlock.registry.migrate import migrate
 from airlock.registry.models import ModelFile, ModelVersion
@@ -48,6 +48,8 @@ class Record:
     engine_reason: str
     created_at: datetime
     files: tuple[FileDigest, ...]
+    repo_id: str | None = None  # the mirror's id for it (None: not mirrored)
+    revision: str | None = None  # the mirror's commit-like revision (repo_ids.revision_of)
 
     @property
     def serving(self) -> str:
@@ -69,6 +71,8 @@ class Record:
             "engine": self.engine,
             "engine_reason": self.engine_reason,
             "created_at": self.created_at.isoformat(timespec="seconds"),
+            "repo_id": self.repo_id,
+            "revision": self.revision,
             "files": [vars(f) for f in self.files],
             "dossier": self.dossier,
         }
@@ -92,13 +96,22 @@ class Registry:
         engine: EngineChoice,
         force_reason: str | None = None,
         actor: str | None = None,
+        repo_id: str | None = None,
     ) -> tuple[Record, bool]:
         """Record a model version; (record, False) when these exact bytes are already there.
-        Raises names.NameRefused for a name that breaks the rule or looks like another."""
+        Raises names.NameRefused for a name that breaks the rule or looks like another, or a
+        `repo_id` that is invalid or belongs to another name. Without `repo_id` the version
+        keeps the repo id of the name's newest version, if it has one (a new version of a
+        mirrored model stays mirrored under the same id)."""
+        if repo_id is not None and (why := repo_ids.problem(repo_id)) is not None:
+            raise repo_ids.RepoIdRefused(why)
         for _ in range(_ADMIT_ATTEMPTS):
             try:
                 with Session(self.engine) as session, session.begin():
                     check_name(name, session.scalars(select(ModelVersion.name).distinct()))
+                    chosen = repo_id or _current_repo_id(session, name)
+                    if chosen is not None:
+                        _check_repo_owner(session, chosen, name)
                     existing = session.scalar(
                         select(ModelVersion).where(
                             ModelVersion.name == name,
@@ -112,6 +125,9 @@ class Registry:
                     )
                     row = _row(name, (latest or 0) + 1, dossier, verdict, policy, force_reason)
                     row.engine, row.engine_reason = engine.engine, engine.reason
+                    if chosen is not None:
+                        row.repo_id = chosen
+                        row.revision = repo_ids.revision_of(row.manifest_digest)
                     session.add(row)
                     session.flush()
                     _add_files(session, row, dossier.provenance.files)
@@ -128,6 +144,8 @@ class Registry:
                             "source": row.source,
                             "engine": row.engine,
                             "engine_reason": row.engine_reason,
+                            "repo_id": row.repo_id,
+                            "revision": row.revision,
                         },
                     )
                     record = _record(row)
@@ -135,6 +153,12 @@ class Registry:
             except IntegrityError:
                 continue  # another admit took this version number (or these bytes): look again
         raise RegistryError(f"could not admit {name!r}: too many concurrent admits")
+
+    def by_repo(self, repo_id: str) -> list[Record]:
+        """The versions mirrored under `repo_id`, oldest first (mirror/lookup.py picks one)."""
+        query = select(ModelVersion).where(ModelVersion.repo_id == repo_id)
+        with Session(self.engine) as session:
+            return [_record(row) for row in session.scalars(query.order_by(ModelVersion.version))]
 
     def names(self) -> list[str]:
         """Every name with an admitted version."""
@@ -247,6 +271,24 @@ def _row(
     )
 
 
+def _current_repo_id(session: Session, name: str) -> str | None:
+    query = select(ModelVersion.repo_id).where(ModelVersion.name == name)
+    return session.scalar(query.order_by(ModelVersion.version.desc()).limit(1))
+
+
+def _check_repo_owner(session: Session, repo_id: str, name: str) -> None:
+    """A repo id names one model: `main` must mean one thing."""
+    query = select(ModelVersion.name).where(
+        ModelVersion.repo_id == repo_id, ModelVersion.name != name
+    )
+    other = session.scalar(query.limit(1))
+    if other is not None:
+        raise repo_ids.RepoIdRefused(
+            f"repo id {repo_id!a} is already the mirror's id of {other!a}; choose another, "
+            f"or admit a new version of {other!a}"
+        )
+
+
 def _add_files(session: Session, row: ModelVersion, files: tuple[FileDigest, ...]) -> None:
     session.add_all(
         ModelFile(model_version_id=row.id, path=f.path, size=f.size, sha256=f.sha256) for f in files
@@ -275,4 +317,6 @@ def _record(row: ModelVersion) -> Record:
         engine_reason=row.engine_reason,
         created_at=created,
         files=tuple(FileDigest(f.path, f.size, f.sha256) for f in row.files),
+        repo_id=row.repo_id,
+        revision=row.revision,
     )
