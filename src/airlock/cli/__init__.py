@@ -21,6 +21,7 @@ examples:
   airlock sign ./some-model/ --key key.pem   sign every file; `airlock verify` checks it
   airlock vet ./some-model/   one verdict by your policy: admit, with conditions, or refuse
   airlock admit ./some-model/ --name NAME   vet, then record it in the registry
+  airlock pull org/model --admit --name NAME   download from the Hub into quarantine, vet, admit
   airlock eval faq.jsonl --model NAME --model OTHER   compare models on your own data
   airlock audit               who changed the registry, when and why
   airlock explain AIR101      what a finding's rule means and what to do
@@ -51,6 +52,7 @@ _COMMANDS = {
     "verify": "sign", "bom": "bom", "vet": "vet", "admit": "admit", "models": "models",
     "serve": "serve", "keys": "keys", "usage": "usage", "audit": "audit",
     "explain": "explain", "policy": "policy", "data": "data", "eval": "eval",
+    "pull": "pull",
 }  # fmt: skip
 
 

@@ -63,8 +63,8 @@ def _authorize(request: Request) -> KeyInfo | None:
             f"{exc.message}. Set HF_TOKEN to an Airlock key (`airlock keys create`)."
         ) from None
     except TooManyRequests as exc:
-        limited = RateLimited(exc.message)
-        raise limited from None
+        raise RateLimited(exc.message) from None
+    request.state.key = key  # for the access log
     return key
 
 
