@@ -120,6 +120,8 @@ def _show(registry: Registry, args: argparse.Namespace) -> int:
     print(f"  policy      {record.policy_name} ({record.policy_digest})")
     print(f"  manifest    {record.manifest_digest}")
     print(f"  serving     {record.serving}")
+    if record.repo_id is not None:
+        print(f"  mirrored    {record.repo_id} at revision {record.revision}")
     if record.forced:
         print(f"  FORCED      {record.force_reason}")
     for reason in record.reasons:

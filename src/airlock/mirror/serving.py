@@ -1,10 +1,12 @@
 """The bytes of an admitted file, checked against the admitted manifest as they are served.
 
-A whole file is streamed from its admitted source while it is hashed, one chunk held back: the
-last chunk goes out only once the size and sha256 of everything read match the manifest. On a
-mismatch the stream stops before its end, so the client never holds a complete file that is
-not the admitted one (huggingface_hub refuses a short download; its retry asks for a range,
-which is answered by the check below), and the server's log says which file and why.
+A small file is read whole and checked before its first byte goes out: a mismatch is a 409
+that says why. A large one is streamed from its admitted source while it is hashed, one chunk
+held back: the last chunk goes out only once the size and sha256 of everything read match the
+manifest. On a mismatch the stream stops before its end, so the client never holds a complete
+file that is not the admitted one (huggingface_hub refuses a short download; its retry asks
+for the rest as a range, which is answered by the check below, with the 409 and its reason),
+and the server's log says which file and why.
 
 A range (a resumed download) cannot be checked as it is served: the whole file must be known
 good first. It is served from a private verified copy, made as the gateway makes the copies it
@@ -35,6 +37,9 @@ log = logging.getLogger(__name__)
 
 # Large reads keep the per-chunk cost (a thread hop, a send) small against hashing and copying.
 CHUNK_SIZE = 4 * 1024 * 1024
+# Files up to this size are read and checked whole before the first byte goes out, so that a
+# mismatch is answered with a 409 that says why (configs, tokenizers, small weights).
+WHOLE_BYTES = 8 * 1024 * 1024
 # Verified copies kept for ranges; the least recently used go first beyond this.
 COPY_BUDGET_BYTES = 16 * 1024**3
 
@@ -54,7 +59,14 @@ def check_present(model: AdmittedModel, entry: FileDigest) -> None:
         raise IntegrityMismatch(_mismatch(model, entry, f"{size} bytes"))
 
 
-def verified_stream(model: AdmittedModel, entry: FileDigest) -> Iterator[bytes]:
+def verified_bytes(model: AdmittedModel, entry: FileDigest) -> bytes:
+    """A small file's bytes, read whole and checked; raises IntegrityMismatch."""
+    return b"".join(verified_stream(model, entry, chunk_size=entry.size + 1))
+
+
+def verified_stream(
+    model: AdmittedModel, entry: FileDigest, chunk_size: int = CHUNK_SIZE
+) -> Iterator[bytes]:
     """The file's bytes; the last chunk only after they all matched the manifest. A mismatch
     raises IntegrityMismatch in place of the last chunk (the response is cut short)."""
     try:
@@ -65,7 +77,7 @@ def verified_stream(model: AdmittedModel, entry: FileDigest) -> Iterator[bytes]:
     read = 0
     held = b""
     with os.fdopen(fd, "rb", buffering=0) as reader:
-        while chunk := reader.read(CHUNK_SIZE):
+        while chunk := reader.read(chunk_size):
             digest.update(chunk)
             read += len(chunk)
             if held:
