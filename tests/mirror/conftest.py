@@ -153,6 +153,9 @@ def start(home: Path) -> Iterator[Server]:
         process.wait(timeout=30)
 
 
+_CARD = "---\nlicense: apache-2.0\n---\n"
+
+
 class _RunsCommand:
     def __reduce__(self) -> tuple[object, tuple[str]]:
         return (os.system, ("true",))
@@ -169,12 +172,13 @@ def made_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     root = tmp_path_factory.mktemp("made")
     bert = make_cross_encoder(root / "tiny-bert")
+    (bert / "README.md").write_text(f"{_CARD}a tiny model\n")  # a license the policy allows
     secret = root / "secret"
     shutil.copytree(bert, secret)
-    (secret / "README.md").write_text("a model only some keys may use\n")
+    (secret / "README.md").write_text(f"{_CARD}a model only some keys may use\n")
     tampered = root / "tampered"
     shutil.copytree(bert, tampered)
-    (tampered / "README.md").write_text("its weights change after admission\n")
+    (tampered / "README.md").write_text(f"{_CARD}its weights change after admission\n")
     large = root / "tampered-large"
     large.mkdir()
     (large / "config.json").write_text('{"model_type": "bert"}')
