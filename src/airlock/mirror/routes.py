@@ -121,13 +121,17 @@ async def resolve(request: Request) -> Response:
         first, last = span
         headers["Content-Range"] = f"bytes {first}-{last}/{entry.size}"
         headers["Content-Length"] = str(last - first + 1)
-        return StreamingResponse(serving.read_range(copy, first, last), 206, headers)
+        return StreamingResponse(
+            serving.prefetched(serving.read_range(copy, first, last)), 206, headers
+        )
     if entry.size <= serving.WHOLE_BYTES:
         body = await run_in_threadpool(serving.verified_bytes, model, entry)
         return Response(body, headers=headers)
     await run_in_threadpool(serving.check_present, model, entry)
     headers["Content-Length"] = str(entry.size)
-    return StreamingResponse(serving.verified_stream(model, entry), headers=headers)
+    return StreamingResponse(
+        serving.prefetched(serving.verified_stream(model, entry)), headers=headers
+    )
 
 
 for _path in _both("/api/models/{repo}"):
