@@ -20,8 +20,10 @@ class HubError(Exception):
         self.commit = commit  # X-Repo-Commit: lets the client cache "no such file at commit"
 
     def response(self) -> JSONResponse:
-        # Header values must be latin-1 and one line: the body keeps the full text.
-        headers = {"X-Error-Message": self.message.encode("ascii", "replace").decode()}
+        # Header values must be one line of latin-1 (a repo id from the URL may hold anything,
+        # %0A included): the body keeps the full text.
+        line = " ".join(self.message.encode("ascii", "replace").decode().split())
+        headers = {"X-Error-Message": line}
         if self.code is not None:
             headers["X-Error-Code"] = self.code
         if self.commit is not None:
