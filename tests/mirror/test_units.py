@@ -120,3 +120,29 @@ def test_a_repo_id_names_one_model_and_new_versions_keep_it(
         admit("two", '{"b": 2}', "org/one")
     assert [r.revision for r in registry.by_repo("org/one")] == [first.revision, second.revision]
     registry.close()
+
+
+def test_admit_takes_the_repo_id_of_a_hugging_face_cache_and_refuses_a_taken_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from airlock.cli import main
+    from airlock.registry.store import Registry
+
+    monkeypatch.setenv("AIRLOCK_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("AIRLOCK_DATABASE_URL", raising=False)
+    snapshot = tmp_path / "hub" / "models--acme--tiny" / "snapshots" / ("a" * 40)
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text("{}")
+    forced = ["--force", "--reason", "test"]
+    assert main(["admit", str(snapshot), "--name", "tiny", *forced]) == 0
+    assert main(["admit", str(snapshot), "--name", "other", "--repo-id", "acme/tiny", *forced]) == 2
+    assert (
+        "--repo-id repo id 'acme/tiny' is already the mirror's id of 'tiny'"
+        in capsys.readouterr().err
+    )
+    assert main(["admit", str(snapshot), "--name", "x", "--repo-id", "a/b/c", *forced]) == 2
+    registry = Registry()
+    record = registry.get("tiny")
+    registry.close()
+    assert record is not None and record.repo_id == "acme/tiny"
+    assert record.revision == repo_ids.revision_of(record.manifest_digest)
