@@ -106,14 +106,17 @@ def test_a_repo_id_names_one_model_and_new_versions_keep_it(
 
     def admit(name: str, content: str, repo_id: str | None) -> Record:
         folder = tmp_path / f"{name}-{content}"
-        folder.mkdir()
+        folder.mkdir(exist_ok=True)
         (folder / "config.json").write_text(content)
         vetted = vet(folder)
         return registry.admit(
             name, vetted.dossier, vetted.verdict, vetted.policy, engine, repo_id=repo_id
         )[0]
 
-    first = admit("one", "{}", "org/one")
+    unmirrored = admit("one", "{}", None)
+    assert unmirrored.repo_id is None
+    first = admit("one", "{}", "org/one")  # the same bytes again, now with a repo id
+    assert first.version == unmirrored.version and first.repo_id == "org/one"
     second = admit("one", '{"a": 1}', None)
     assert second.repo_id == "org/one" and second.revision != first.revision
     with pytest.raises(repo_ids.RepoIdRefused, match="already the mirror's id of 'one'"):

@@ -119,6 +119,8 @@ class Registry:
                         )
                     )
                     if existing is not None:
+                        if chosen is not None and existing.repo_id is None:
+                            _mirror_existing(session, existing, chosen, actor)
                         return _record(existing), False
                     latest = session.scalar(
                         select(func.max(ModelVersion.version)).where(ModelVersion.name == name)
@@ -269,6 +271,14 @@ def _row(
         force_reason=force_reason,
         created_at=datetime.now(UTC),
     )
+
+
+def _mirror_existing(session: Session, row: ModelVersion, repo_id: str, actor: str | None) -> None:
+    """A version admitted without a repo id (or before there were any) gets one when the same
+    bytes are admitted again with one: the only way to mirror it without new bytes."""
+    row.repo_id, row.revision = repo_id, repo_ids.revision_of(row.manifest_digest)
+    details = {"repo_id": repo_id, "revision": row.revision}
+    audit.write(session, audit.ADMIT, f"{row.name} v{row.version}", actor=actor, details=details)
 
 
 def _current_repo_id(session: Session, name: str) -> str | None:
