@@ -40,6 +40,7 @@ NUMERIC_OPTIONS: list[tuple[tuple[str, ...], str, str, str, tuple[str, ...]]] = 
     (("fit", "x"), "--context", "8192", "from 1 to 100,000,000", ("0", "1000000000")),
     (("fit", "x"), "--batch", "8", "from 1 to 100,000", ("0", "1000000")),
     (("fit", "x"), "--resolution", "768", "from 8 to", ("7", "1000000")),
+    (("pull", "org/m"), "--jobs", "4", "from 1 to 64", ("0", "65")),
     (("fit", "x"), "--ram", "64", "above 0 and at most 1,048,576", ("0", "-1", "inf", "2e6")),
     (("fit", "x"), "--memory-bandwidth", "204.8", "above 0 and at most 100,000", ("0", "1e6")),
     (("fit", "x"), "--cpu-gflops", "2000", "above 0 and at most 10,000,000", ("0", "nan")),

@@ -21,6 +21,7 @@ examples:
   airlock sign ./some-model/ --key key.pem   sign every file; `airlock verify` checks it
   airlock vet ./some-model/   one verdict by your policy: admit, with conditions, or refuse
   airlock admit ./some-model/ --name NAME   vet, then record it in the registry
+  airlock pull org/model --admit --name NAME   download from the Hub into quarantine, vet, admit
   airlock eval faq.jsonl --model NAME --model OTHER   compare models on your own data
   airlock revet --all         re-vet admitted models with today's rules; suspend failures
   airlock audit               who changed the registry, when and why
@@ -53,6 +54,7 @@ _COMMANDS = {
     "serve": "serve", "keys": "keys", "usage": "usage", "audit": "audit",
     "explain": "explain", "policy": "policy", "data": "data", "eval": "eval",
     "revet": "revet",
+    "pull": "pull",
 }  # fmt: skip
 
 

@@ -12,6 +12,9 @@ from airlock.cli.registry_access import actor_of, add_actor_argument, open_regis
 from airlock.cli.vet import REFUSED, VetError, add_vet_arguments, render, vet
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from airlock.api import Vetted
     from airlock.registry.store import Registry
 
 _DESCRIPTION = """\
@@ -37,6 +40,7 @@ exit codes:
 examples:
   airlock admit ./minilm --name minilm
   airlock admit ./model --name chat --policy our-policy.yaml
+  airlock admit ./minilm --name minilm --repo-id acme/minilm   # HF_ENDPOINT clients: acme/minilm
   airlock admit ./model --name chat --force --reason "approved by security, ticket SEC-12"
 """
 
@@ -55,6 +59,13 @@ def register(commands: Any) -> None:
         required=True,
         help="the name apps will use for the model: 1 to 96 ASCII letters, digits, '-', '_', "
         "'.', starting and ending with a letter or digit; not like an admitted name",
+    )
+    parser.add_argument(
+        "--repo-id",
+        metavar="ORG/NAME",
+        help="the id the Hugging Face mirror serves it under (HF_ENDPOINT clients ask for it); "
+        "default: the id in a Hugging Face cache path, else the name's previous version's id, "
+        "else none (not mirrored)",
     )
     parser.add_argument(
         "--force", action="store_true", help="record a refused model anyway (needs --reason)"
@@ -76,6 +87,11 @@ def run(args: argparse.Namespace) -> int:
     if (problem := names.problem(args.name)) is not None:
         print_error(f"--name {problem}")
         return USAGE_ERROR
+    from airlock.registry import repo_ids
+
+    if args.repo_id is not None and (problem := repo_ids.problem(args.repo_id)) is not None:
+        print_error(f"--repo-id {problem}")
+        return USAGE_ERROR
     from sqlalchemy.exc import SQLAlchemyError
 
     from airlock.registry.store import RegistryError
@@ -89,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         names.check(args.name, registry.names())
         return _vet_and_record(args, registry)
     except names.NameRefused as exc:
-        print_error(f"--name {exc}")
+        print_error(f"{'--repo-id' if isinstance(exc, repo_ids.RepoIdRefused) else '--name'} {exc}")
         return USAGE_ERROR
     except (SQLAlchemyError, RegistryError) as exc:
         print_error(f"{registry.location.describe()}: {str(exc).strip().splitlines()[0]}")
@@ -99,10 +115,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _vet_and_record(args: argparse.Namespace, registry: Registry) -> int:
-    from pathlib import Path
-
-    from airlock.engine_choice import choose_engine
-
     try:
         vetted = vet(args, registry)
     except VetError as exc:
@@ -113,6 +125,16 @@ def _vet_and_record(args: argparse.Namespace, registry: Registry) -> int:
     if not vetted.verdict.admitted and not args.force:
         print("Not admitted: the policy refuses this model.", file=sys.stderr)
         return REFUSED
+    return record_vetted(args, registry, vetted)
+
+
+def record_vetted(args: argparse.Namespace, registry: Registry, vetted: Vetted) -> int:
+    """Record a vetted model the policy admits (or --force overrides) under args.name,
+    args.repo_id; `airlock pull --admit` comes here too."""
+    from pathlib import Path
+
+    from airlock.engine_choice import choose_engine
+
     reason = args.reason.strip() if args.force and not vetted.verdict.admitted else None
     dossier = vetted.dossier
     engine = choose_engine(Path(dossier.source), [f.path for f in dossier.provenance.files])
@@ -129,6 +151,7 @@ def _vet_and_record(args: argparse.Namespace, registry: Registry) -> int:
         engine,
         force_reason=reason,
         actor=actor_of(args),
+        repo_id=args.repo_id or _cached_repo_id(Path(dossier.source)),
     )
     forced = " (forced: the policy refused it)" if record.forced else ""
     what = "Admitted" if created else "Already admitted"
@@ -146,4 +169,16 @@ def _vet_and_record(args: argparse.Namespace, registry: Registry) -> int:
         )
     else:
         print(f"Served by the {record.engine} engine.", file=sys.stderr)
+    if record.repo_id is not None:
+        print(f"Mirrored as {record.repo_id} at revision {record.revision}.", file=sys.stderr)
     return 0
+
+
+def _cached_repo_id(path: Path) -> str | None:
+    """The repo id of a model in a Hugging Face cache (a snapshot, or the repository folder):
+    what clients asked the Hub for, so what they will ask the mirror for."""
+    from airlock.hf_cache import repo_folder, snapshot_of
+
+    snapshot = snapshot_of(path)
+    found = (snapshot.repo_type, snapshot.repo_id) if snapshot is not None else repo_folder(path)
+    return found[1] if found is not None and found[0] == "model" else None

@@ -129,6 +129,8 @@ def _show(registry: Registry, args: argparse.Namespace) -> int:
             f"  last vet    {record.vetted_at.isoformat(timespec='seconds')}  policy "
             f"{record.vetted_policy_digest}  rules {record.vetted_ruleset_digest or 'unknown'}"
         )
+    if record.repo_id is not None:
+        print(f"  mirrored    {record.repo_id} at revision {record.revision}")
     if record.forced:
         print(f"  FORCED      {record.force_reason}")
     for reason in record.reasons:

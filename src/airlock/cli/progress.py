@@ -75,6 +75,18 @@ class ByteProgress(_Bar):
         self._advance(done)
 
 
+class DownloadProgress(_Bar):
+    """Bytes downloaded (and re-hashed, for files an earlier run left), with throughput."""
+
+    def start(self, files: int, total_bytes: int) -> None:
+        if total_bytes:
+            columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+            self._start(total_bytes, f"Pulling {files} files", *columns)
+
+    def advance(self, done: int) -> None:
+        self._advance(done)
+
+
 class RecordProgress(_Bar):
     """Bytes of data read, with throughput and the records so far (datacheck.check.Progress)."""
 

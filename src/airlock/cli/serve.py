@@ -23,7 +23,12 @@ Serve admitted models through the OpenAI API (/v1/models, /v1/chat/completions,
 /v1/completions, /v1/embeddings, /v1/rerank, /v1/audio/transcriptions and /translations,
 /health, /metrics).
 Only models recorded by `airlock admit` are served, and each is re-hashed against its admitted
-manifest as it is loaded: a file that changed since admission refuses the load."""
+manifest as it is loaded: a file that changed since admission refuses the load.
+
+The same address is also a Hugging Face Hub mirror of the admitted models that have a repo id
+(`airlock admit --repo-id org/name`): set HF_ENDPOINT to it and HF_TOKEN to an Airlock key, and
+from_pretrained("org/name"), snapshot_download and SentenceTransformer download them, checked
+against their manifests as they are served (docs/mirror.md)."""
 
 _EPILOG = """\
 console:
@@ -220,6 +225,7 @@ def run(args: argparse.Namespace) -> int:
         import uvicorn
 
         from airlock.gateway.app import create_app
+        from airlock.mirror import mount as mount_mirror
     except ImportError as exc:
         print_error(
             f"`airlock serve` needs the [serve] extra ({exc.name} is missing): "
@@ -305,6 +311,7 @@ def run(args: argparse.Namespace) -> int:
         print_error(f"--request-root {missing[0]}: not a folder on this server")
         return USAGE_ERROR
     mount(app, registry, policy=today_policy(), request_roots=roots)
+    mount_mirror(app, registry, config.scratch_dir)  # the Hugging Face Hub API (docs/mirror.md)
     names = catalog.names()
     print(
         f"airlock: serving {len(names)} admitted model(s) on http://{args.host}:{args.port}/v1"

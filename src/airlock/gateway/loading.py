@@ -75,16 +75,10 @@ def source_path(model: AdmittedModel, relative: str) -> Path:
     return model.source / relative if model.source.is_dir() else model.source
 
 
-def _copy_checked(
-    model: AdmittedModel, relative: str, sha256: str, size: int, dest: Path, deadline: float
-) -> None:
+def open_admitted(model: AdmittedModel, relative: str) -> int:
+    """A read descriptor on the admitted file `relative`, which must still be a regular file
+    (the mirror streams from it too); raises IntegrityError saying why not."""
     source = source_path(model, relative)
-    target = dest / relative
-    if target.resolve().parent != dest.resolve() and dest.resolve() not in target.resolve().parents:
-        raise IntegrityError(f"{model.name}: manifest path {relative!r} leaves the model folder")
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    digest = hashlib.sha256()
-    copied = 0
     try:
         # O_NOFOLLOW: a file replaced by a link after admission is refused, not followed.
         # O_NONBLOCK: opening a named pipe returns at once (then refused below); on a regular
@@ -103,6 +97,19 @@ def _copy_checked(
             f"model {model.name!r}: {relative} is no longer a regular file (it is "
             f"{_KINDS.get(kind, 'a special file')}); refusing to load it"
         )
+    return fd
+
+
+def _copy_checked(
+    model: AdmittedModel, relative: str, sha256: str, size: int, dest: Path, deadline: float
+) -> None:
+    target = dest / relative
+    if target.resolve().parent != dest.resolve() and dest.resolve() not in target.resolve().parents:
+        raise IntegrityError(f"{model.name}: manifest path {relative!r} leaves the model folder")
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    digest = hashlib.sha256()
+    copied = 0
+    fd = open_admitted(model, relative)
     with os.fdopen(fd, "rb") as reader, open(target, "xb") as writer:
         while chunk := reader.read(CHUNK_SIZE):
             if time.monotonic() > deadline:

@@ -30,6 +30,7 @@ class ModelVersion(Base):
     __table_args__ = (
         UniqueConstraint("name", "version", name="uq_model_versions_name_version"),
         UniqueConstraint("name", "manifest_digest", name="uq_model_versions_name_digest"),
+        UniqueConstraint("repo_id", "revision", name="uq_model_versions_repo_revision"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -59,6 +60,10 @@ class ModelVersion(Base):
     vetted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     vetted_policy_digest: Mapped[str | None] = mapped_column(String(80))
     vetted_ruleset_digest: Mapped[str | None] = mapped_column(String(80))
+    # The mirror's Hugging Face style id (`org/name`) and commit-like revision (repo_ids.py);
+    # None: not served by the mirror. One repo id belongs to one name.
+    repo_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    revision: Mapped[str | None] = mapped_column(String(40))
     files: Mapped[list[ModelFile]] = relationship(
         back_populates="model_version",
         cascade="all, delete-orphan",

@@ -17,7 +17,7 @@ from airlock.engine_choice import EngineChoice
 from airlock.policy.evaluate import Verdict
 from airlock.policy.model import Policy
 from airlock.provenance.manifest import FileDigest
-from airlock.registry import audit
+from airlock.registry import audit, repo_ids
 from airlock.registry.db import Location, RegistryError, locate, make_engine
 from airlock.registry.migrate import migrate
 from airlock.registry.models import ModelFile, ModelVersion
@@ -56,6 +56,8 @@ class Record:
     vetted_at: datetime | None = None
     vetted_policy_digest: str | None = None
     vetted_ruleset_digest: str | None = None
+    repo_id: str | None = None  # the mirror's id for it (None: not mirrored)
+    revision: str | None = None  # the mirror's commit-like revision (repo_ids.revision_of)
 
     @property
     def serving(self) -> str:
@@ -94,6 +96,8 @@ class Record:
                 "policy_digest": self.vetted_policy_digest,
                 "ruleset_digest": self.vetted_ruleset_digest,
             },
+            "repo_id": self.repo_id,
+            "revision": self.revision,
             "files": [vars(f) for f in self.files],
             "dossier": self.dossier,
         }
@@ -117,13 +121,22 @@ class Registry:
         engine: EngineChoice,
         force_reason: str | None = None,
         actor: str | None = None,
+        repo_id: str | None = None,
     ) -> tuple[Record, bool]:
         """Record a model version; (record, False) when these exact bytes are already there.
-        Raises names.NameRefused for a name that breaks the rule or looks like another."""
+        Raises names.NameRefused for a name that breaks the rule or looks like another, or a
+        `repo_id` that is invalid or belongs to another name. Without `repo_id` the version
+        keeps the repo id of the name's newest version, if it has one (a new version of a
+        mirrored model stays mirrored under the same id)."""
+        if repo_id is not None and (why := repo_ids.problem(repo_id)) is not None:
+            raise repo_ids.RepoIdRefused(why)
         for _ in range(_ADMIT_ATTEMPTS):
             try:
                 with Session(self.engine) as session, session.begin():
                     check_name(name, session.scalars(select(ModelVersion.name).distinct()))
+                    chosen = repo_id or _current_repo_id(session, name)
+                    if chosen is not None:
+                        _check_repo_owner(session, chosen, name)
                     existing = session.scalar(
                         select(ModelVersion).where(
                             ModelVersion.name == name,
@@ -133,12 +146,17 @@ class Registry:
                     if existing is not None:
                         if existing.suspended_at is not None:
                             _reinstate(session, existing, verdict, policy, force_reason, actor)
+                        if chosen is not None and existing.repo_id is None:
+                            _mirror_existing(session, existing, chosen, actor)
                         return _record(existing), False
                     latest = session.scalar(
                         select(func.max(ModelVersion.version)).where(ModelVersion.name == name)
                     )
                     row = _row(name, (latest or 0) + 1, dossier, verdict, policy, force_reason)
                     row.engine, row.engine_reason = engine.engine, engine.reason
+                    if chosen is not None:
+                        row.repo_id = chosen
+                        row.revision = repo_ids.revision_of(row.manifest_digest)
                     session.add(row)
                     session.flush()
                     _add_files(session, row, dossier.provenance.files)
@@ -155,6 +173,8 @@ class Registry:
                             "source": row.source,
                             "engine": row.engine,
                             "engine_reason": row.engine_reason,
+                            "repo_id": row.repo_id,
+                            "revision": row.revision,
                         },
                     )
                     record = _record(row)
@@ -216,6 +236,12 @@ class Registry:
                     vetted_ruleset_digest=ruleset_digest(),
                 )
             )
+
+    def by_repo(self, repo_id: str) -> list[Record]:
+        """The versions mirrored under `repo_id`, oldest first (mirror/lookup.py picks one)."""
+        query = select(ModelVersion).where(ModelVersion.repo_id == repo_id)
+        with Session(self.engine) as session:
+            return [_record(row) for row in session.scalars(query.order_by(ModelVersion.version))]
 
     def names(self) -> list[str]:
         """Every name with an admitted version."""
@@ -383,6 +409,32 @@ def _utc(at: datetime | None) -> datetime | None:
     return at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
+def _mirror_existing(session: Session, row: ModelVersion, repo_id: str, actor: str | None) -> None:
+    """A version admitted without a repo id (or before there were any) gets one when the same
+    bytes are admitted again with one: the only way to mirror it without new bytes."""
+    row.repo_id, row.revision = repo_id, repo_ids.revision_of(row.manifest_digest)
+    details = {"repo_id": repo_id, "revision": row.revision}
+    audit.write(session, audit.ADMIT, f"{row.name} v{row.version}", actor=actor, details=details)
+
+
+def _current_repo_id(session: Session, name: str) -> str | None:
+    query = select(ModelVersion.repo_id).where(ModelVersion.name == name)
+    return session.scalar(query.order_by(ModelVersion.version.desc()).limit(1))
+
+
+def _check_repo_owner(session: Session, repo_id: str, name: str) -> None:
+    """A repo id names one model: `main` must mean one thing."""
+    query = select(ModelVersion.name).where(
+        ModelVersion.repo_id == repo_id, ModelVersion.name != name
+    )
+    other = session.scalar(query.limit(1))
+    if other is not None:
+        raise repo_ids.RepoIdRefused(
+            f"repo id {repo_id!a} is already the mirror's id of {other!a}; choose another, "
+            f"or admit a new version of {other!a}"
+        )
+
+
 def _add_files(session: Session, row: ModelVersion, files: tuple[FileDigest, ...]) -> None:
     session.add_all(
         ModelFile(model_version_id=row.id, path=f.path, size=f.size, sha256=f.sha256) for f in files
@@ -415,4 +467,6 @@ def _record(row: ModelVersion) -> Record:
         vetted_at=_utc(row.vetted_at),
         vetted_policy_digest=row.vetted_policy_digest,
         vetted_ruleset_digest=row.vetted_ruleset_digest,
+        repo_id=row.repo_id,
+        revision=row.revision,
     )
