@@ -117,7 +117,7 @@ OTHER_TYPED = {"audit --since", "eval --model", "eval --endpoint", "eval --judge
 def test_every_typed_option_is_tested_here() -> None:
     """A new numeric option must join NUMERIC_OPTIONS (and so get a range-checking type)."""
     commands = {"serve", "scan", "hash", "fit", "keys", "create", "models", "show", "remove"}
-    commands |= {"data", "check", "eval"}
+    commands |= {"data", "check", "eval", "pull"}
     tested = {
         " ".join([*(word for word in command if word in commands), option])
         for command, option, *_ in NUMERIC_OPTIONS
