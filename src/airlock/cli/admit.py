@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
 from airlock.cli.options import write_report
-from airlock.cli.registry_access import actor_of, add_actor_argument, open_registry
+from airlock.cli.registry_access import (
+    actor_of,
+    add_actor_argument,
+    open_registry,
+    tell_replicas,
+)
 from airlock.cli.vet import REFUSED, VetError, add_vet_arguments, render, vet
 
 if TYPE_CHECKING:
@@ -121,6 +126,8 @@ def _vet_and_record(args: argparse.Namespace, registry: Registry) -> int:
         force_reason=reason,
         actor=actor_of(args),
     )
+    if created:
+        tell_replicas("model-admitted", record.name)
     forced = " (forced: the policy refused it)" if record.forced else ""
     what = "Admitted" if created else "Already admitted"
     print(f"{what} {record.name} version {record.version}{forced}.", file=sys.stderr)

@@ -9,6 +9,7 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
@@ -27,8 +28,14 @@ auth:
   `Authorization: Bearer ak-...` (the openai client's api_key). --no-auth is refused on an
   address other than loopback unless --no-auth-on-network says so too.
 
+replicas (docs/replicas.md):
+  With AIRLOCK_REDIS_URL set (redis://[:password@]host:6379/0), rate limits are shared by
+  every replica through Redis, and revoking a key or removing a model reaches them all at
+  once. AIRLOCK_REDIS_PREFIX (default "airlock:") separates deployments sharing one Redis.
+
 examples:
   airlock serve                                  # 127.0.0.1:8000
+  airlock serve --config serve.toml --port 9000  # settings from a file; the command line wins
   airlock serve --host 0.0.0.0 --port 9000 --memory-budget 16
   airlock serve --upstream llama-70b=http://gpu-node:8000/v1   # a vLLM server behind Airlock
   (the upstream's API key, if it needs one, comes from AIRLOCK_UPSTREAM_API_KEY)
@@ -43,6 +50,8 @@ MAX_THREADS = 1024
 MAX_QUEUE = 1_000_000
 MAX_TIMEOUT_S = 24 * 3600.0
 MAX_CONNECTIONS = 1_000_000
+MAX_PER_MINUTE = 1_000_000_000
+REDIS_FAILURE_ENV = "AIRLOCK_REDIS_FAILURE"
 
 
 def register(commands: Any) -> None:
@@ -150,6 +159,36 @@ def register(commands: Any) -> None:
         help="serve NAME from an OpenAI-compatible server at URL (repeatable)",
     )
     parser.add_argument(
+        "--model-rpm",
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="requests per minute for model NAME, all keys together (repeatable)",
+    )
+    parser.add_argument(
+        "--model-tpm",
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="prompt and completion tokens per minute for model NAME, all keys together "
+        "(repeatable)",
+    )
+    parser.add_argument(
+        "--redis-down",
+        choices=("open", "closed"),
+        default=os.environ.get(REDIS_FAILURE_ENV) or "closed",
+        help="with AIRLOCK_REDIS_URL, when Redis does not answer: closed refuses requests that "
+        "have a rate limit (503), open enforces limits in each replica alone (default: "
+        f"{REDIS_FAILURE_ENV}, else closed)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help='read options from a TOML file (`port = 9000`, `upstream = ["NAME=URL"]`, '
+        "`${VAR}` for environment variables); options on the command line win",
+    )
+    parser.add_argument(
         "--log-format",
         choices=("text", "json"),
         default="text",
@@ -171,6 +210,8 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.config is not None:
+        return _run_with_config(args)
     problem = _open_to_all(args)
     if problem is not None:
         print_error(problem)
@@ -196,6 +237,14 @@ def run(args: argparse.Namespace) -> int:
             print_error(f"--upstream {spec!r}: {problem}; expected NAME=http(s)://host:port/v1")
             return USAGE_ERROR
         upstreams.append(Upstream(name, url, os.environ.get(UPSTREAM_KEY_ENV)))
+    model_limits = _model_limits(args)
+    if isinstance(model_limits, str):
+        print_error(model_limits)
+        return USAGE_ERROR
+    shared = _shared_state(args)
+    if isinstance(shared, str):
+        print_error(shared)
+        return USAGE_ERROR
     workers = args.model_workers
     # No hub at run time: models come from the registry's verified copies only.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -220,6 +269,8 @@ def run(args: argparse.Namespace) -> int:
         body_timeout_s=args.body_timeout,
         max_connections=args.max_connections,
         max_connections_per_client=args.max_connections_per_client,
+        model_limits=model_limits,
+        shared=shared,
         **({} if workers is None else {"model_workers": workers}),
     )
     from airlock.cli.keys import open_registry
@@ -250,6 +301,12 @@ def run(args: argparse.Namespace) -> int:
         + (f": {', '.join(names)}" if names else ""),
         flush=True,
     )
+    if shared is not None:
+        print(
+            f"airlock: rate limits and changes shared through Redis (prefix {shared.prefix!r}; "
+            f"when Redis is down: fail {shared.failure})",
+            flush=True,
+        )
     for record in registry.latest():
         if record.engine is None:  # decided at admission: say so now, not at the first request
             print(f"airlock: not serving {record.name}: {record.engine_reason}", flush=True)
@@ -258,6 +315,63 @@ def run(args: argparse.Namespace) -> int:
     with _access_log_on_stderr():
         uvicorn.run(app, **server_options(config))
     return 0
+
+
+def _run_with_config(args: argparse.Namespace) -> int:
+    """Parse the file's settings and the command line again, as one command line."""
+    from airlock.cli.serve_config import ConfigError, merged_arguments
+
+    parser = _parser()
+    typed: list[str] = args.argv
+    cli = typed[typed.index("serve") + 1 :]
+    try:
+        merged = merged_arguments(args.config, parser, cli)
+    except ConfigError as exc:
+        print_error(str(exc))
+        return USAGE_ERROR
+    again = parser.parse_args(merged)
+    again.config = None
+    return run(again)
+
+
+def _parser() -> argparse.ArgumentParser:
+    """A fresh `airlock serve` parser: the one the command line was parsed with."""
+    top = argparse.ArgumentParser(prog="airlock")
+    commands = top.add_subparsers()
+    register(commands)
+    parser: argparse.ArgumentParser = commands.choices["serve"]
+    return parser
+
+
+def _model_limits(args: argparse.Namespace) -> tuple[Any, ...] | str:
+    """--model-rpm/--model-tpm NAME=N as one limit per model, or why they cannot be."""
+    from airlock.gateway.config import ModelLimit
+
+    limits: dict[str, dict[str, int]] = {}
+    for option, specs in (("rpm", args.model_rpm), ("tpm", args.model_tpm)):
+        for spec in specs:
+            name, sep, number = spec.rpartition("=")
+            if not sep or not name.strip() or not number.isdigit():
+                return f"--model-{option} {spec!r}: expected NAME=N, e.g. llama=600"
+            if not 1 <= int(number) <= MAX_PER_MINUTE:
+                return f"--model-{option} {spec!r}: N must be from 1 to {MAX_PER_MINUTE:,}"
+            limits.setdefault(name.strip(), {})[option] = int(number)
+    return tuple(ModelLimit(name, **per) for name, per in limits.items())
+
+
+def _shared_state(args: argparse.Namespace) -> Any:
+    """Redis from AIRLOCK_REDIS_URL (a secret: never an option, never printed), None, or why
+    the URL cannot be used."""
+    from airlock.gateway.changes import DEFAULT_PREFIX, REDIS_PREFIX_ENV, REDIS_URL_ENV
+    from airlock.gateway.config import SharedState
+
+    url = os.environ.get(REDIS_URL_ENV)
+    if not url:
+        return None
+    if url.partition("://")[0] not in ("redis", "rediss", "unix"):
+        return f"{REDIS_URL_ENV} must start with redis://, rediss:// or unix://"
+    prefix = os.environ.get(REDIS_PREFIX_ENV) or DEFAULT_PREFIX
+    return SharedState(url, prefix, args.redis_down)
 
 
 @contextmanager

@@ -1,11 +1,10 @@
 """API keys: `ak-` + 32 random bytes, shown once, stored as a sha256 hash; per-key allowed
-models and requests-per-minute (a token bucket per key)."""
+models, requests and tokens per minute (enforced by gateway/limits.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,7 +13,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from airlock.gateway.errors import TooManyRequests, Unauthorized, model_not_found
+from airlock.gateway.errors import Unauthorized, model_not_found
 from airlock.registry import audit
 from airlock.registry.gateway_tables import ApiKey
 
@@ -34,6 +33,7 @@ class KeyInfo:
     rpm: int | None
     created_at: datetime
     revoked: bool
+    tpm: int | None = None
 
     def allows(self, model: str) -> bool:
         return self.models is None or model in self.models
@@ -49,7 +49,13 @@ class KeyStore:
         self._engine = engine
 
     def create(
-        self, name: str, models: list[str] | None, rpm: int | None, *, actor: str | None = None
+        self,
+        name: str,
+        models: list[str] | None,
+        rpm: int | None,
+        *,
+        tpm: int | None = None,
+        actor: str | None = None,
     ) -> tuple[str, KeyInfo]:
         """A new key; the token is returned here and never again. Recorded in the audit log."""
         token = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -59,6 +65,7 @@ class KeyStore:
             key_hash=hash_key(token),
             models=models,
             rpm=rpm,
+            tpm=tpm,
             created_at=datetime.now(UTC),
         )
         try:
@@ -66,7 +73,7 @@ class KeyStore:
                 session.add(row)
                 session.flush()
                 info = _info(row)
-                details = {"prefix": row.prefix, "models": models, "rpm": rpm}
+                details = {"prefix": row.prefix, "models": models, "rpm": rpm, "tpm": tpm}
                 audit.write(session, audit.KEY_CREATE, name, actor=actor, details=details)
         except IntegrityError:
             raise KeyError_(f"a key named {name!r} exists already") from None
@@ -90,6 +97,11 @@ class KeyStore:
                 session, audit.KEY_REVOKE, name, actor=actor, reason=reason, details=details
             )
 
+    def ping(self) -> None:
+        """Raises when the database does not answer (readiness probes)."""
+        with self._engine.connect() as connection:
+            connection.execute(select(1))
+
     def lookup(self, token: str) -> KeyInfo | None:
         with Session(self._engine) as session:
             row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(token)))
@@ -101,33 +113,8 @@ def _info(row: ApiKey) -> KeyInfo:
     created = created if created.tzinfo is not None else created.replace(tzinfo=UTC)
     models = None if row.models is None else tuple(row.models)
     return KeyInfo(
-        row.id, row.name, row.prefix, models, row.rpm, created, row.revoked_at is not None
+        row.id, row.name, row.prefix, models, row.rpm, created, row.revoked_at is not None, row.tpm
     )
-
-
-class RateLimiter:
-    """A token bucket per key: `rpm` requests per minute, bursts of up to `rpm`."""
-
-    def __init__(self) -> None:
-        self._buckets: dict[int, tuple[float, float]] = {}  # key id -> (tokens, last refill)
-        self._lock = threading.Lock()
-
-    def take(self, key: KeyInfo) -> None:
-        if key.rpm is None:
-            return
-        rate = key.rpm / 60.0
-        with self._lock:
-            now = time.monotonic()
-            tokens, last = self._buckets.get(key.id, (float(key.rpm), now))
-            tokens = min(float(key.rpm), tokens + (now - last) * rate)
-            if tokens < 1.0:
-                self._buckets[key.id] = (tokens, now)
-                raise TooManyRequests(
-                    f"API key '{key.name}' is over its rate limit of {key.rpm} requests per minute",
-                    retry_after=(1.0 - tokens) / rate,
-                    code="rate_limit_exceeded",
-                )
-            self._buckets[key.id] = (tokens - 1.0, now)
 
 
 class Authenticator:
@@ -136,10 +123,13 @@ class Authenticator:
     CACHE_S = 5.0
 
     def __init__(self, store: KeyStore, required: bool) -> None:
-        self._store = store
+        self.store = store
         self.required = required
         self._cache: dict[str, tuple[float, KeyInfo | None]] = {}
-        self.limiter = RateLimiter()
+
+    def forget(self) -> None:
+        """Drop cached keys: a key revoked elsewhere is refused from the next request on."""
+        self._cache.clear()
 
     def authenticate(self, authorization: str | None) -> KeyInfo | None:
         """The caller's key (None when auth is off); raises Unauthorized."""
@@ -151,7 +141,7 @@ class Authenticator:
         token = token.strip()
         cached = self._cache.get(token)
         if cached is None or time.monotonic() - cached[0] > self.CACHE_S:
-            found = self._store.lookup(token)
+            found = self.store.lookup(token)
             cached = (time.monotonic(), found)
             if found is not None:  # unknown tokens are not cached: they could fill memory
                 self._cache[token] = cached
@@ -162,9 +152,6 @@ class Authenticator:
 
     def authorize(self, key: KeyInfo | None, model: str) -> None:
         """Raises ModelNotFound for a model the key may not use (the answer for a model that
-        does not exist: a key cannot probe for names), TooManyRequests over its rate."""
-        if key is None:
-            return
-        if not key.allows(model):
+        does not exist: a key cannot probe for names). Rate limits are gateway/limits.py's."""
+        if key is not None and not key.allows(model):
             raise model_not_found(model)
-        self.limiter.take(key)

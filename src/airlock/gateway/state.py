@@ -13,6 +13,7 @@ from airlock.gateway.auth import Authenticator, KeyInfo
 from airlock.gateway.config import GatewayConfig
 from airlock.gateway.errors import Unauthorized
 from airlock.gateway.lifecycle import ModelManager
+from airlock.gateway.limits import RateLimiter
 from airlock.gateway.metrics import Metrics
 from airlock.gateway.upstream import UpstreamClient
 from airlock.gateway.usage import Usage, UsageRecorder
@@ -27,9 +28,11 @@ class Gateway:
     upstream: UpstreamClient
     metrics: Metrics = field(default_factory=Metrics)
     audio_budget: AudioBudget = field(init=False)
+    limits: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.audio_budget = AudioBudget(self.config.audio_budget_bytes)
+        self.limits = RateLimiter(self.config.model_limits, self.config.shared)
 
 
 @dataclass
@@ -55,6 +58,7 @@ class Call:
         metrics.tokens.labels(self.model, "prompt").inc(prompt_tokens)
         metrics.tokens.labels(self.model, "completion").inc(completion_tokens)
         metrics.loaded.set(len(self.gateway.manager.loaded))
+        self.gateway.limits.charge(self.key, self.model, prompt_tokens + completion_tokens)
         if self.gateway.usage is not None and self.recorded:
             key_id = None if self.key is None else self.key.id
             self.gateway.usage.record(
@@ -82,8 +86,9 @@ def authenticate(request: Request) -> KeyInfo | None:
     return key
 
 
-def begin(request: Request, model: str, endpoint: str) -> Call:
-    """Authorize the caller's key for `model` (404, 429) and start timing."""
+async def begin(request: Request, model: str, endpoint: str) -> Call:
+    """Authorize the caller's key for `model` (404), take from its rate limits (429; 503 when
+    they are shared and Redis is down) and start timing."""
     gateway = gateway_of(request)
     key: KeyInfo | None = request.state.key
     request.state.model = model  # for the access log, whatever the answer
@@ -92,6 +97,7 @@ def begin(request: Request, model: str, endpoint: str) -> Call:
     else:
         gateway.manager.admitted(model)  # 404, as for a model the key may not see
         gateway.auth.authorize(key, model)
+    await gateway.limits.take(key, model)
     call = Call(gateway, key, model, endpoint)
     request.state.call = call  # the error handlers finish it with the error's status
     return call
