@@ -336,9 +336,10 @@ def _run_with_config(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     """A fresh `airlock serve` parser: the one the command line was parsed with."""
-    top = argparse.ArgumentParser(prog="airlock")
-    commands = top.add_subparsers()
-    register(commands)
+    from airlock.cli import build_parser
+
+    top = build_parser(["serve"])
+    commands = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
     parser: argparse.ArgumentParser = commands.choices["serve"]
     return parser
 
