@@ -35,11 +35,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
+def wait_until(
+    url: str, process: subprocess.Popen[bytes], log: Path | None = None, seconds: float = 120
+) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            err = process.stderr.read().decode() if process.stderr else ""
+            err = log.read_text(errors="replace") if log is not None else ""
             raise AssertionError(f"{process.args!r} exited:\n{err}")
         try:
             if httpx.get(url, timeout=1).status_code == 200:
@@ -140,9 +142,7 @@ class Cluster:
 
     def start_upstream(self) -> None:
         port = free_port()
-        fake = subprocess.Popen(
-            [sys.executable, FAKE, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        fake = subprocess.Popen([sys.executable, FAKE, str(port)], stdout=subprocess.DEVNULL)
         self.processes.append(fake)
         self.upstream_url = f"http://127.0.0.1:{port}/v1"
         deadline = time.monotonic() + 20
@@ -160,14 +160,18 @@ class Cluster:
         port = free_port()
         argv = ["serve", "--port", str(port), "--upstream", f"fake={self.upstream_url}"]
         argv += ["--upstream", f"limited={self.upstream_url}", *options]
-        process = subprocess.Popen(
-            [sys.executable, "-m", "airlock", *argv],
-            env=self.env(**env),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        # The access log goes to a file: a pipe nobody reads would stop the server when full.
+        self.home.mkdir(parents=True, exist_ok=True)
+        log = self.home / f"serve-{port}.log"
+        with log.open("wb") as stderr:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "airlock", *argv],
+                env=self.env(**env),
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         self.processes.append(process)
-        wait_until(f"http://127.0.0.1:{port}/health/live", process)
+        wait_until(f"http://127.0.0.1:{port}/health/live", process, log)
         return f"http://127.0.0.1:{port}/v1", process
 
     def close(self) -> None:

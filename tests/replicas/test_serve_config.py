@@ -112,9 +112,11 @@ def test_serve_runs_from_the_file(tmp_path: Path) -> None:
     env.pop("AIRLOCK_REDIS_URL", None)
     env["BIG_URL"] = "http://127.0.0.1:9/v1"
     command = [sys.executable, "-m", "airlock", "serve", "--config", str(path)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
-        wait_until(f"http://127.0.0.1:{port}/health/live", process)
+        wait_until(f"http://127.0.0.1:{port}/health/live", process, log)
         models = httpx.get(f"http://127.0.0.1:{port}/v1/models").json()
         assert [m["id"] for m in models["data"]] == ["big"]
         ready = httpx.get(f"http://127.0.0.1:{port}/health/ready").json()
