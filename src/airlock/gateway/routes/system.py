@@ -41,9 +41,9 @@ async def live() -> Response:
 
 @router.get("/health/ready")
 async def ready(request: Request) -> Response:
-    """Whether this replica can serve now: the database answers, and with shared state, Redis
-    answers and the change channel is subscribed. 503 (send no traffic) otherwise; each check
-    says `ok` or why not, without addresses or passwords."""
+    """Whether this replica can serve now: the database answers, and with shared state failing
+    closed, Redis answers and the change channel is subscribed. 503 (send no traffic)
+    otherwise; each check says `ok` or why not, without addresses or passwords."""
     gateway = gateway_of(request)
     checks = {"database": "ok"}
     try:
@@ -58,7 +58,13 @@ async def ready(request: Request) -> Response:
             checks["redis"] = type(exc).__name__
         listener = request.app.state.listener
         checks["changes"] = "ok" if listener.subscribed.is_set() else "not subscribed"
-    status = 200 if all(v == "ok" for v in checks.values()) else 503
+    # Failing open, a replica serves without Redis (limits per replica): still ready.
+    needed = (
+        checks
+        if gateway.config.shared is None or gateway.config.shared.failure == "closed"
+        else {"database": checks["database"]}
+    )
+    status = 200 if all(v == "ok" for v in needed.values()) else 503
     body = {"status": "ok" if status == 200 else "unavailable", "checks": checks}
     return JSONResponse(body, status_code=status)
 
