@@ -371,6 +371,13 @@ def _shared_state(args: argparse.Namespace) -> Any:
         return None
     if url.partition("://")[0] not in ("redis", "rediss", "unix"):
         return f"{REDIS_URL_ENV} must start with redis://, rediss:// or unix://"
+    import importlib.util
+
+    if importlib.util.find_spec("redis") is None:
+        return (
+            f"{REDIS_URL_ENV} is set, but the redis package is not installed: "
+            "pip install 'model-airlock[scale]'"
+        )
     prefix = os.environ.get(REDIS_PREFIX_ENV) or DEFAULT_PREFIX
     return SharedState(url, prefix, args.redis_down)
 

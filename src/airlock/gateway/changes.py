@@ -37,9 +37,11 @@ def notify(kind: Kind, subject: str) -> str | None:
     url = os.environ.get(REDIS_URL_ENV)
     if not url:
         return None
-    from redis import Redis
-    from redis.exceptions import RedisError
-
+    try:
+        from redis import Redis
+        from redis.exceptions import RedisError
+    except ImportError:
+        return f"{REDIS_URL_ENV} is set, but the redis package is not installed ([scale] extra)"
     prefix = os.environ.get(REDIS_PREFIX_ENV) or DEFAULT_PREFIX
     message = json.dumps({"kind": kind, "subject": subject})
     try:
