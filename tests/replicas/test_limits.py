@@ -119,3 +119,23 @@ def test_redis_that_does_not_answer(failure: str) -> None:
         await limiter.close()
 
     asyncio.run(scenario())
+
+
+def test_a_revocation_redis_does_not_take_is_recorded_and_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from airlock.cli import main
+
+    monkeypatch.setenv("AIRLOCK_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("AIRLOCK_DATABASE_URL", raising=False)
+    monkeypatch.setenv("AIRLOCK_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    assert main(["keys", "create", "--name", "app", "--tpm", "1000"]) == 0
+    assert "1000 tokens/min" in capsys.readouterr().out
+    assert main(["keys", "revoke", "app"]) == 0
+    captured = capsys.readouterr()
+    assert "revoked 'app'" in captured.out
+    (line,) = captured.err.splitlines()
+    assert line.startswith("airlock: warning: recorded, but running gateways were not told")
+    assert main(["keys", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "\trevoked\t" in listing and "tpm=1000" in listing
