@@ -92,7 +92,10 @@ class UsageRecorder:
         with self._ready:
             self._on_journal(lambda journal: journal.append(entry))
             self._pending.append(entry)
-            self._ready.notify()
+            if len(self._pending) == 1:
+                # Only the first row of a batch wakes the writer (it then gathers for a while):
+                # a wake-up per request would cost each request a thread switch.
+                self._ready.notify()
 
     def close(self) -> None:
         """Write what is pending, then stop."""
