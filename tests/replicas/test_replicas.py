@@ -4,6 +4,7 @@ fails on all of them within a second, and `kill -9` of one under load loses no u
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import threading
@@ -12,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -127,6 +129,7 @@ def test_tokens_per_minute_are_charged_across_replicas(replicas: Replicas) -> No
 
 def test_a_revoked_key_fails_on_every_replica_within_a_second(replicas: Replicas) -> None:
     token, _ = replicas.key("to-revoke")
+    messages = subscribe(replicas)
     for url in replicas.urls:  # every replica has the key cached now (for 5 s without Redis)
         assert post(url, token).status_code == 200
     revoke = subprocess.run(
@@ -143,6 +146,71 @@ def test_a_revoked_key_fails_on_every_replica_within_a_second(replicas: Replicas
     while pending and time.monotonic() < revoked_at + 1.0:
         pending = {url for url in pending if post(url, token).status_code != 401}
     assert not pending, f"still honoured 1 s after revocation by {pending}"
+    assert next_message(messages) == {"kind": "key-revoked", "subject": "to-revoke"}
+    messages.close()
+
+
+def test_admitting_and_removing_a_model_reaches_every_replica_within_a_second(
+    replicas: Replicas, tmp_path: Path
+) -> None:
+    from gateway import tiny_models
+
+    token, _ = replicas.key("catalog-reader")
+    folder = tiny_models.make_llama(tmp_path / "llama")
+
+    def listed() -> set[str]:
+        return {
+            url
+            for url in replicas.urls
+            if httpx.get(
+                f"{url}/models/tiny", headers={"Authorization": f"Bearer {token}"}
+            ).status_code
+            == 200
+        }
+
+    assert listed() == set()  # every replica has just read (and cached) the catalog
+    messages = subscribe(replicas)
+    for command in (
+        ["admit", str(folder), "--name", "tiny", "--force", "--reason", "test"],
+        ["models", "remove", "tiny", "--reason", "test"],
+    ):
+        done = subprocess.run(
+            [*_airlock(), *command],
+            env=replicas.cluster.env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "warning" not in done.stderr
+        kind = "model-admitted" if command[0] == "admit" else "model-removed"
+        assert next_message(messages) == {"kind": kind, "subject": "tiny"}
+        expected = set(replicas.urls) if command[0] == "admit" else set()
+        deadline = time.monotonic() + 1.0
+        while listed() != expected and time.monotonic() < deadline:
+            pass
+        assert listed() == expected, command[0]
+    messages.close()
+
+
+def subscribe(replicas: Replicas) -> Any:
+    """A subscriber to the change channel, as the replicas are."""
+    import redis
+
+    from airlock.gateway.changes import channel
+
+    pubsub = redis.Redis.from_url(SHARED_REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(channel(replicas.cluster.prefix))
+    return pubsub
+
+
+def next_message(pubsub: Any) -> Any:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=1.0)
+        if message is not None:
+            return json.loads(message["data"])
+    raise AssertionError("no message on the change channel")
 
 
 def _airlock() -> list[str]:
