@@ -123,3 +123,29 @@ def test_serve_runs_from_the_file(tmp_path: Path) -> None:
         assert ready == {"status": "ok", "checks": {"database": "ok"}}
     finally:
         stop(process)
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"AIRLOCK_REDIS_URL": "http://redis:6379"}, "must start with redis://"),
+        (
+            {"AIRLOCK_REDIS_URL": "redis://127.0.0.1:9/0", "AIRLOCK_REDIS_FAILURE": "maybe"},
+            "AIRLOCK_REDIS_FAILURE must be open or closed, not 'maybe'",
+        ),
+    ],
+)
+def test_shared_state_settings_are_checked_before_serving(
+    env: dict[str, str],
+    words: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AIRLOCK_HOME", str(tmp_path / "home"))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve", "--port", str(free_port())]) == 2
+    captured = capsys.readouterr()
+    (line,) = captured.err.splitlines()
+    assert words in line and captured.out == ""

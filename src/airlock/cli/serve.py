@@ -369,6 +369,8 @@ def _shared_state(args: argparse.Namespace) -> Any:
     url = os.environ.get(REDIS_URL_ENV)
     if not url:
         return None
+    if args.redis_down not in ("open", "closed"):  # a default from the environment
+        return f"{REDIS_FAILURE_ENV} must be open or closed, not {args.redis_down!r}"
     if url.partition("://")[0] not in ("redis", "rediss", "unix"):
         return f"{REDIS_URL_ENV} must start with redis://, rediss:// or unix://"
     import importlib.util
