@@ -49,6 +49,7 @@ def create_app(
         auth=Authenticator(keys, required=config.auth_required),
         usage=usage,
         upstream=UpstreamClient(config.upstreams),
+        keys=keys,
     )
 
     def forget() -> None:

@@ -123,7 +123,7 @@ class Authenticator:
     CACHE_S = 5.0
 
     def __init__(self, store: KeyStore, required: bool) -> None:
-        self.store = store
+        self._store = store
         self.required = required
         self._cache: dict[str, tuple[float, KeyInfo | None]] = {}
 
@@ -141,7 +141,7 @@ class Authenticator:
         token = token.strip()
         cached = self._cache.get(token)
         if cached is None or time.monotonic() - cached[0] > self.CACHE_S:
-            found = self.store.lookup(token)
+            found = self._store.lookup(token)
             cached = (time.monotonic(), found)
             if found is not None:  # unknown tokens are not cached: they could fill memory
                 self._cache[token] = cached

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from airlock.gateway.audio_budget import AudioBudget
-from airlock.gateway.auth import Authenticator, KeyInfo
+from airlock.gateway.auth import Authenticator, KeyInfo, KeyStore
 from airlock.gateway.config import GatewayConfig
 from airlock.gateway.errors import Unauthorized
 from airlock.gateway.lifecycle import ModelManager
@@ -26,6 +26,7 @@ class Gateway:
     auth: Authenticator
     usage: UsageRecorder | None
     upstream: UpstreamClient
+    keys: KeyStore  # the registry's keys (readiness asks whether its database answers)
     metrics: Metrics = field(default_factory=Metrics)
     audio_budget: AudioBudget = field(init=False)
     limits: RateLimiter = field(init=False)

@@ -47,7 +47,7 @@ async def ready(request: Request) -> Response:
     gateway = gateway_of(request)
     checks = {"database": "ok"}
     try:
-        await asyncio.wait_for(asyncio.to_thread(gateway.auth.store.ping), _PROBE_S)
+        await asyncio.wait_for(asyncio.to_thread(gateway.keys.ping), _PROBE_S)
     except Exception as exc:  # any failure means not ready; the probe says which kind
         checks["database"] = type(exc).__name__
     if gateway.config.shared is not None:
