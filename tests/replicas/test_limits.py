@@ -4,7 +4,7 @@ script in a Redis of the test's own; what happens when Redis does not answer."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -139,3 +139,38 @@ def test_a_revocation_redis_does_not_take_is_recorded_and_said(
     assert main(["keys", "list"]) == 0
     listing = capsys.readouterr().out
     assert "\trevoked\t" in listing and "tpm=1000" in listing
+
+
+def test_the_listener_drops_caches_on_each_message_and_each_reconnection(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database is the truth: after a message, and after a lost subscription (messages may
+    have been missed), every cache is dropped."""
+    from airlock.gateway.changes import ChangeListener, notify
+
+    monkeypatch.setenv("AIRLOCK_REDIS_URL", redis_server.url)
+    monkeypatch.setenv("AIRLOCK_REDIS_PREFIX", "t:")
+    forgotten: list[float] = []
+
+    async def until(done: Callable[[], bool]) -> None:
+        for _ in range(300):
+            if done():
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("not within 15 s")
+
+    async def scenario() -> None:
+        listener = ChangeListener(SharedState(redis_server.url, "t:"), lambda: forgotten.append(1))
+        listener.start()
+        await until(listener.subscribed.is_set)
+        assert len(forgotten) == 1  # on subscribing
+        assert await asyncio.to_thread(notify, "key-revoked", "app") is None
+        await until(lambda: len(forgotten) == 2)
+        redis_server.stop()
+        await until(lambda: not listener.subscribed.is_set())
+        redis_server.start()
+        await until(listener.subscribed.is_set)
+        assert len(forgotten) == 3  # subscribed again: whatever was missed, caches are gone
+        await listener.close()
+
+    asyncio.run(scenario())
