@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-vet demo-serve demo-eval test install lint typecheck unit browser clean
+.PHONY: demo demo-vet demo-serve demo-eval test install lint typecheck unit browser clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,7 +69,13 @@ browser:
 	@test -x /usr/bin/chromium || apt-get install -y chromium || \
 	  (apt-get update && apt-get install -y chromium)
 
-unit: $(STAMP) browser
+# tests/replicas stop and start a Redis of their own (redis-server, Debian's package); they also
+# use the machine's PostgreSQL and Redis on 127.0.0.1 where those run, and skip otherwise.
+system-deps:
+	@command -v redis-server >/dev/null || apt-get install -y redis-server || \
+	  (apt-get update && apt-get install -y redis-server)
+
+unit: $(STAMP) browser system-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)

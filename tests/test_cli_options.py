@@ -45,6 +45,13 @@ NUMERIC_OPTIONS: list[tuple[tuple[str, ...], str, str, str, tuple[str, ...]]] = 
     (("fit", "x"), "--memory-bandwidth", "204.8", "above 0 and at most 100,000", ("0", "1e6")),
     (("fit", "x"), "--cpu-gflops", "2000", "above 0 and at most 10,000,000", ("0", "nan")),
     (("keys", "create", "--name", "a"), "--rpm", "60", "from 1 to 1,000,000", ("0", "10**9")),
+    (
+        ("keys", "create", "--name", "a"),
+        "--tpm",
+        "20000",
+        "from 1 to 1,000,000,000",
+        ("0", "10000000000"),
+    ),
     (("models", "show", "a"), "--version", "1", "from 1 to 2,147,483,647", ("0", "2147483648")),
     (("data", "check", "x"), "--max-tokens", "512", "from 1 to 100,000,000", ("0", "1e9")),
     (
@@ -111,7 +118,8 @@ def _numeric_options(parser: argparse.ArgumentParser, words: tuple[str, ...]) ->
 
 
 # Typed options that take no number, each tested below (eval's in tests/eval/test_eval_cli.py).
-OTHER_TYPED = {"audit --since", "eval --model", "eval --endpoint", "eval --judge"}
+# serve --config: tests/replicas/test_serve_config.py.
+OTHER_TYPED = {"audit --since", "eval --model", "eval --endpoint", "eval --judge", "serve --config"}
 
 
 def test_every_typed_option_is_tested_here() -> None:

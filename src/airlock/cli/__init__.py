@@ -84,6 +84,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser(argv).parse_args(argv)
+        # The words as typed, for commands that parse them again (`serve --config`).
+        args.argv = list(sys.argv[1:] if argv is None else argv)
         code: int = args.run(args)
     except SystemExit as exc:  # argparse: 0 after --help/--version, 2 after a usage error
         return exc.code if isinstance(exc.code, int) else USAGE_ERROR

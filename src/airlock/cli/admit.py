@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
 from airlock.cli.options import write_report
-from airlock.cli.registry_access import actor_of, add_actor_argument, open_registry
+from airlock.cli.registry_access import (
+    actor_of,
+    add_actor_argument,
+    open_registry,
+    tell_replicas,
+)
 from airlock.cli.vet import REFUSED, VetError, add_vet_arguments, render, vet
 
 if TYPE_CHECKING:
@@ -153,6 +158,8 @@ def record_vetted(args: argparse.Namespace, registry: Registry, vetted: Vetted) 
         actor=actor_of(args),
         repo_id=args.repo_id or _cached_repo_id(Path(dossier.source)),
     )
+    if created:
+        tell_replicas("model-admitted", record.name)
     forced = " (forced: the policy refused it)" if record.forced else ""
     what = "Admitted" if created else "Already admitted"
     print(f"{what} {record.name} version {record.version}{forced}.", file=sys.stderr)

@@ -7,7 +7,12 @@ from typing import Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
 from airlock.cli.options import int_range
-from airlock.cli.registry_access import actor_of, add_actor_argument, open_registry
+from airlock.cli.registry_access import (
+    actor_of,
+    add_actor_argument,
+    open_registry,
+    tell_replicas,
+)
 
 __all__ = ["open_registry", "register"]  # open_registry: usage and serve import it from here
 
@@ -15,11 +20,13 @@ _EPILOG = """\
 examples:
   airlock keys create --name search-app --models minilm --rpm 600
   airlock keys create --name alice --role reviewer     # signs in to the console
+  airlock keys create --name chat-app --models llama --rpm 60 --tpm 20000
   airlock keys list
   airlock keys revoke search-app
 
 The key is printed once, by `create`; only its sha256 hash is stored."""
 MAX_RPM = 1_000_000  # 16,000 a second: beyond it, a limit in name only
+MAX_TPM = 1_000_000_000
 
 
 def register(commands: Any) -> None:
@@ -53,6 +60,13 @@ def register(commands: Any) -> None:
         "in to the console (requesters ask for models, reviewers admit or refuse them, admins "
         "also manage keys)",
     )
+    create.add_argument(
+        "--tpm",
+        type=int_range(1, MAX_TPM),
+        metavar="N",
+        help="prompt plus completion tokens per minute; a request is refused while the key "
+        "has used more than that in the last minute (default: no limit)",
+    )
     add_actor_argument(create)
     create.set_defaults(run=_create)
     listing = actions.add_parser("list", help="list keys (never the keys themselves)")
@@ -75,7 +89,12 @@ def _create(args: argparse.Namespace) -> int:
         return USAGE_ERROR
     try:
         token, info = KeyStore(registry.engine).create(
-            args.name, args.models, args.rpm, actor=actor_of(args), role=args.role
+            args.name,
+            args.models,
+            args.rpm,
+            tpm=args.tpm,
+            actor=actor_of(args),
+            role=args.role,
         )
     except KeyError_ as exc:
         print_error(str(exc))
@@ -84,7 +103,9 @@ def _create(args: argparse.Namespace) -> int:
         registry.close()
     print(token)
     scope = ", ".join(info.models) if info.models else "all admitted models"
-    rate = f"{info.rpm} requests/min" if info.rpm else "no rate limit"
+    rates = [f"{info.rpm} requests/min"] if info.rpm else []
+    rates += [f"{info.tpm} tokens/min"] if info.tpm else []
+    rate = ", ".join(rates) or "no rate limit"
     print(
         f"key {info.name!r} ({info.role}; {scope}; {rate}). It is shown only now: store it safely."
     )
@@ -107,8 +128,9 @@ def _list(args: argparse.Namespace) -> int:
         models = ",".join(key.models) if key.models else "*"
         state = "revoked" if key.revoked else "active"
         rpm = key.rpm or "-"
+        tpm = key.tpm or "-"
         print(
-            f"{key.name}\t{key.prefix}...\t{state}\trole={key.role}\tmodels={models}\trpm={rpm}\t"
+            f"{key.name}\t{key.prefix}...\t{state}\trole={key.role}\tmodels={models}\trpm={rpm}\ttpm={tpm}\t"
             f"created={key.created_at.isoformat(timespec='seconds')}"
         )
     return 0
@@ -127,5 +149,6 @@ def _revoke(args: argparse.Namespace) -> int:
         return USAGE_ERROR
     finally:
         registry.close()
+    tell_replicas("key-revoked", args.name)
     print(f"revoked {args.name!r}")
     return 0

@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
 from airlock.cli.options import int_range
-from airlock.cli.registry_access import actor_of, add_actor_argument, open_registry
+from airlock.cli.registry_access import (
+    actor_of,
+    add_actor_argument,
+    open_registry,
+    tell_replicas,
+)
 
 if TYPE_CHECKING:
     from airlock.registry.store import Record, Registry
@@ -158,6 +163,7 @@ def _remove(registry: Registry, args: argparse.Namespace) -> int:
             f"no model {args.name!r}" + (f" version {args.version}" if args.version else "")
         )
         return DRIFT
+    tell_replicas("model-removed", args.name)
     print(f"Removed {removed} version(s) of {args.name} (recorded in the audit log).")
     return 0
 

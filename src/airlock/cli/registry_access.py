@@ -4,11 +4,13 @@ why) and `--actor`, the name written to the audit log."""
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
 from airlock.cli.errors import print_error
 
 if TYPE_CHECKING:
+    from airlock.gateway.changes import Kind
     from airlock.registry.store import Registry
 
 
@@ -37,3 +39,17 @@ def add_actor_argument(parser: argparse.ArgumentParser) -> None:
 def actor_of(args: argparse.Namespace) -> str | None:
     actor: str | None = getattr(args, "actor", None)
     return actor.strip() if actor and actor.strip() else None
+
+
+def tell_replicas(kind: Kind, subject: str) -> None:
+    """After a committed change: tell running gateways at once (when they share Redis:
+    AIRLOCK_REDIS_URL); if that fails, say so — they still see it within seconds."""
+    from airlock.gateway.changes import notify
+
+    problem = notify(kind, subject)
+    if problem is not None:
+        print(
+            f"airlock: warning: recorded, but running gateways were not told at once: {problem}; "
+            "they see the change within 5 seconds",
+            file=sys.stderr,
+        )

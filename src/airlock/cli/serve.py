@@ -9,6 +9,7 @@ import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
@@ -47,8 +48,14 @@ re-vetting:
   every minute, versions last vetted under another policy or rule-set digest are re-vetted at
   once. `airlock revet` does the same on demand (docs/revet.md).
 
+replicas (docs/replicas.md):
+  With AIRLOCK_REDIS_URL set (redis://[:password@]host:6379/0), rate limits are shared by
+  every replica through Redis, and revoking a key or removing a model reaches them all at
+  once. AIRLOCK_REDIS_PREFIX (default "airlock:") separates deployments sharing one Redis.
+
 examples:
   airlock serve                                  # 127.0.0.1:8000
+  airlock serve --config serve.toml --port 9000  # settings from a file; the command line wins
   airlock serve --revet-every 24h --policy our-policy.yaml
   airlock serve --host 0.0.0.0 --port 9000 --memory-budget 16
   airlock serve --upstream llama-70b=http://gpu-node:8000/v1   # a vLLM server behind Airlock
@@ -66,6 +73,8 @@ MAX_QUEUE = 1_000_000
 MAX_TIMEOUT_S = 24 * 3600.0
 MAX_CONNECTIONS = 1_000_000
 MAX_REVET_S = 366 * 24 * 3600.0
+MAX_PER_MINUTE = 1_000_000_000
+REDIS_FAILURE_ENV = "AIRLOCK_REDIS_FAILURE"
 
 
 def register(commands: Any) -> None:
@@ -173,6 +182,36 @@ def register(commands: Any) -> None:
         help="serve NAME from an OpenAI-compatible server at URL (repeatable)",
     )
     parser.add_argument(
+        "--model-rpm",
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="requests per minute for model NAME, all keys together (repeatable)",
+    )
+    parser.add_argument(
+        "--model-tpm",
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="prompt and completion tokens per minute for model NAME, all keys together "
+        "(repeatable)",
+    )
+    parser.add_argument(
+        "--redis-down",
+        choices=("open", "closed"),
+        default=os.environ.get(REDIS_FAILURE_ENV) or "closed",
+        help="with AIRLOCK_REDIS_URL, when Redis does not answer: closed refuses requests that "
+        "have a rate limit (503), open enforces limits in each replica alone (default: "
+        f"{REDIS_FAILURE_ENV}, else closed)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help='read options from a TOML file (`port = 9000`, `upstream = ["NAME=URL"]`, '
+        "`${VAR}` for environment variables); options on the command line win",
+    )
+    parser.add_argument(
         "--log-format",
         choices=("text", "json"),
         default="text",
@@ -217,6 +256,8 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.config is not None:
+        return _run_with_config(args)
     problem = _open_to_all(args)
     if problem is not None:
         print_error(problem)
@@ -243,6 +284,14 @@ def run(args: argparse.Namespace) -> int:
             print_error(f"--upstream {spec!r}: {problem}; expected NAME=http(s)://host:port/v1")
             return USAGE_ERROR
         upstreams.append(Upstream(name, url, os.environ.get(UPSTREAM_KEY_ENV)))
+    model_limits = _model_limits(args)
+    if isinstance(model_limits, str):
+        print_error(model_limits)
+        return USAGE_ERROR
+    shared = _shared_state(args)
+    if isinstance(shared, str):
+        print_error(shared)
+        return USAGE_ERROR
     workers = args.model_workers
     # No hub at run time: models come from the registry's verified copies only.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -267,6 +316,8 @@ def run(args: argparse.Namespace) -> int:
         body_timeout_s=args.body_timeout,
         max_connections=args.max_connections,
         max_connections_per_client=args.max_connections_per_client,
+        model_limits=model_limits,
+        shared=shared,
         **({} if workers is None else {"model_workers": workers}),
     )
     from airlock.policy.schema import PolicyError, default_policy, load_policy
@@ -319,6 +370,12 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     print(f"airlock: console on http://{args.host}:{args.port}/", flush=True)
+    if shared is not None:
+        print(
+            f"airlock: rate limits and changes shared through Redis (prefix {shared.prefix!r}; "
+            f"when Redis is down: fail {shared.failure})",
+            flush=True,
+        )
     for record in registry.latest():
         if record.engine is None or record.suspended_reason is not None:
             # Decided at admission or by a re-vet: say so now, not at the first request.
@@ -329,6 +386,73 @@ def run(args: argparse.Namespace) -> int:
     with _access_log_on_stderr(), _revetting(args.revet_every, registry, today_policy):
         uvicorn.run(app, **server_options(config))
     return 0
+
+
+def _run_with_config(args: argparse.Namespace) -> int:
+    """Parse the file's settings and the command line again, as one command line."""
+    from airlock.cli.serve_config import ConfigError, merged_arguments
+
+    parser = _parser()
+    typed: list[str] = args.argv
+    cli = typed[typed.index("serve") + 1 :]
+    try:
+        merged = merged_arguments(args.config, parser, cli)
+    except ConfigError as exc:
+        print_error(str(exc))
+        return USAGE_ERROR
+    again = parser.parse_args(merged)
+    again.config = None
+    return run(again)
+
+
+def _parser() -> argparse.ArgumentParser:
+    """A fresh `airlock serve` parser: the one the command line was parsed with."""
+    from airlock.cli import build_parser
+
+    top = build_parser(["serve"])
+    commands = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
+    parser: argparse.ArgumentParser = commands.choices["serve"]
+    return parser
+
+
+def _model_limits(args: argparse.Namespace) -> tuple[Any, ...] | str:
+    """--model-rpm/--model-tpm NAME=N as one limit per model, or why they cannot be."""
+    from airlock.gateway.config import ModelLimit
+
+    limits: dict[str, dict[str, int]] = {}
+    for option, specs in (("rpm", args.model_rpm), ("tpm", args.model_tpm)):
+        for spec in specs:
+            name, sep, number = spec.rpartition("=")
+            if not sep or not name.strip() or not number.isdigit():
+                return f"--model-{option} {spec!r}: expected NAME=N, e.g. llama=600"
+            if not 1 <= int(number) <= MAX_PER_MINUTE:
+                return f"--model-{option} {spec!r}: N must be from 1 to {MAX_PER_MINUTE:,}"
+            limits.setdefault(name.strip(), {})[option] = int(number)
+    return tuple(ModelLimit(name, **per) for name, per in limits.items())
+
+
+def _shared_state(args: argparse.Namespace) -> Any:
+    """Redis from AIRLOCK_REDIS_URL (a secret: never an option, never printed), None, or why
+    the URL cannot be used."""
+    from airlock.gateway.changes import DEFAULT_PREFIX, REDIS_PREFIX_ENV, REDIS_URL_ENV
+    from airlock.gateway.config import SharedState
+
+    url = os.environ.get(REDIS_URL_ENV)
+    if not url:
+        return None
+    if args.redis_down not in ("open", "closed"):  # a default from the environment
+        return f"{REDIS_FAILURE_ENV} must be open or closed, not {args.redis_down!r}"
+    if url.partition("://")[0] not in ("redis", "rediss", "unix"):
+        return f"{REDIS_URL_ENV} must start with redis://, rediss:// or unix://"
+    import importlib.util
+
+    if importlib.util.find_spec("redis") is None:
+        return (
+            f"{REDIS_URL_ENV} is set, but the redis package is not installed: "
+            "pip install 'model-airlock[scale]'"
+        )
+    prefix = os.environ.get(REDIS_PREFIX_ENV) or DEFAULT_PREFIX
+    return SharedState(url, prefix, args.redis_down)
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from airlock.console.requests import ACTIONS, RequestError
 from airlock.console.sessions import Person, csrf_ok
 from airlock.console.usage_stats import usage_rows
 from airlock.console.views import model_row, model_rows
-from airlock.console.web import CSRF_HEADER, bearer_person, console_of, cookie_person
+from airlock.console.web import CSRF_HEADER, bearer_person, changed, console_of, cookie_person
 from airlock.gateway.auth import APP, KeyError_
 from airlock.registry import audit
 
@@ -202,6 +202,7 @@ def revoke_key(request: Request, name: str, body: Revoke) -> Any:
             console_of(request).keys.revoke(name, reason=body.reason, actor=person.name)
         except KeyError_ as exc:
             raise Problem(str(exc), 404) from None
+        changed(request, "key-revoked", name)
         return {"name": name, "revoked": True}
 
     return _answer(build)

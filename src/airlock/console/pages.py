@@ -21,6 +21,7 @@ from airlock.console.web import (
     CSRF_FIELD,
     CSRF_HEADER,
     SECURITY_HEADERS,
+    changed,
     client_address,
     console_of,
     cookie_person,
@@ -400,6 +401,7 @@ async def revoke_key(request: Request, name: str) -> Response:
             )
         except KeyError_ as exc:
             return _keys_page(request, person, None, str(exc), 404)
+        changed(request, "key-revoked", name)
         return RedirectResponse("/keys", status_code=303)
 
     return await _guard(build)

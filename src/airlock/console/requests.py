@@ -22,6 +22,7 @@ from airlock.console import roles
 from airlock.console.sessions import Person
 from airlock.dossier.model import Dossier
 from airlock.engine_choice import choose_engine
+from airlock.gateway.changes import notify
 from airlock.policy.evaluate import Decision, evaluate
 from airlock.policy.model import Policy
 from airlock.provenance.errors import ProvenanceError
@@ -265,6 +266,7 @@ class Requests:
                 )
             except names.NameRefused as exc:
                 raise RequestError(f"Model name: {exc}.", 409) from None
+            notify("model-admitted", record.name)  # replicas sharing Redis list it at once
             return self._close(request, person, ADMITTED, reason, conditions, record.version)
 
     def _close(

@@ -15,6 +15,8 @@ from airlock.console import roles
 from airlock.console.requests import Requests
 from airlock.console.sessions import COOKIE, Person, SessionStore, SignInLimiter
 from airlock.gateway.auth import APP, KeyStore
+from airlock.gateway.changes import Kind, notify
+from airlock.gateway.state import gateway_of
 from airlock.policy.model import Policy
 from airlock.registry.store import Registry
 
@@ -108,3 +110,11 @@ def render(
         **context,
     )
     return HTMLResponse(page, status_code=status, headers=SECURITY_HEADERS)
+
+
+def changed(request: Request, kind: Kind, subject: str) -> None:
+    """After the console commits a change: this gateway drops its cached keys at once (a key
+    revoked here is refused from the next request on), and replicas sharing Redis are told
+    (gateway/changes.py); they see it within seconds if that message is lost."""
+    gateway_of(request).auth.forget()
+    notify(kind, subject)

@@ -16,6 +16,7 @@ from airlock.gateway.access_log import AccessLog
 from airlock.gateway.auth import Authenticator, KeyStore
 from airlock.gateway.bodies import BodyDeadline, BodyError, BodyLimit
 from airlock.gateway.catalog import ModelCatalog
+from airlock.gateway.changes import ChangeListener
 from airlock.gateway.config import GatewayConfig
 from airlock.gateway.engines.interface import ContextLengthError, EngineError
 from airlock.gateway.errors import (
@@ -57,7 +58,14 @@ def create_app(
         auth=Authenticator(keys, required=config.auth_required),
         usage=usage,
         upstream=UpstreamClient(config.upstreams),
+        keys=keys,
     )
+
+    def forget() -> None:
+        gateway.auth.forget()
+        catalog.forget()
+
+    listener = None if config.shared is None else ChangeListener(config.shared, forget)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -66,14 +74,20 @@ def create_app(
         torch.set_num_threads(config.torch_threads)
         disable_progress_bars()
         heap.settle()
+        if listener is not None:
+            listener.start()
         yield
+        if listener is not None:
+            await listener.close()
         gateway.manager.close()
         await gateway.upstream.close()
+        await gateway.limits.close()
         if gateway.usage is not None:
             gateway.usage.close()
 
     app = FastAPI(title="Airlock gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.gateway = gateway
+    app.state.listener = listener  # /health/ready asks whether it is subscribed
     for module in (system, chat, completions, embeddings, rerank, audio, images, speech):
         app.include_router(module.router)
     app.add_exception_handler(GatewayError, _gateway_error)  # type: ignore[arg-type]

@@ -1,5 +1,5 @@
 """API keys: `ak-` + 32 random bytes, shown once, stored as a sha256 hash; per-key allowed
-models and requests-per-minute (a token bucket per key)."""
+models, requests and tokens per minute (enforced by gateway/limits.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from airlock.gateway.errors import TooManyRequests, Unauthorized, model_not_found
+from airlock.gateway.errors import Unauthorized, model_not_found
 from airlock.registry import audit
 from airlock.registry.gateway_tables import ApiKey
 
@@ -43,6 +43,7 @@ class KeyInfo:
     created_at: datetime
     revoked: bool
     role: str = APP
+    tpm: int | None = None
 
     def allows(self, model: str) -> bool:
         return self.models is None or model in self.models
@@ -63,6 +64,7 @@ class KeyStore:
         models: list[str] | None,
         rpm: int | None,
         *,
+        tpm: int | None = None,
         actor: str | None = None,
         role: str = APP,
     ) -> tuple[str, KeyInfo]:
@@ -77,6 +79,7 @@ class KeyStore:
             key_hash=hash_key(token),
             models=models,
             rpm=rpm,
+            tpm=tpm,
             created_at=datetime.now(UTC),
             role=role,
         )
@@ -85,7 +88,8 @@ class KeyStore:
                 session.add(row)
                 session.flush()
                 info = _info(row)
-                details = {"prefix": row.prefix, "models": models, "rpm": rpm, "role": role}
+                details = {"prefix": row.prefix, "models": models, "rpm": rpm, "tpm": tpm}
+                details["role"] = role
                 audit.write(session, audit.KEY_CREATE, name, actor=actor, details=details)
         except IntegrityError:
             raise KeyError_(f"a key named {name!r} exists already") from None
@@ -114,6 +118,11 @@ class KeyStore:
             row = session.get(ApiKey, key_id)
             return None if row is None else _info(row)
 
+    def ping(self) -> None:
+        """Raises when the database does not answer (readiness probes)."""
+        with self._engine.connect() as connection:
+            connection.execute(select(1))
+
     def lookup(self, token: str) -> KeyInfo | None:
         with Session(self._engine) as session:
             row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(token)))
@@ -133,32 +142,8 @@ def _info(row: ApiKey) -> KeyInfo:
         created,
         row.revoked_at is not None,
         row.role or APP,
+        row.tpm,
     )
-
-
-class RateLimiter:
-    """A token bucket per key: `rpm` requests per minute, bursts of up to `rpm`."""
-
-    def __init__(self) -> None:
-        self._buckets: dict[int, tuple[float, float]] = {}  # key id -> (tokens, last refill)
-        self._lock = threading.Lock()
-
-    def take(self, key: KeyInfo) -> None:
-        if key.rpm is None:
-            return
-        rate = key.rpm / 60.0
-        with self._lock:
-            now = time.monotonic()
-            tokens, last = self._buckets.get(key.id, (float(key.rpm), now))
-            tokens = min(float(key.rpm), tokens + (now - last) * rate)
-            if tokens < 1.0:
-                self._buckets[key.id] = (tokens, now)
-                raise TooManyRequests(
-                    f"API key '{key.name}' is over its rate limit of {key.rpm} requests per minute",
-                    retry_after=(1.0 - tokens) / rate,
-                    code="rate_limit_exceeded",
-                )
-            self._buckets[key.id] = (tokens - 1.0, now)
 
 
 class Authenticator:
@@ -170,7 +155,6 @@ class Authenticator:
         self._store = store
         self.required = required
         self._cache: dict[str, tuple[float, KeyInfo | None]] = {}
-        self.limiter = RateLimiter()
         self._delegated: dict[str, tuple[float, int]] = {}  # token -> (expires, key id)
         self._lock = threading.Lock()
 
@@ -184,6 +168,10 @@ class Authenticator:
             self._delegated = {t: d for t, d in self._delegated.items() if d[0] > now}
             self._delegated[token] = (now + ttl_s, key.id)
         return token
+
+    def forget(self) -> None:
+        """Drop cached keys: a key revoked elsewhere is refused from the next request on."""
+        self._cache.clear()
 
     def authenticate(self, authorization: str | None) -> KeyInfo | None:
         """The caller's key (None when auth is off); raises Unauthorized."""
@@ -212,9 +200,6 @@ class Authenticator:
 
     def authorize(self, key: KeyInfo | None, model: str) -> None:
         """Raises ModelNotFound for a model the key may not use (the answer for a model that
-        does not exist: a key cannot probe for names), TooManyRequests over its rate."""
-        if key is None:
-            return
-        if not key.allows(model):
+        does not exist: a key cannot probe for names). Rate limits are gateway/limits.py's."""
+        if key is not None and not key.allows(model):
             raise model_not_found(model)
-        self.limiter.take(key)

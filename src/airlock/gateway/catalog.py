@@ -86,6 +86,10 @@ class ModelCatalog(Protocol):
         """The names of the models that can be served (what /v1/models lists)."""
         ...
 
+    def forget(self) -> None:
+        """Drop what is cached: the registry changed (gateway/changes.py)."""
+        ...
+
 
 class StaticCatalog:
     """A fixed set of admitted models (tests, and a registry snapshot taken at startup)."""
@@ -98,3 +102,6 @@ class StaticCatalog:
 
     def names(self) -> list[str]:
         return sorted(n for n, m in self._models.items() if m.not_servable is None)
+
+    def forget(self) -> None:
+        """A fixed set: nothing cached to drop."""

@@ -24,6 +24,27 @@ class Upstream:
 
 
 @dataclass(frozen=True)
+class ModelLimit:
+    """Requests and tokens per minute for one model, whichever key calls it (None: no limit)."""
+
+    model: str
+    rpm: int | None = None
+    tpm: int | None = None
+
+
+@dataclass(frozen=True)
+class SharedState:
+    """Redis, which every replica shares (gateway/limits.py, gateway/changes.py): rate-limit
+    buckets under `prefix`, and the channel that tells replicas of revocations and removals."""
+
+    url: str
+    prefix: str = "airlock:"
+    # When Redis does not answer: "closed" refuses requests that have a rate limit (503),
+    # "open" enforces limits in each replica alone (N replicas then let N times a limit through).
+    failure: Literal["open", "closed"] = "closed"
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     host: str = "127.0.0.1"
     port: int = 8000
@@ -68,3 +89,5 @@ class GatewayConfig:
     prepack_kernels: bool = True
     upstreams: tuple[Upstream, ...] = field(default_factory=tuple)
     log_format: Literal["text", "json"] = "text"  # the access log (gateway/access_log.py)
+    model_limits: tuple[ModelLimit, ...] = field(default_factory=tuple)
+    shared: SharedState | None = None  # None: limits and caches in this process only

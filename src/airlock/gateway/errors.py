@@ -129,6 +129,14 @@ class Overloaded(GatewayError):
     code = "server_overloaded"
 
 
+class LimitsUnavailable(GatewayError):
+    """Rate limits are kept in Redis, which does not answer, and the gateway fails closed."""
+
+    status = 503
+    type = "server_error"
+    code = "rate_limits_unavailable"
+
+
 class ClientClosed(GatewayError):
     """The client went away before the answer (nginx's 499): recorded in usage and metrics,
     never sent."""

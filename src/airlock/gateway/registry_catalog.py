@@ -8,7 +8,8 @@ from pathlib import Path
 from airlock.gateway.catalog import AdmittedModel
 from airlock.registry.store import Record, Registry
 
-# A short cache: a request needs no database round trip, and a new admit shows within seconds.
+# A short cache: a request needs no database round trip, and a new admit shows within seconds
+# (at once on every replica when they share Redis: gateway/changes.py calls `forget`).
 CACHE_S = 2.0
 
 
@@ -23,6 +24,9 @@ class RegistryCatalog:
 
     def names(self) -> list[str]:
         return sorted(n for n, m in self._models().items() if m.not_servable is None)
+
+    def forget(self) -> None:
+        self._fetched = float("-inf")
 
     def _models(self) -> dict[str, AdmittedModel]:
         if time.monotonic() - self._fetched > CACHE_S:

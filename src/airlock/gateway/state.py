@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from airlock.gateway.audio_budget import AudioBudget
-from airlock.gateway.auth import Authenticator, KeyInfo
+from airlock.gateway.auth import Authenticator, KeyInfo, KeyStore
 from airlock.gateway.config import GatewayConfig
 from airlock.gateway.errors import Unauthorized
 from airlock.gateway.image_queue import ImageQueue
 from airlock.gateway.lifecycle import ModelManager
+from airlock.gateway.limits import RateLimiter
 from airlock.gateway.metrics import Metrics
 from airlock.gateway.upstream import UpstreamClient
 from airlock.gateway.usage import Usage, UsageRecorder
@@ -26,13 +27,16 @@ class Gateway:
     auth: Authenticator
     usage: UsageRecorder | None
     upstream: UpstreamClient
+    keys: KeyStore  # the registry's keys (readiness asks whether its database answers)
     metrics: Metrics = field(default_factory=Metrics)
     audio_budget: AudioBudget = field(init=False)
     image_queue: ImageQueue = field(init=False)
+    limits: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.audio_budget = AudioBudget(self.config.audio_budget_bytes)
         self.image_queue = ImageQueue(self.config.max_queued_images)
+        self.limits = RateLimiter(self.config.model_limits, self.config.shared)
 
 
 @dataclass
@@ -58,6 +62,7 @@ class Call:
         metrics.tokens.labels(self.model, "prompt").inc(prompt_tokens)
         metrics.tokens.labels(self.model, "completion").inc(completion_tokens)
         metrics.loaded.set(len(self.gateway.manager.loaded))
+        self.gateway.limits.charge(self.key, self.model, prompt_tokens + completion_tokens)
         if self.gateway.usage is not None and self.recorded:
             key_id = None if self.key is None else self.key.id
             self.gateway.usage.record(
@@ -85,8 +90,9 @@ def authenticate(request: Request) -> KeyInfo | None:
     return key
 
 
-def begin(request: Request, model: str, endpoint: str) -> Call:
-    """Authorize the caller's key for `model` (404, 429) and start timing."""
+async def begin(request: Request, model: str, endpoint: str) -> Call:
+    """Authorize the caller's key for `model` (404), take from its rate limits (429; 503 when
+    they are shared and Redis is down) and start timing."""
     gateway = gateway_of(request)
     key: KeyInfo | None = request.state.key
     request.state.model = model  # for the access log, whatever the answer
@@ -95,6 +101,7 @@ def begin(request: Request, model: str, endpoint: str) -> Call:
     else:
         gateway.manager.admitted(model)  # 404, as for a model the key may not see
         gateway.auth.authorize(key, model)
+    await gateway.limits.take(key, model)
     call = Call(gateway, key, model, endpoint)
     request.state.call = call  # the error handlers finish it with the error's status
     return call

@@ -3,7 +3,9 @@
 A row is journaled as its request finishes (usage_journal.py: one append, which survives the
 gateway being killed) and written to the database by one background thread in batches, so a
 request never waits on a database write (SQLite serializes writers; a busy one would otherwise
-add latency). Journals of gateways that stopped are replayed when a recorder starts."""
+add latency). Journals of gateways that stopped are replayed when a recorder starts, and every
+few seconds by the recorders that run: replicas sharing a journal folder (one machine, or a
+shared volume) write a killed replica's rows without waiting for it to restart."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from airlock.registry.gateway_tables import ApiKey, UsageRecord
 LOGGER = logging.getLogger(__name__)
 _FLUSH_EVERY_S = 0.5
 _RETRY_S = 2.0  # after a failed database write; the rows wait in the journal
+ADOPT_EVERY_S = 5.0  # how often a running recorder replays the journals of dead gateways
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,9 @@ def journal_folder(engine: Engine) -> Path:
 class UsageRecorder:
     def __init__(self, engine: Engine, journal: Path | None = None) -> None:
         self._engine = engine
-        self._journal = self._open_journal(journal_folder(engine) if journal is None else journal)
+        self._folder = journal_folder(engine) if journal is None else journal
+        self._journal = self._open_journal(self._folder)
+        self._adopted = time.monotonic()
         self._ready = threading.Condition()
         self._pending: list[Entry] = []  # journaled, not yet in the database
         self._closing = False
@@ -87,7 +92,10 @@ class UsageRecorder:
         with self._ready:
             self._on_journal(lambda journal: journal.append(entry))
             self._pending.append(entry)
-            self._ready.notify()
+            if len(self._pending) == 1:
+                # Only the first row of a batch wakes the writer (it then gathers for a while):
+                # a wake-up per request would cost each request a thread switch.
+                self._ready.notify()
 
     def close(self) -> None:
         """Write what is pending, then stop."""
@@ -108,11 +116,15 @@ class UsageRecorder:
     def _write_loop(self) -> None:
         while True:
             with self._ready:
-                self._ready.wait_for(lambda: self._pending or self._closing)
+                self._ready.wait_for(lambda: self._pending or self._closing, ADOPT_EVERY_S)
                 # Gather for a while after the first row: one commit per flush, not per request.
                 self._ready.wait_for(lambda: self._closing, timeout=_FLUSH_EVERY_S)
                 batch, closing = list(self._pending), self._closing
+            if time.monotonic() - self._adopted >= ADOPT_EVERY_S:
+                self._adopt()
             if not batch:
+                if not closing:
+                    continue
                 self._on_journal(lambda journal: journal.close(remove=True))
                 return
             try:
@@ -127,6 +139,14 @@ class UsageRecorder:
             with self._ready:
                 del self._pending[: len(batch)]
                 self._on_journal(lambda journal: journal.keep(self._pending))
+
+    def _adopt(self) -> None:
+        """Replay the journals of gateways that died since (their lock is free)."""
+        self._adopted = time.monotonic()
+        try:
+            replay(self._folder, self._write)
+        except (SQLAlchemyError, OSError) as exc:
+            LOGGER.warning("usage journal: a dead gateway's rows wait for the next try: %s", exc)
 
     def _write(self, entries: list[Entry]) -> None:
         """Insert the entries the database does not have yet (a replay may find some there)."""

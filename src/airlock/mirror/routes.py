@@ -43,27 +43,26 @@ def mirror_of(request: Request) -> Mirror:
     return mirror
 
 
-def _find(request: Request, repo_id: str, revision: str) -> Record:
-    key = _authorize(request)
+async def _find(request: Request, repo_id: str, revision: str) -> Record:
+    key = _authenticate(request)
     record = mirror_of(request).index.find(repo_id, revision, key)
     request.state.model = record.name  # for the access log
+    try:  # a download counts against the key's (and model's) rate limits as a request does
+        await gateway_of(request).limits.take(key, record.name)
+    except TooManyRequests as exc:
+        raise RateLimited(exc.message) from None
     return record
 
 
-def _authorize(request: Request) -> KeyInfo | None:
+def _authenticate(request: Request) -> KeyInfo | None:
     """The caller's Airlock key (HF_TOKEN is sent as `Authorization: Bearer`), as the API
-    checks it; a download counts against the key's rate limit as a request does."""
-    auth = gateway_of(request).auth
+    checks it."""
     try:
-        key = auth.authenticate(request.headers.get("authorization"))
-        if key is not None:
-            auth.limiter.take(key)
+        key = gateway_of(request).auth.authenticate(request.headers.get("authorization"))
     except GatewayUnauthorized as exc:
         raise Unauthorized(
             f"{exc.message}. Set HF_TOKEN to an Airlock key (`airlock keys create`)."
         ) from None
-    except TooManyRequests as exc:
-        raise RateLimited(exc.message) from None
     request.state.key = key  # for the access log
     return key
 
@@ -81,12 +80,12 @@ def _repo_id(request: Request) -> str:
 async def model_info(request: Request) -> JSONResponse:
     revision = request.path_params.get("revision", DEFAULT_REVISION)
     repo_id = _repo_id(request)
-    record = _find(request, repo_id, revision)
+    record = await _find(request, repo_id, revision)
     return JSONResponse(hub_json.model_info(record, repo_id))
 
 
 async def tree(request: Request) -> JSONResponse:
-    record = _find(request, _repo_id(request), request.path_params["revision"])
+    record = await _find(request, _repo_id(request), request.path_params["revision"])
     folder = request.path_params.get("path", "")
     recursive = request.query_params.get("recursive", "false") in _TRUE
     listing = hub_json.tree(record, folder, recursive)
@@ -96,7 +95,7 @@ async def tree(request: Request) -> JSONResponse:
 
 
 async def resolve(request: Request) -> Response:
-    record = _find(request, _repo_id(request), request.path_params["revision"])
+    record = await _find(request, _repo_id(request), request.path_params["revision"])
     path = request.path_params["file"]
     entry = next((f for f in record.files if f.path == path), None)
     if entry is None:

@@ -20,6 +20,7 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     models: Mapped[list[str] | None] = mapped_column(JSON)  # None: every admitted model
     rpm: Mapped[int | None] = mapped_column(Integer)  # None: no rate limit
+    tpm: Mapped[int | None] = mapped_column(Integer)  # tokens per minute; None: no limit
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Who holds it (gateway/auth.py ROLES): "app" calls the API only; people sign in to the

@@ -11,18 +11,22 @@ same setting is a new refusal).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from airlock.api import vet
 from airlock.artifact import ArtifactError
+from airlock.gateway.changes import notify
 from airlock.policy.model import Policy
 from airlock.provenance.changes import diff
 from airlock.provenance.errors import ProvenanceError
 from airlock.registry.evals import for_files
 from airlock.registry.store import Record, Registry
 from airlock.ruleset import ruleset_digest
+
+_log = logging.getLogger("airlock.revet")
 
 PASSED = "passed"
 SUSPENDED = "suspended"  # by this run
@@ -96,7 +100,7 @@ def _revet_one(
     if judged.reason is None:
         registry.mark_vetted(record.name, record.version, policy)
         return Outcome(record.name, record.version, PASSED, None, judged.decision)
-    registry.suspend(
+    suspended = registry.suspend(
         record.name,
         record.version,
         judged.reason,
@@ -104,6 +108,11 @@ def _revet_one(
         actor=actor,
         details={"decision": judged.decision, "source": record.source},
     )
+    if suspended:  # replicas sharing Redis stop serving it at once, not after their cache ends
+        problem = notify("model-suspended", record.name)
+        if problem is not None:
+            _log.warning("suspended %s v%d, but running gateways were not told at once: %s",
+                         record.name, record.version, problem)  # fmt: skip
     return Outcome(record.name, record.version, SUSPENDED, judged.reason, judged.decision)
 
 

@@ -65,7 +65,7 @@ async def _speech_to_text(
     request: Request, file: UploadFile, model: str, options: _Options
 ) -> Response:
     endpoint = "translations" if options.translate else "transcriptions"
-    call = begin(request, model, endpoint)
+    call = await begin(request, model, endpoint)
     limit = call.gateway.config.max_audio_bytes
     # Starlette spooled the upload to a temporary file as it came: reserved before it is read.
     with call.gateway.audio_budget.hold(limit if file.size is None else min(limit, file.size)):

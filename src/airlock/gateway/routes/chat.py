@@ -29,7 +29,7 @@ _JSON_INSTRUCTION = "Respond with a single JSON object and nothing else."
 # The route's name is the endpoint label of errors answered before `begin` (state.finish_error).
 @router.post("/v1/chat/completions", name="chat")
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
-    call = begin(request, body.model, "chat")
+    call = await begin(request, body.model, "chat")
     gateway = call.gateway
     check_texts(body)  # before a tokenizer, a batch or an upstream sees them
     if gateway.upstream.serves(body.model):

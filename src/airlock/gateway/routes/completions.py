@@ -23,7 +23,7 @@ router = APIRouter(dependencies=[Depends(authenticate)])
 
 @router.post("/v1/completions")
 async def completions(body: CompletionRequest, request: Request) -> Response:
-    call = begin(request, body.model, "completions")
+    call = await begin(request, body.model, "completions")
     gateway = call.gateway
     check_texts(body)  # before a tokenizer, a batch or an upstream sees them
     if gateway.upstream.serves(body.model):

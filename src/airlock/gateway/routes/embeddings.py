@@ -28,7 +28,7 @@ Vector = npt.NDArray[np.float32]
 
 @router.post("/v1/embeddings")
 async def embeddings(body: EmbeddingRequest, request: Request) -> Response:
-    call = begin(request, body.model, "embeddings")
+    call = await begin(request, body.model, "embeddings")
     gateway = call.gateway
     check_texts(body)  # before a tokenizer, a batch or an upstream sees them
     if gateway.upstream.serves(body.model):

@@ -52,7 +52,7 @@ class ImageGenerationRequest(_Request):
 
 @router.post("/v1/images/generations")
 async def generations(body: ImageGenerationRequest, request: Request) -> Response:
-    call = begin(request, body.model, "images")
+    call = await begin(request, body.model, "images")
     check_texts(body)
     if call.gateway.upstream.serves(body.model):
         return await relay(call, "/images/generations", await request.json())
@@ -86,7 +86,7 @@ async def edits(
     guidance_scale: Annotated[float | None, Form(ge=0.0, le=50.0)] = None,
     negative_prompt: Annotated[str | None, Form(max_length=MAX_PROMPT_CHARS)] = None,
 ) -> Response:
-    call = begin(request, model, "image_edits")
+    call = await begin(request, model, "image_edits")
     form = [(k, v) for k, v in (await request.form()).multi_items() if isinstance(v, str)]
     data = await image.read()
     if call.gateway.upstream.serves(model):

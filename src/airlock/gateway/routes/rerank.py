@@ -28,7 +28,7 @@ Pair = tuple[str, str]
 @router.post("/v2/rerank")
 @router.post("/rerank")
 async def rerank(body: RerankRequest, request: Request) -> Response:
-    call = begin(request, body.model, "rerank")
+    call = await begin(request, body.model, "rerank")
     gateway = call.gateway
     check_texts(body)  # before a tokenizer, a batch or an upstream sees them
     if gateway.upstream.serves(body.model):

@@ -38,7 +38,7 @@ class SpeechBody(_Request):
 
 @router.post("/v1/audio/speech")
 async def speech(body: SpeechBody, request: Request) -> Response:
-    call = begin(request, body.model, "speech")
+    call = await begin(request, body.model, "speech")
     check_texts(body)
     if call.gateway.upstream.serves(body.model):
         return await relay(call, "/audio/speech", await request.json())

@@ -1,10 +1,12 @@
-"""GET /v1/models (servable admitted and upstream models the key may use), /health, /metrics.
+"""GET /v1/models (servable admitted and upstream models the key may use), /health, /metrics;
+/health/live and /health/ready for load balancers and orchestrators (no key needed).
 
 What a key may learn is what it may use: a model it may not use is answered as one that does
 not exist (404), and is left out of /v1/models, /health and /metrics."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -16,6 +18,7 @@ from airlock.gateway.errors import Unauthorized, model_not_found
 from airlock.gateway.state import authenticate, gateway_of
 
 router = APIRouter()
+_PROBE_S = 2.0  # a probe that waits longer than this is failing anyway
 
 
 @router.get("/health")
@@ -28,6 +31,42 @@ async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
     loaded = [n for n in gateway_of(request).manager.loaded if key is None or key.allows(n)]
     return JSONResponse({"status": "ok", "loaded": loaded})
+
+
+@router.get("/health/live")
+async def live() -> Response:
+    """The process answers: restart it when this fails."""
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/health/ready")
+async def ready(request: Request) -> Response:
+    """Whether this replica can serve now: the database answers, and with shared state failing
+    closed, Redis answers and the change channel is subscribed. 503 (send no traffic)
+    otherwise; each check says `ok` or why not, without addresses or passwords."""
+    gateway = gateway_of(request)
+    checks = {"database": "ok"}
+    try:
+        await asyncio.wait_for(asyncio.to_thread(gateway.keys.ping), _PROBE_S)
+    except Exception as exc:  # any failure means not ready; the probe says which kind
+        checks["database"] = type(exc).__name__
+    if gateway.config.shared is not None:
+        checks["redis"] = "ok"
+        try:
+            await asyncio.wait_for(gateway.limits.ping(), _PROBE_S)
+        except Exception as exc:
+            checks["redis"] = type(exc).__name__
+        listener = request.app.state.listener
+        checks["changes"] = "ok" if listener.subscribed.is_set() else "not subscribed"
+    # Failing open, a replica serves without Redis (limits per replica): still ready.
+    needed = (
+        checks
+        if gateway.config.shared is None or gateway.config.shared.failure == "closed"
+        else {"database": checks["database"]}
+    )
+    status = 200 if all(v == "ok" for v in needed.values()) else 503
+    body = {"status": "ok" if status == 200 else "unavailable", "checks": checks}
+    return JSONResponse(body, status_code=status)
 
 
 @router.get("/metrics")
