@@ -57,6 +57,6 @@ def _chunks(prefix: str) -> ChunkShape:
     return ChunkShape(
         object="text_completion",
         opening=_choice(prefix, None) if prefix else None,  # echo: the prompt comes first
-        piece=lambda text: _choice(text, None),
-        closing=lambda finish_reason: _choice("", finish_reason),
+        piece=lambda text: [_choice(text, None)],
+        closing=lambda finish_reason: [_choice("", finish_reason)],
     )

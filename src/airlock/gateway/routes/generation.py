@@ -150,12 +150,13 @@ async def whole(
 
 @dataclass(frozen=True)
 class ChunkShape:
-    """How one API spells its stream: the chunk object and its choices."""
+    """How one API spells its stream: the chunk object and its choices. `piece` may hold text
+    back (a tool call is sent once it is complete) and return no choice."""
 
     object: str
     opening: dict[str, Any] | None  # a choice sent before the first piece, if any
-    piece: Callable[[str], dict[str, Any]]  # text -> choice
-    closing: Callable[[str], dict[str, Any]]  # finish_reason -> choice
+    piece: Callable[[str], list[dict[str, Any]]]  # text -> choices
+    closing: Callable[[str], list[dict[str, Any]]]  # finish_reason -> the last choices
 
 
 async def streamed(
@@ -200,8 +201,10 @@ async def _events(
             yield sse({**chunk, "choices": [shape.opening]})
         async with aclosing(generate(started, stops, outcome)) as pieces:
             async for piece in pieces:
-                yield sse({**chunk, "choices": [shape.piece(piece)]})
-        yield sse({**chunk, "choices": [shape.closing(outcome.finish_reason)]})
+                for choice in shape.piece(piece):
+                    yield sse({**chunk, "choices": [choice]})
+        for choice in shape.closing(outcome.finish_reason):
+            yield sse({**chunk, "choices": [choice]})
         if include_usage:
             tokens = usage(outcome.prompt_tokens, outcome.completion_tokens)
             yield sse({**chunk, "choices": [], "usage": tokens})

@@ -1,0 +1,289 @@
+"""Structured output and tools through a live gateway, with the clients people use: the openai
+SDK (tools, streamed tool calls, parse with a Pydantic model), LangChain (with_structured_output
+in both methods, bind_tools) and instructor. The model is a tiny random-weight Llama with a
+Hermes-style chat template that renders tools: whatever its weights prefer, every answer must
+validate against its schema (several seeds)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import openai
+import pytest
+from pydantic import BaseModel
+from transformers import AutoTokenizer
+
+from airlock.gateway.config import GatewayConfig
+
+from . import tiny_models
+from .conftest import Live, admit, serve
+
+HERMES_TEMPLATE = (
+    "{%- if tools %}<|system|>You may call these tools:\n"
+    "{%- for t in tools %}\n{{ t | tojson }}{% endfor %}\n"
+    'Call one as <tool_call>\n{"name": ..., "arguments": ...}\n</tool_call></s>{% endif %}'
+    "{%- for m in messages %}"
+    "{%- if m['role'] == 'assistant' and m.get('tool_calls') %}<|assistant|>"
+    "{%- for c in m['tool_calls'] %}<tool_call>\n"
+    "{{ {'name': c['function']['name'], 'arguments': c['function']['arguments']} | tojson }}"
+    "\n</tool_call>{% endfor %}</s>"
+    "{%- elif m['role'] == 'tool' %}<|user|><tool_response>{{ m['content'] }}</tool_response></s>"
+    "{%- else %}<|{{ m['role'] }}|>{{ m['content'] }}</s>{% endif %}"
+    "{%- endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+SEEDS = [0, 1, 2, 3]
+WEATHER: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}, "unit": {"enum": ["c", "f"]}},
+            "required": ["city", "unit"],
+            "additionalProperties": False,
+        },
+    },
+}
+TIME: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": "get_time",
+        "parameters": {
+            "type": "object",
+            "properties": {"zone": {"type": "string"}, "hours": {"type": "integer"}},
+            "required": ["zone", "hours"],
+            "additionalProperties": False,
+        },
+    },
+}
+SCHEMAS = {
+    "get_weather": WEATHER["function"]["parameters"],
+    "get_time": TIME["function"]["parameters"],
+}
+ASK = [{"role": "user", "content": "what is the weather in paris?"}]
+
+
+class Colour(StrEnum):
+    RED = "red"
+    GREEN = "green"
+
+
+class Person(BaseModel):
+    name: str
+    age: int
+    colour: Colour
+    tags: list[str]
+
+
+@pytest.fixture(scope="module")
+def live(models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    folder = tiny_models.make_llama(tmp_path_factory.mktemp("hermes") / "hermes", context=4096)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer.chat_template = HERMES_TEMPLATE
+    tokenizer.save_pretrained(folder)
+    admit(folder, "hermes")
+    yield from serve(GatewayConfig(max_request_bytes=64 * 1024, request_timeout_s=120))
+
+
+@pytest.fixture(scope="module")
+def client(live: Live) -> openai.OpenAI:
+    return openai.OpenAI(base_url=live.url, api_key=live.key("structured-test"), max_retries=0)
+
+
+def check_calls(calls: Any) -> None:
+    assert calls, "no tool call"
+    for call in calls:
+        assert call.type == "function" and call.id.startswith("call_")
+        jsonschema.validate(json.loads(call.function.arguments), SCHEMAS[call.function.name])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_required_tool_call_is_valid(client: openai.OpenAI, seed: int) -> None:
+    result = client.chat.completions.create(
+        model="hermes",
+        messages=ASK,  # type: ignore[arg-type]
+        tools=[WEATHER, TIME],  # type: ignore[list-item]
+        tool_choice="required",
+        seed=seed,
+    )
+    choice = result.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.content is None
+    check_calls(choice.message.tool_calls)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_named_tool_choice_calls_that_function_once(client: openai.OpenAI, seed: int) -> None:
+    result = client.chat.completions.create(
+        model="hermes",
+        messages=ASK,  # type: ignore[arg-type]
+        tools=[WEATHER, TIME],  # type: ignore[list-item]
+        tool_choice={"type": "function", "function": {"name": "get_time"}},
+        seed=seed,
+    )
+    calls = result.choices[0].message.tool_calls
+    check_calls(calls)
+    assert calls is not None and [c.function.name for c in calls] == ["get_time"]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_auto_answers_in_text_or_valid_calls(client: openai.OpenAI, seed: int) -> None:
+    result = client.chat.completions.create(
+        model="hermes",
+        messages=ASK,  # type: ignore[arg-type]
+        tools=[WEATHER],  # type: ignore[list-item]
+        seed=seed,
+        max_tokens=200,
+    )
+    choice = result.choices[0]
+    if choice.message.tool_calls:
+        assert choice.finish_reason == "tool_calls"
+        check_calls(choice.message.tool_calls)
+    else:
+        assert choice.message.content and not choice.message.content.startswith("<")
+
+
+def test_tool_choice_none_answers_in_text(client: openai.OpenAI) -> None:
+    result = client.chat.completions.create(
+        model="hermes",
+        messages=ASK,  # type: ignore[arg-type]
+        tools=[WEATHER],  # type: ignore[list-item]
+        tool_choice="none",
+        max_tokens=8,
+    )
+    assert result.choices[0].message.tool_calls is None
+
+
+@pytest.mark.parametrize("seed", SEEDS[:2])
+def test_streamed_tool_calls_assemble_in_the_sdk(client: openai.OpenAI, seed: int) -> None:
+    with client.chat.completions.stream(
+        model="hermes",
+        messages=ASK,  # type: ignore[arg-type]
+        tools=[WEATHER, TIME],  # type: ignore[list-item]
+        tool_choice="required",
+        seed=seed,
+    ) as stream:
+        final = stream.get_final_completion()
+    assert final.choices[0].finish_reason == "tool_calls"
+    check_calls(final.choices[0].message.tool_calls)
+
+
+def test_a_tool_round_trip_renders_through_the_template(client: openai.OpenAI) -> None:
+    first = client.chat.completions.create(
+        model="hermes",
+        messages=ASK,  # type: ignore[arg-type]
+        tools=[WEATHER],  # type: ignore[list-item]
+        tool_choice="required",
+        seed=0,
+    )
+    call = first.choices[0].message.tool_calls[0]  # type: ignore[index]
+    second = client.chat.completions.create(
+        model="hermes",
+        messages=[
+            *ASK,
+            first.choices[0].message.model_dump(exclude_none=True),
+            {"role": "tool", "tool_call_id": call.id, "content": "sunny, 21 degrees"},
+        ],  # type: ignore[list-item]
+        tools=[WEATHER],  # type: ignore[list-item]
+        tool_choice="none",
+        max_tokens=8,
+    )
+    assert second.choices[0].message.content is not None
+
+
+def test_tools_for_a_template_without_tools_is_a_400(live: Live) -> None:
+    client = openai.OpenAI(base_url=live.url, api_key=live.key("no-tools"), max_retries=0)
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(
+            model="llama",
+            messages=ASK,  # type: ignore[arg-type]
+            tools=[WEATHER],  # type: ignore[list-item]
+        )
+    assert "chat template does not render tools" in caught.value.message
+    assert caught.value.body["param"] == "tools"  # type: ignore[index]
+
+
+def test_tool_choice_naming_an_unknown_function_is_a_400(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError, match="not in 'tools'"):
+        client.chat.completions.create(
+            model="hermes",
+            messages=ASK,  # type: ignore[arg-type]
+            tools=[WEATHER],  # type: ignore[list-item]
+            tool_choice={"type": "function", "function": {"name": "nope"}},
+        )
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_parse_with_a_pydantic_model(client: openai.OpenAI, seed: int) -> None:
+    result = client.chat.completions.parse(
+        model="hermes",
+        messages=[{"role": "user", "content": "Ada, 36, likes red"}],
+        response_format=Person,
+        seed=seed,
+    )
+    parsed = result.choices[0].message.parsed
+    assert isinstance(parsed, Person), result.choices[0].message.content
+
+
+@pytest.mark.parametrize("seed", SEEDS[:2])
+def test_streamed_json_schema_validates(client: openai.OpenAI, seed: int) -> None:
+    schema = Person.model_json_schema()
+    stream = client.chat.completions.create(
+        model="hermes",
+        messages=[{"role": "user", "content": "Ada, 36"}],
+        response_format={"type": "json_schema", "json_schema": {"name": "p", "schema": schema}},
+        seed=seed,
+        stream=True,
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    Person.model_validate_json(text)
+
+
+@pytest.mark.parametrize("method", ["json_schema", "function_calling"])
+def test_langchain_structured_output(live: Live, method: str) -> None:
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(
+        model="hermes",
+        base_url=live.url,
+        api_key=live.key(f"langchain-{method}"),
+        max_retries=0,
+        seed=1,
+    )
+    result = llm.with_structured_output(Person, method=method).invoke("Ada, 36, likes red")  # type: ignore[arg-type]
+    assert isinstance(result, Person)
+
+
+def test_langchain_bind_tools(live: Live) -> None:
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(
+        model="hermes",
+        base_url=live.url,
+        api_key=live.key("langchain-tools"),
+        max_retries=0,
+        seed=2,
+    )
+    message = llm.bind_tools([WEATHER], tool_choice="required").invoke("weather in paris?")
+    assert message.tool_calls and message.tool_calls[0]["name"] == "get_weather"  # type: ignore[attr-defined]
+    jsonschema.validate(message.tool_calls[0]["args"], SCHEMAS["get_weather"])  # type: ignore[attr-defined]
+
+
+def test_instructor_default_mode(client: openai.OpenAI) -> None:
+    import instructor
+
+    patched = instructor.from_openai(client)  # default mode: TOOLS
+    person = patched.chat.completions.create(
+        model="hermes",
+        response_model=Person,
+        messages=[{"role": "user", "content": "Ada, 36, likes red"}],
+        max_retries=0,
+        seed=3,
+    )
+    assert isinstance(person, Person)
