@@ -287,3 +287,115 @@ def test_instructor_default_mode(client: openai.OpenAI) -> None:
         seed=3,
     )
     assert isinstance(person, Person)
+
+
+# The Responses API.
+
+RESPONSES_WEATHER: dict[str, Any] = {"type": "function", **WEATHER["function"]}
+
+
+def test_responses_create_with_a_string(client: openai.OpenAI) -> None:
+    response = client.responses.create(
+        model="hermes", input="hello there", max_output_tokens=5, store=False
+    )
+    assert response.status == "incomplete"
+    assert response.incomplete_details is not None
+    assert response.incomplete_details.reason == "max_output_tokens"
+    assert response.output_text and response.output[0].type == "message"
+    assert response.usage is not None and response.usage.output_tokens == 5
+
+
+def test_responses_messages_and_instructions_reach_the_template(client: openai.OpenAI) -> None:
+    response = client.responses.create(
+        model="hermes",
+        instructions="be brief",
+        input=[
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": [{"type": "output_text", "text": "hello"}]},
+            {"role": "user", "content": [{"type": "input_text", "text": "and?"}]},
+        ],
+        max_output_tokens=3,
+    )
+    assert response.usage is not None
+    # the template writes each turn: more prompt tokens than the last message alone
+    assert response.usage.input_tokens > 20
+    assert response.instructions == "be brief"
+
+
+def test_responses_stream_accumulates_in_the_sdk(client: openai.OpenAI) -> None:
+    with client.responses.stream(model="hermes", input="hello", max_output_tokens=12) as stream:
+        events = list(stream)
+    kinds = [event.type for event in events]
+    assert kinds[:2] == ["response.created", "response.in_progress"]
+    # cut by max_output_tokens: OpenAI's last event then is response.incomplete
+    final = events[-1]
+    assert final.type == "response.incomplete"
+    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert final.response.output_text == deltas != ""
+    for kind in (
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.output_text.delta",
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+    ):
+        assert kind in kinds
+
+
+@pytest.mark.parametrize("seed", SEEDS[:2])
+def test_responses_function_tools(client: openai.OpenAI, seed: int) -> None:
+    response = client.responses.create(
+        model="hermes",
+        input="weather in paris?",
+        tools=[RESPONSES_WEATHER],  # type: ignore[list-item]
+        tool_choice="required",
+        temperature=1.0,
+        top_p=0.9 + seed / 100,
+    )
+    calls = [item for item in response.output if item.type == "function_call"]
+    assert calls and response.status == "completed"
+    for call in calls:
+        assert call.name == "get_weather"
+        jsonschema.validate(json.loads(call.arguments), SCHEMAS["get_weather"])
+    follow_up = client.responses.create(
+        model="hermes",
+        input=[
+            {"role": "user", "content": "weather in paris?"},
+            *[c.model_dump(exclude_none=True) for c in calls],  # type: ignore[misc]
+            {"type": "function_call_output", "call_id": calls[0].call_id, "output": "sunny"},
+        ],
+        tools=[RESPONSES_WEATHER],  # type: ignore[list-item]
+        tool_choice="none",
+        max_output_tokens=3,
+    )
+    assert follow_up.output[0].type == "message"
+
+
+def test_responses_stream_function_call(client: openai.OpenAI) -> None:
+    with client.responses.stream(
+        model="hermes",
+        input="weather in paris?",
+        tools=[RESPONSES_WEATHER],  # type: ignore[list-item]
+        tool_choice="required",
+    ) as stream:
+        final = stream.get_final_response()
+    calls = [item for item in final.output if item.type == "function_call"]
+    assert calls
+    jsonschema.validate(json.loads(calls[0].arguments), SCHEMAS["get_weather"])
+
+
+@pytest.mark.parametrize("seed", SEEDS[:2])
+def test_responses_parse_with_a_pydantic_model(client: openai.OpenAI, seed: int) -> None:
+    response = client.responses.parse(
+        model="hermes", input="Ada, 36", text_format=Person, top_p=0.9 + seed / 100
+    )
+    assert isinstance(response.output_parsed, Person)
+
+
+def test_responses_are_not_stored(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError, match="does not store responses") as caught:
+        client.responses.create(model="hermes", input="hi", previous_response_id="resp_1")
+    assert caught.value.body["param"] == "previous_response_id"  # type: ignore[index]
+    with pytest.raises(openai.BadRequestError, match="send store: false"):
+        client.responses.create(model="hermes", input="hi", store=True)

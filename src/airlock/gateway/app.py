@@ -28,7 +28,15 @@ from airlock.gateway.errors import (
 from airlock.gateway.lifecycle import ModelManager
 from airlock.gateway.protocol import error_body
 from airlock.gateway.quiet import disable_progress_bars
-from airlock.gateway.routes import audio, chat, completions, embeddings, rerank, system
+from airlock.gateway.routes import (
+    audio,
+    chat,
+    completions,
+    embeddings,
+    rerank,
+    responses,
+    system,
+)
 from airlock.gateway.state import Gateway, finish_error
 from airlock.gateway.unexpected import CatchAll
 from airlock.gateway.upstream import UpstreamClient
@@ -65,7 +73,7 @@ def create_app(
 
     app = FastAPI(title="Airlock gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.gateway = gateway
-    for module in (system, chat, completions, embeddings, rerank, audio):
+    for module in (system, chat, completions, responses, embeddings, rerank, audio):
         app.include_router(module.router)
     app.add_exception_handler(GatewayError, _gateway_error)  # type: ignore[arg-type]
     app.add_exception_handler(EngineError, _engine_error)  # type: ignore[arg-type]

@@ -107,6 +107,7 @@ class GrammarProcessor(LogitsProcessor):
         self._prompt_len: int | None = None
         self._matchers: list[Any] = []
         self._first: list[str | None] = []  # per sequence: the text of its first token
+        self._next_check: list[int] = []  # per sequence: the budget left at the next look
         # Per sequence: the way out, once it is taken; None once it is all written (then EOS).
         self._forced: list[list[int] | None] = []
 
@@ -122,6 +123,7 @@ class GrammarProcessor(LogitsProcessor):
             self._prompt_len = int(input_ids.shape[1])
             self._matchers = [self._matcher() for _ in range(rows)]
             self._forced = [[] for _ in range(rows)]
+            self._next_check = [_CHECK_WITHIN] * rows
             self._first = [None] * rows
         else:
             for row, matcher in enumerate(self._matchers):
@@ -146,13 +148,17 @@ class GrammarProcessor(LogitsProcessor):
             return self._only(self._tokenizer.eos_token, vocab)
         if self._calls and remaining <= _CHECK_WITHIN and self._ends_calls(row, matcher):
             return self._only(self._tokenizer.eos_token, vocab)
-        if not forced and remaining <= _CHECK_WITHIN:
+        if not forced and remaining <= min(_CHECK_WITHIN, self._next_check[row]):
             way_out = self._way_out(matcher, remaining)
             # +1 for the EOS; +_SLACK as one sampled token may lengthen the way out (the
             # first bytes of a character need the rest before a `"` may follow).
             # An output already complete (free text in "auto") may run on to max_tokens.
-            if way_out and len(way_out) + 1 + _SLACK >= remaining:
+            need = len(way_out or []) + 1 + _SLACK
+            if way_out and need >= remaining:
                 forced.extend(way_out)
+            # The way out grows by a few tokens per step at most: look again when half the
+            # room it leaves is used (every step once that room is small).
+            self._next_check[row] = need + (remaining - need) // 2
         if forced:
             token = forced.pop(0)
             if not forced:
@@ -173,17 +179,22 @@ class GrammarProcessor(LogitsProcessor):
         while not probe.is_accepting():
             if len(path) >= remaining:
                 return None
-            bits = np.frombuffer(probe.compute_bitmask(), dtype=np.uint8)
-            mask = np.unpackbits(bits, bitorder="little")
-            token = next((t for t in self._closers if t < len(mask) and mask[t]), None)
-            if token is None:  # a literal forced in longer tokens (the key "color" as "lo")
-                found = np.flatnonzero(mask)
+            forced = probe.compute_ff_tokens()  # a key name or literal the grammar forces
+            if forced:
+                probe.consume_tokens(forced)
+                path.extend(forced)
+                continue
+            # Trying a token is cheaper than a whole-vocabulary mask.
+            token = next((t for t in self._closers if probe.validate_tokens([t]) == 1), None)
+            if token is None:  # only longer tokens fit (a literal spelled "lo", not "l")
+                bits = np.frombuffer(probe.compute_bitmask(), dtype=np.uint8)
+                found = np.flatnonzero(np.unpackbits(bits, bitorder="little"))
                 if len(found) == 0:
                     return None
                 token = int(found[0])
             probe.consume_token(token)
             path.append(token)
-        return path
+        return path if len(path) <= remaining else None
 
     def _mask(self, matcher: Any, vocab: int) -> torch.Tensor:
         bits = np.frombuffer(matcher.compute_bitmask(), dtype=np.uint8)

@@ -71,7 +71,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     head = {"id": ident, "created": created, "model": body.model}
     if body.stream:
         return await streamed(request, call, body, gen, head, chunks(tools is not None))
-    text, outcome = await whole(request, call, body, gen)
+    text, outcome = await whole(request, call, body.model, body.stops(), gen)
     message, finish_reason = assistant_message(text, tools is not None, outcome.finish_reason)
     completion = ChatCompletion(
         id=ident,

@@ -38,7 +38,7 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
     prefix = prompt if body.echo else ""
     if body.stream:
         return await streamed(request, call, body, gen, head, _chunks(prefix))
-    text, outcome = await whole(request, call, body, gen)
+    text, outcome = await whole(request, call, body.model, body.stops(), gen)
     return JSONResponse(
         {
             **head,

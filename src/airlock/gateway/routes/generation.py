@@ -129,18 +129,18 @@ async def generate(
 
 
 async def whole(
-    http: Request, call: Call, body: _Sampling, request: Generation
+    http: Request, call: Call, model: str, stops: list[str], request: Generation
 ) -> tuple[str, Outcome]:
     """The complete text of a non-streamed request; usage records the tokens generated and
     the real status, also for a timeout (504) or a client that went away (499)."""
     outcome = Outcome()
     try:
         async with (
-            call.gateway.manager.use(body.model) as loaded,
+            call.gateway.manager.use(model) as loaded,
             cancellation.client_watch(http, request.cancel),
         ):
             started = await start(loaded, request)
-            text = "".join([p async for p in generate(started, body.stops(), outcome)])
+            text = "".join([p async for p in generate(started, stops, outcome)])
     except GatewayError as exc:
         call.finish(exc.status, outcome.prompt_tokens, outcome.completion_tokens)
         raise
@@ -159,6 +159,11 @@ class ChunkShape:
     closing: Callable[[str], list[dict[str, Any]]]  # finish_reason -> the last choices
 
 
+# What a stream's events are made of: the text pieces (stop sequences applied) and the outcome
+# they fill in (final once the pieces end) -> the encoded events, the last error event aside.
+Render = Callable[[AsyncIterator[str], Outcome], AsyncIterator[bytes]]
+
+
 async def streamed(
     http: Request,
     call: Call,
@@ -167,19 +172,50 @@ async def streamed(
     head: dict[str, Any],
     shape: ChunkShape,
 ) -> StreamingResponse:
-    """Server-sent events, the model held (and counted in flight) until the stream ends."""
+    """Chat and completions chunks as server-sent events."""
     include_usage = body.stream_options is not None and body.stream_options.include_usage
+    chunk = {**head, "object": shape.object}
+
+    async def render(pieces: AsyncIterator[str], outcome: Outcome) -> AsyncIterator[bytes]:
+        if shape.opening is not None:
+            yield sse({**chunk, "choices": [shape.opening]})
+        async for piece in pieces:
+            for choice in shape.piece(piece):
+                yield sse({**chunk, "choices": [choice]})
+        for choice in shape.closing(outcome.finish_reason):
+            yield sse({**chunk, "choices": [choice]})
+        if include_usage:
+            tokens = usage(outcome.prompt_tokens, outcome.completion_tokens)
+            yield sse({**chunk, "choices": [], "usage": tokens})
+        yield DONE
+
+    return await stream_events(http, call, body.model, request, body.stops(), render)
+
+
+async def stream_events(
+    http: Request,
+    call: Call,
+    model: str,
+    request: Generation,
+    stops: list[str],
+    render: Render,
+    error_event: Callable[[GatewayError], bytes] | None = None,
+) -> StreamingResponse:
+    """Server-sent events, the model held (and counted in flight) until the stream ends."""
     stack = AsyncExitStack()
-    loaded = await stack.enter_async_context(call.gateway.manager.use(body.model))
+    loaded = await stack.enter_async_context(call.gateway.manager.use(model))
     try:
         async with cancellation.client_watch(http, request.cancel):
             started = await start(loaded, request)
     except BaseException:
         await stack.aclose()
         raise
-    chunk = {**head, "object": shape.object}
-    events = _events(call, stack, started, body.stops(), chunk, include_usage, shape)
+    events = _events(call, stack, started, stops, render, error_event or _error_event)
     return StreamingResponse(events, media_type="text/event-stream")
+
+
+def _error_event(error: GatewayError) -> bytes:
+    return sse(error_body(error))
 
 
 async def _events(
@@ -187,35 +223,25 @@ async def _events(
     stack: AsyncExitStack,
     started: Started,
     stops: list[str],
-    chunk: dict[str, Any],
-    include_usage: bool,
-    shape: ChunkShape,
+    render: Render,
+    error_event: Callable[[GatewayError], bytes],
 ) -> AsyncIterator[bytes]:
     """The stream's events. Headers are sent by then, so an error becomes the last event (the
-    openai client raises it as an APIError) in place of [DONE]; usage records the tokens
-    generated and the real status, 499 when the client went away."""
+    openai client raises it as an APIError) in place of the normal end; usage records the
+    tokens generated and the real status, 499 when the client went away."""
     outcome = Outcome()
     status = 200
     try:
-        if shape.opening is not None:
-            yield sse({**chunk, "choices": [shape.opening]})
         async with aclosing(generate(started, stops, outcome)) as pieces:
-            async for piece in pieces:
-                for choice in shape.piece(piece):
-                    yield sse({**chunk, "choices": [choice]})
-        for choice in shape.closing(outcome.finish_reason):
-            yield sse({**chunk, "choices": [choice]})
-        if include_usage:
-            tokens = usage(outcome.prompt_tokens, outcome.completion_tokens)
-            yield sse({**chunk, "choices": [], "usage": tokens})
-        yield DONE
+            async for event in render(pieces, outcome):
+                yield event
     except (asyncio.CancelledError, GeneratorExit):
         status = ClientClosed.status
         raise
     except Exception as exc:
         error = _stream_error(exc)
         status = error.status
-        yield sse(error_body(error))
+        yield error_event(error)
     finally:
         await stack.aclose()
         call.finish(status, outcome.prompt_tokens, outcome.completion_tokens)
