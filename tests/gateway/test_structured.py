@@ -18,7 +18,7 @@ import pytest
 from pydantic import BaseModel
 from transformers import AutoTokenizer
 
-from airlock.gateway.config import GatewayConfig
+from airlock.gateway.config import GatewayConfig, Upstream
 
 from . import tiny_models
 from .conftest import Live, admit, serve
@@ -399,3 +399,28 @@ def test_responses_are_not_stored(client: openai.OpenAI) -> None:
     assert caught.value.body["param"] == "previous_response_id"  # type: ignore[index]
     with pytest.raises(openai.BadRequestError, match="send store: false"):
         client.responses.create(model="hermes", input="hi", store=True)
+
+
+@pytest.fixture(scope="module")
+def front(live: Live) -> Iterator[Live]:
+    """A gateway relaying `hermes` to the one above, as it would to vLLM."""
+    upstream = Upstream("hermes", live.url, live.key("front-gateway"))
+    yield from serve(GatewayConfig(upstreams=(upstream,)))
+
+
+def test_upstream_models_get_tools_and_responses_relayed(front: Live) -> None:
+    api = openai.OpenAI(base_url=front.url, api_key=front.key("app"), max_retries=0)
+    result = api.chat.completions.create(
+        model="hermes",
+        messages=ASK,  # type: ignore[arg-type]
+        tools=[WEATHER],  # type: ignore[list-item]
+        tool_choice="required",
+    )
+    check_calls(result.choices[0].message.tool_calls)
+    response = api.responses.create(
+        model="hermes",
+        input="weather?",
+        tools=[RESPONSES_WEATHER],  # type: ignore[list-item]
+        tool_choice="required",
+    )
+    assert [item.type for item in response.output][0] == "function_call"
