@@ -423,4 +423,4 @@ def test_upstream_models_get_tools_and_responses_relayed(front: Live) -> None:
         tools=[RESPONSES_WEATHER],  # type: ignore[list-item]
         tool_choice="required",
     )
-    assert [item.type for item in response.output][0] == "function_call"
+    assert response.output[0].type == "function_call"
