@@ -59,7 +59,6 @@ def test_chat_unsupported_parameter(api: openai.OpenAI, extra: Any, param: str) 
 @pytest.mark.parametrize(
     ("extra", "param", "shown", "supported"),
     [
-        ({"n": 2}, "n", "2", "1"),
         ({"logprobs": True}, "logprobs", "true", "false"),
         ({"top_logprobs": 3}, "top_logprobs", "3", "0"),
         ({"store": True}, "store", "true", "false"),
@@ -185,7 +184,6 @@ def test_messages_with_images_or_tool_turns(api: openai.OpenAI) -> None:
     [
         ({"suffix": "end"}, "unsupported_parameter", "suffix"),
         ({"best_of": 3}, "unsupported_value", "best_of"),
-        ({"n": 2}, "unsupported_value", "n"),
         ({"logprobs": 2}, "unsupported_value", "logprobs"),
         ({"logit_bias": {"5": 1}}, "unsupported_parameter", "logit_bias"),
     ],

@@ -424,3 +424,31 @@ def test_upstream_models_get_tools_and_responses_relayed(front: Live) -> None:
         tool_choice="required",
     )
     assert response.output[0].type == "function_call"
+
+
+def test_n_choices_each_valid(client: openai.OpenAI) -> None:
+    result = client.chat.completions.parse(
+        model="hermes",
+        messages=[{"role": "user", "content": "Ada, 36"}],
+        response_format=Person,
+        n=3,
+        seed=7,
+    )
+    assert [c.index for c in result.choices] == [0, 1, 2]
+    assert all(isinstance(c.message.parsed, Person) for c in result.choices)
+    assert len({c.message.content for c in result.choices}) > 1  # seeds 7, 8, 9
+    assert result.usage is not None
+    assert result.usage.completion_tokens > result.choices[0].message.content.count(",")  # type: ignore[union-attr]
+
+
+def test_n_completions_and_no_streamed_n(client: openai.OpenAI) -> None:
+    result = client.completions.create(model="hermes", prompt="hi", max_tokens=3, n=2)
+    assert [c.index for c in result.choices] == [0, 1]
+    assert result.usage is not None and result.usage.completion_tokens == 6
+    with pytest.raises(openai.BadRequestError, match="'n' above 1 is not supported with"):
+        client.chat.completions.create(
+            model="hermes",
+            messages=ASK,
+            n=2,
+            stream=True,  # type: ignore[arg-type]
+        )

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from airlock.gateway.engines.interface import Generation, JsonOutput, ToolUse
 from airlock.gateway.engines.tool_calls import OPEN, split_calls
-from airlock.gateway.errors import BadRequest
+from airlock.gateway.errors import BadRequest, UnsupportedValue
 from airlock.gateway.fields import check_messages, check_sampling
 from airlock.gateway.protocol import (
     ChatChoice,
@@ -28,7 +28,7 @@ from airlock.gateway.protocol import (
     ToolCallDelta,
     Usage,
 )
-from airlock.gateway.routes.generation import ChunkShape, sampling, streamed, whole
+from airlock.gateway.routes.generation import ChunkShape, choices, sampling, streamed, wholes
 from airlock.gateway.routes.proxy import relay
 from airlock.gateway.state import authenticate, begin
 from airlock.gateway.texts import check_texts
@@ -70,18 +70,29 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     head = {"id": ident, "created": created, "model": body.model}
     if body.stream:
+        if body.n > 1:
+            raise UnsupportedValue(
+                "Unsupported value: 'n' above 1 is not supported with 'stream' on this "
+                "gateway's embedded models; send n: 1, or leave out stream.",
+                param="n",
+            )
         return await streamed(request, call, body, gen, head, chunks(tools is not None))
-    text, outcome = await whole(request, call, body.model, body.stops(), gen)
-    message, finish_reason = assistant_message(text, tools is not None, outcome.finish_reason)
+    made = await wholes(request, call, body.model, body.stops(), choices(gen, body.n))
+    answers = []
+    for index, (text, outcome) in enumerate(made):
+        message, reason = assistant_message(text, tools is not None, outcome.finish_reason)
+        answers.append(ChatChoice(index=index, message=message, finish_reason=reason))
+    prompt = made[0][1].prompt_tokens
+    completion_tokens = sum(outcome.completion_tokens for _, outcome in made)
     completion = ChatCompletion(
         id=ident,
         created=created,
         model=body.model,
-        choices=[ChatChoice(message=message, finish_reason=finish_reason)],
+        choices=answers,
         usage=Usage(
-            prompt_tokens=outcome.prompt_tokens,
-            completion_tokens=outcome.completion_tokens,
-            total_tokens=outcome.prompt_tokens + outcome.completion_tokens,
+            prompt_tokens=prompt,
+            completion_tokens=completion_tokens,
+            total_tokens=prompt + completion_tokens,
         ),
     )
     return JSONResponse(completion.model_dump(mode="json"))

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from airlock.gateway.engines.interface import Generation
-from airlock.gateway.errors import BadRequest
+from airlock.gateway.errors import BadRequest, UnsupportedValue
 from airlock.gateway.fields import check_sampling
 from airlock.gateway.protocol import CompletionRequest, usage
-from airlock.gateway.routes.generation import ChunkShape, sampling, streamed, whole
+from airlock.gateway.routes.generation import ChunkShape, choices, sampling, streamed, wholes
 from airlock.gateway.routes.proxy import relay
 from airlock.gateway.state import authenticate, begin
 from airlock.gateway.texts import check_texts
@@ -37,20 +37,30 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
     head = {"id": f"cmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": body.model}
     prefix = prompt if body.echo else ""
     if body.stream:
+        if body.n > 1:
+            raise UnsupportedValue(
+                "Unsupported value: 'n' above 1 is not supported with 'stream' on this "
+                "gateway's embedded models; send n: 1, or leave out stream.",
+                param="n",
+            )
         return await streamed(request, call, body, gen, head, _chunks(prefix))
-    text, outcome = await whole(request, call, body.model, body.stops(), gen)
+    made = await wholes(request, call, body.model, body.stops(), choices(gen, body.n))
+    completion_tokens = sum(outcome.completion_tokens for _, outcome in made)
     return JSONResponse(
         {
             **head,
             "object": "text_completion",
-            "choices": [_choice(prefix + text, outcome.finish_reason)],
-            "usage": usage(outcome.prompt_tokens, outcome.completion_tokens),
+            "choices": [
+                _choice(prefix + text, outcome.finish_reason, index)
+                for index, (text, outcome) in enumerate(made)
+            ],
+            "usage": usage(made[0][1].prompt_tokens, completion_tokens),
         }
     )
 
 
-def _choice(text: str, finish_reason: str | None) -> dict[str, Any]:
-    return {"index": 0, "text": text, "finish_reason": finish_reason, "logprobs": None}
+def _choice(text: str, finish_reason: str | None, index: int = 0) -> dict[str, Any]:
+    return {"index": index, "text": text, "finish_reason": finish_reason, "logprobs": None}
 
 
 def _chunks(prefix: str) -> ChunkShape:

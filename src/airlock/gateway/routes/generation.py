@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import AsyncExitStack, aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import Request
@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 
 from airlock.gateway import cancellation
 from airlock.gateway.engines.interface import (
+    CancelToken,
     Capability,
     EngineError,
     Generation,
@@ -131,21 +132,51 @@ async def generate(
 async def whole(
     http: Request, call: Call, model: str, stops: list[str], request: Generation
 ) -> tuple[str, Outcome]:
-    """The complete text of a non-streamed request; usage records the tokens generated and
+    """The complete text of a non-streamed request (see `wholes`)."""
+    return (await wholes(http, call, model, stops, [request]))[0]
+
+
+async def wholes(
+    http: Request, call: Call, model: str, stops: list[str], requests: list[Generation]
+) -> list[tuple[str, Outcome]]:
+    """The complete texts of a non-streamed request, one per choice (`n`), made one after the
+    other on the loaded model; usage records the prompt once and every choice's tokens, and
     the real status, also for a timeout (504) or a client that went away (499)."""
+    done: list[tuple[str, Outcome]] = []
     outcome = Outcome()
     try:
-        async with (
-            call.gateway.manager.use(model) as loaded,
-            cancellation.client_watch(http, request.cancel),
-        ):
-            started = await start(loaded, request)
-            text = "".join([p async for p in generate(started, stops, outcome)])
+        async with call.gateway.manager.use(model) as loaded:
+            for request in requests:
+                outcome = Outcome()
+                async with cancellation.client_watch(http, request.cancel):
+                    started = await start(loaded, request)
+                    text = "".join([p async for p in generate(started, stops, outcome)])
+                done.append((text, outcome))
     except GatewayError as exc:
-        call.finish(exc.status, outcome.prompt_tokens, outcome.completion_tokens)
+        prompt, completion = _totals([*(o for _, o in done), outcome])
+        call.finish(exc.status, prompt, completion)
         raise
-    call.finish(200, outcome.prompt_tokens, outcome.completion_tokens)
-    return text, outcome
+    call.finish(200, *_totals([o for _, o in done]))
+    return done
+
+
+def _totals(outcomes: list[Outcome]) -> tuple[int, int]:
+    """Prompt tokens (read once, as OpenAI bills them) and completion tokens of all choices."""
+    prompt = max((o.prompt_tokens for o in outcomes), default=0)
+    return prompt, sum(o.completion_tokens for o in outcomes)
+
+
+def choices(request: Generation, n: int) -> list[Generation]:
+    """One request per choice: each its own cancel token and, with a seed, its own seed (the
+    same seed would make the same text)."""
+    return [
+        replace(
+            request,
+            seed=None if request.seed is None else request.seed + i,
+            cancel=CancelToken(),
+        )
+        for i in range(n)
+    ]
 
 
 @dataclass(frozen=True)
