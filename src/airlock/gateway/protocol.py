@@ -176,6 +176,22 @@ class ChatCompletion(BaseModel):
     usage: Usage
 
 
+class CompletionChoice(BaseModel):
+    index: int = 0
+    text: str
+    finish_reason: str | None
+    logprobs: None = None
+
+
+class Completion(BaseModel):
+    id: str
+    object: Literal["text_completion"] = "text_completion"
+    created: int
+    model: str
+    choices: list[CompletionChoice]
+    usage: Usage
+
+
 class ToolCallDelta(BaseModel):
     """One call as a stream chunk carries it; the openai client joins the chunks by `index`."""
 

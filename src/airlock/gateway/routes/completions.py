@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from airlock.gateway.engines.interface import Generation
 from airlock.gateway.errors import BadRequest, UnsupportedValue
 from airlock.gateway.fields import check_sampling
-from airlock.gateway.protocol import CompletionRequest, usage
+from airlock.gateway.protocol import Completion, CompletionChoice, CompletionRequest, Usage
 from airlock.gateway.routes.generation import ChunkShape, choices, sampling, streamed, wholes
 from airlock.gateway.routes.proxy import relay
 from airlock.gateway.state import authenticate, begin
@@ -34,7 +34,8 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
         raise BadRequest("send one prompt per request", param="prompt")
     prompt = prompts[0]
     gen = Generation(prompt=prompt, **sampling(body, gateway.config.max_tokens_limit))
-    head = {"id": f"cmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": body.model}
+    ident, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
+    head = {"id": ident, "created": created, "model": body.model}
     prefix = prompt if body.echo else ""
     if body.stream:
         if body.n > 1:
@@ -45,22 +46,27 @@ async def completions(body: CompletionRequest, request: Request) -> Response:
             )
         return await streamed(request, call, body, gen, head, _chunks(prefix))
     made = await wholes(request, call, body.model, body.stops(), choices(gen, body.n))
+    prompt_tokens = made[0][1].prompt_tokens
     completion_tokens = sum(outcome.completion_tokens for _, outcome in made)
-    return JSONResponse(
-        {
-            **head,
-            "object": "text_completion",
-            "choices": [
-                _choice(prefix + text, outcome.finish_reason, index)
-                for index, (text, outcome) in enumerate(made)
-            ],
-            "usage": usage(made[0][1].prompt_tokens, completion_tokens),
-        }
+    completion = Completion(
+        id=ident,
+        created=created,
+        model=body.model,
+        choices=[
+            CompletionChoice(index=index, text=prefix + text, finish_reason=outcome.finish_reason)
+            for index, (text, outcome) in enumerate(made)
+        ],
+        usage=Usage(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            total_tokens=prompt_tokens + completion_tokens,
+        ),
     )
+    return JSONResponse(completion.model_dump(mode="json"))
 
 
-def _choice(text: str, finish_reason: str | None, index: int = 0) -> dict[str, Any]:
-    return {"index": index, "text": text, "finish_reason": finish_reason, "logprobs": None}
+def _choice(text: str, finish_reason: str | None) -> dict[str, Any]:
+    return CompletionChoice(text=text, finish_reason=finish_reason).model_dump(mode="json")
 
 
 def _chunks(prefix: str) -> ChunkShape:
