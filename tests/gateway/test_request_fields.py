@@ -59,8 +59,6 @@ def test_chat_unsupported_parameter(api: openai.OpenAI, extra: Any, param: str) 
 @pytest.mark.parametrize(
     ("extra", "param", "shown", "supported"),
     [
-        ({"logprobs": True}, "logprobs", "true", "false"),
-        ({"top_logprobs": 3}, "top_logprobs", "3", "0"),
         ({"store": True}, "store", "true", "false"),
         ({"modalities": ["text", "audio"]}, "modalities", '["text", "audio"]', '["text"]'),
         ({"presence_penalty": 0.5}, "presence_penalty", "0.5", "0"),
@@ -184,7 +182,6 @@ def test_messages_with_images_or_tool_turns(api: openai.OpenAI) -> None:
     [
         ({"suffix": "end"}, "unsupported_parameter", "suffix"),
         ({"best_of": 3}, "unsupported_value", "best_of"),
-        ({"logprobs": 2}, "unsupported_value", "logprobs"),
         ({"logit_bias": {"5": 1}}, "unsupported_parameter", "logit_bias"),
     ],
 )

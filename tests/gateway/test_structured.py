@@ -404,12 +404,12 @@ def test_responses_are_not_stored(client: openai.OpenAI) -> None:
 @pytest.fixture(scope="module")
 def front(live: Live) -> Iterator[Live]:
     """A gateway relaying `hermes` to the one above, as it would to vLLM."""
-    upstream = Upstream("hermes", live.url, live.key("front-gateway"))
+    upstream = Upstream("hermes", live.url, live.key("structured-front"))
     yield from serve(GatewayConfig(upstreams=(upstream,)))
 
 
 def test_upstream_models_get_tools_and_responses_relayed(front: Live) -> None:
-    api = openai.OpenAI(base_url=front.url, api_key=front.key("app"), max_retries=0)
+    api = openai.OpenAI(base_url=front.url, api_key=front.key("structured-app"), max_retries=0)
     result = api.chat.completions.create(
         model="hermes",
         messages=ASK,  # type: ignore[arg-type]
@@ -452,3 +452,46 @@ def test_n_completions_and_no_streamed_n(client: openai.OpenAI) -> None:
             n=2,
             stream=True,  # type: ignore[arg-type]
         )
+
+
+def test_chat_logprobs(client: openai.OpenAI) -> None:
+    result = client.chat.completions.create(
+        model="hermes",
+        messages=ASK,
+        max_tokens=6,
+        logprobs=True,
+        top_logprobs=3,
+        seed=1,  # type: ignore[arg-type]
+    )
+    choice = result.choices[0]
+    assert choice.logprobs is not None and choice.logprobs.content is not None
+    entries = choice.logprobs.content
+    assert "".join(e.token for e in entries) == choice.message.content
+    for entry in entries:
+        assert entry.logprob <= 0 and entry.bytes == list(entry.token.encode())
+        alternatives = [t.logprob for t in entry.top_logprobs]
+        assert len(alternatives) == 3 and alternatives == sorted(alternatives, reverse=True)
+        assert entry.logprob <= alternatives[0]
+    with pytest.raises(openai.BadRequestError, match="'logprobs' is not supported with"):
+        client.chat.completions.create(
+            model="hermes",
+            messages=ASK,
+            logprobs=True,
+            stream=True,  # type: ignore[arg-type]
+        )
+
+
+def test_completions_logprobs(client: openai.OpenAI) -> None:
+    result = client.completions.create(
+        model="hermes", prompt="hello", max_tokens=5, logprobs=2, temperature=0
+    )
+    logprobs = result.choices[0].logprobs
+    assert logprobs is not None and logprobs.tokens is not None
+    assert "".join(logprobs.tokens) == result.choices[0].text
+    assert logprobs.text_offset == [
+        sum(len(t) for t in logprobs.tokens[:i]) for i in range(len(logprobs.tokens))
+    ]
+    # greedy: each chosen token is the most likely one
+    assert logprobs.top_logprobs is not None and logprobs.token_logprobs is not None
+    for chosen, top in zip(logprobs.token_logprobs, logprobs.top_logprobs, strict=True):
+        assert len(top) <= 2 and chosen == pytest.approx(max(top.values()))

@@ -37,6 +37,7 @@ from airlock.gateway.engines.interface import (
     EngineError,
     Generation,
     GenerationStream,
+    TokenLogprob,
     ToolUse,
     context_exceeded,
     sane_limit,
@@ -148,6 +149,8 @@ class CausalLM(Engine):
             kwargs.update(do_sample=True, temperature=request.temperature, top_p=request.top_p)
         else:
             kwargs.update(do_sample=False)
+        if request.logprobs is not None:  # the raw logits of each step, kept for logprobs
+            kwargs.update(output_logits=True, return_dict_in_generate=True)
         if request.constraint is not None:
             processor = self._grammar_processor(request, max_new_tokens)
             kwargs["logits_processor"] = LogitsProcessorList([processor])
@@ -173,6 +176,29 @@ class CausalLM(Engine):
             self._closers,
             calls=isinstance(request.constraint, ToolUse),
         )
+
+    def _logprobs(self, output: Any, prompt_tokens: int, top: int) -> list[TokenLogprob]:
+        """Each generated token's log probability under the model's own distribution (the
+        raw logits, before temperature, top_p and constraints), EOS left out as OpenAI does."""
+        eos = set(self._eos_ids())
+        found: list[TokenLogprob] = []
+        for step, logits in enumerate(output.logits):
+            token = int(output.sequences[0, prompt_tokens + step])
+            if token in eos:
+                break
+            row = torch.log_softmax(logits[0].float(), dim=-1)
+            best = torch.topk(row, top) if top else None
+            alternatives = (
+                ()
+                if best is None
+                else tuple(
+                    (self._tokenizer.decode([int(i)]), float(v))
+                    for v, i in zip(best.values, best.indices, strict=True)
+                )
+            )
+            text = self._tokenizer.decode([token])
+            found.append(TokenLogprob(text, float(row[token]), alternatives))
+        return found
 
     def _eos_ids(self) -> list[int]:
         eos = self._model.generation_config.eos_token_id
@@ -213,6 +239,10 @@ class CausalLM(Engine):
             thread.join()
         if "error" in result:
             raise EngineError(f"generation failed: {result['error']}")
+        output = result["ids"]
+        if request.logprobs is not None:
+            stream.logprobs = self._logprobs(output, stream.prompt_tokens, request.logprobs)
+            result["ids"] = output.sequences
         generated = int(result["ids"].shape[1]) - stream.prompt_tokens
         stream.completion_tokens = generated
         eos_ids = set(self._eos_ids())

@@ -103,7 +103,18 @@ class Generation:
     top_p: float = 1.0
     seed: int | None = None
     constraint: JsonOutput | ToolUse | None = None
+    logprobs: int | None = None  # None: not asked; k: each token's and the top k alternatives
     cancel: CancelToken = field(default_factory=CancelToken)
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """One generated token: its text, log probability under the model (before sampling
+    settings and constraints), and the `top` most likely tokens at that step."""
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass
@@ -116,6 +127,7 @@ class GenerationStream:
     prompt_tokens: int
     completion_tokens: int = 0
     finish_reason: str = "stop"
+    logprobs: list[TokenLogprob] = field(default_factory=list)  # when asked for, at the end
 
 
 @dataclass(frozen=True)

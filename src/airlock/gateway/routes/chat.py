@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from airlock.gateway.engines.interface import Generation, JsonOutput, ToolUse
+from airlock.gateway.engines.interface import Generation, JsonOutput, TokenLogprob, ToolUse
 from airlock.gateway.engines.tool_calls import OPEN, split_calls
 from airlock.gateway.errors import BadRequest, UnsupportedValue
 from airlock.gateway.fields import check_messages, check_sampling
@@ -21,14 +21,25 @@ from airlock.gateway.protocol import (
     ChatCompletion,
     ChatCompletionMessage,
     ChatCompletionRequest,
+    ChatLogprobs,
     ChatMessage,
+    ChatTokenLogprob,
     FunctionCall,
     ResponseFormat,
     ToolCall,
     ToolCallDelta,
+    TopLogprob,
     Usage,
 )
-from airlock.gateway.routes.generation import ChunkShape, choices, sampling, streamed, wholes
+from airlock.gateway.routes.generation import (
+    ChunkShape,
+    choices,
+    kept_logprobs,
+    logprobs_setting,
+    sampling,
+    streamed,
+    wholes,
+)
 from airlock.gateway.routes.proxy import relay
 from airlock.gateway.state import authenticate, begin
 from airlock.gateway.texts import check_texts
@@ -63,6 +74,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
         messages.insert(0, {"role": "system", "content": instruction(output)})
     gen = Generation(
         messages=messages,
+        logprobs=logprobs_setting(body.stream, body.logprobs, body.top_logprobs),
         tools=[t.model_dump(exclude_none=True) for t in body.tools or []] if tools else None,
         constraint=tools or output,
         **sampling(body, gateway.config.max_tokens_limit),
@@ -81,7 +93,16 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     answers = []
     for index, (text, outcome) in enumerate(made):
         message, reason = assistant_message(text, tools is not None, outcome.finish_reason)
-        answers.append(ChatChoice(index=index, message=message, finish_reason=reason))
+        answers.append(
+            ChatChoice(
+                index=index,
+                message=message,
+                finish_reason=reason,
+                logprobs=chat_logprobs(kept_logprobs(outcome.logprobs, text))
+                if body.logprobs
+                else None,
+            )
+        )
     prompt = made[0][1].prompt_tokens
     completion_tokens = sum(outcome.completion_tokens for _, outcome in made)
     completion = ChatCompletion(
@@ -96,6 +117,23 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
         ),
     )
     return JSONResponse(completion.model_dump(mode="json"))
+
+
+def chat_logprobs(logprobs: list[TokenLogprob]) -> ChatLogprobs:
+    return ChatLogprobs(
+        content=[
+            ChatTokenLogprob(
+                token=entry.token,
+                logprob=entry.logprob,
+                bytes=list(entry.token.encode()),
+                top_logprobs=[
+                    TopLogprob(token=token, logprob=logprob, bytes=list(token.encode()))
+                    for token, logprob in entry.top
+                ],
+            )
+            for entry in logprobs
+        ]
+    )
 
 
 def tool_use(body: ChatCompletionRequest) -> ToolUse | None:

@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import AsyncExitStack, aclosing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastapi import Request
@@ -20,8 +20,15 @@ from airlock.gateway.engines.interface import (
     EngineError,
     Generation,
     GenerationStream,
+    TokenLogprob,
 )
-from airlock.gateway.errors import BadRequest, ClientClosed, GatewayError, StreamFailed
+from airlock.gateway.errors import (
+    BadRequest,
+    ClientClosed,
+    GatewayError,
+    StreamFailed,
+    UnsupportedValue,
+)
 from airlock.gateway.lifecycle import Loaded
 from airlock.gateway.protocol import _Sampling, error_body, usage
 from airlock.gateway.state import Call
@@ -74,6 +81,34 @@ class Outcome:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str = "stop"
+    logprobs: list[TokenLogprob] = field(default_factory=list)  # when asked for
+
+
+def kept_logprobs(logprobs: list[TokenLogprob], text: str) -> list[TokenLogprob]:
+    """The tokens of `text`, the answer a stop sequence may have cut short."""
+    kept: list[TokenLogprob] = []
+    length = 0
+    for entry in logprobs:
+        length += len(entry.token)
+        if length > len(text):
+            break
+        kept.append(entry)
+    return kept
+
+
+def logprobs_setting(stream: bool, asked: bool, top: int | None) -> int | None:
+    """The engine's logprobs setting (None: none), 400 where it cannot be honoured."""
+    if not asked:
+        if top:
+            raise BadRequest("top_logprobs needs logprobs: true", param="top_logprobs")
+        return None
+    if stream:
+        raise UnsupportedValue(
+            "Unsupported value: 'logprobs' is not supported with 'stream' on this gateway's "
+            "embedded models; leave out stream.",
+            param="logprobs",
+        )
+    return top or 0
 
 
 @dataclass
@@ -125,6 +160,7 @@ async def generate(
         if not scanner.stopped and (rest := scanner.flush()):
             yield rest
         outcome.finish_reason = "stop" if scanner.stopped else stream.finish_reason
+        outcome.logprobs = stream.logprobs
     finally:
         outcome.completion_tokens = stream.completion_tokens
 
