@@ -401,6 +401,20 @@ def test_responses_are_not_stored(client: openai.OpenAI) -> None:
         client.responses.create(model="hermes", input="hi", store=True)
 
 
+def test_responses_refuse_what_they_do_not_honour(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(model="hermes", input="hi", text={"verbosity": "low"})
+    assert caught.value.body["param"] == "text.verbosity"  # type: ignore[index]
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(model="hermes", input="hi", reasoning={"effort": "low"})
+    assert caught.value.body["code"] == "unsupported_parameter"  # type: ignore[index]
+    with pytest.raises(openai.BadRequestError, match="input\\[0\\] is of type"):
+        client.responses.create(
+            model="hermes",
+            input=[{"type": "input_image", "image_url": "data:image/png;base64,AAAA"}],  # type: ignore[list-item]
+        )
+
+
 @pytest.fixture(scope="module")
 def front(live: Live) -> Iterator[Live]:
     """A gateway relaying `hermes` to the one above, as it would to vLLM."""

@@ -23,7 +23,12 @@ from fastapi.responses import JSONResponse
 
 from airlock.gateway.engines.interface import Generation, JsonOutput, ToolUse
 from airlock.gateway.engines.tool_calls import OPEN
-from airlock.gateway.errors import BadRequest, GatewayError, UnsupportedValue
+from airlock.gateway.errors import (
+    BadRequest,
+    GatewayError,
+    UnsupportedParameter,
+    UnsupportedValue,
+)
 from airlock.gateway.fields import check_fields
 from airlock.gateway.protocol import (
     FunctionCallItem,
@@ -51,6 +56,12 @@ async def responses(body: ResponsesRequest, request: Request) -> Response:
     if gateway.upstream.serves(body.model):
         return await relay(call, "/responses", await request.json())
     check_fields(body, "responses")
+    for name in (body.text.model_extra or {}) if body.text is not None else {}:
+        raise UnsupportedParameter(
+            f"Unsupported parameter: 'text.{name}' is not supported by this gateway's embedded "
+            "models.",
+            param=f"text.{name}",
+        )
     if body.previous_response_id is not None:
         raise BadRequest(
             "previous_response_id: this gateway does not store responses; send the whole "
