@@ -1,5 +1,5 @@
-"""JSON mode: the JSON-prefix validator, and constrained decoding through a live gateway with the
-tiny random-weight Llama (which emits garbage unless decoding is constrained)."""
+"""JSON mode: constrained decoding (engines/grammar.py) through a live gateway with the tiny
+random-weight Llama (which emits garbage unless decoding is constrained)."""
 
 from __future__ import annotations
 
@@ -8,83 +8,7 @@ import json
 import openai
 import pytest
 
-from airlock.gateway.engines.json_prefix import JsonPrefix
-
 from .conftest import Live
-
-VALID = [
-    "{}",
-    ' { "k" : [ ] } ',
-    '{"a":1,"b":[1,2.5e-3,-0,1E+2,-12.75],"c":{"d":[true,false,null,[{}]]}}',
-    r'{"s":"q\" b\\ s\/ \b\f\n\r\t \u00e9\uD83D\uDE00 é"}',
-]
-INVALID = [
-    "[]",  # json_object: the top level must be an object
-    '"x"',
-    "1",
-    "{,",
-    '{"a"}',
-    '{"a":01}',
-    '{"a":1.}',
-    '{"a":-}',
-    '{"a":1e}',
-    '{"a":tru}',
-    '{"a":nul1}',
-    r'{"a":"\x"}',
-    r'{"a":"\u12g4"}',
-    '{"a":1]',
-    "{}}",
-    '{"a":"\x01"}',  # raw control characters must be escaped
-    "{'a':1}",
-    '{"a":1,}',
-]
-
-
-def read(text: str) -> JsonPrefix | None:
-    state = JsonPrefix()
-    return state if state.feed(text) else None
-
-
-@pytest.mark.parametrize("text", VALID)
-def test_every_prefix_of_valid_json_is_accepted(text: str) -> None:
-    for end in range(len(text)):
-        state = read(text[:end])
-        assert state is not None, text[:end]
-        assert not state.complete or not text[end:].strip()
-        # the shortest closing text always completes the prefix into a JSON object
-        assert isinstance(json.loads(text[:end] + state.closing()), dict)
-    whole = read(text)
-    assert whole is not None and whole.complete
-
-
-@pytest.mark.parametrize("text", INVALID)
-def test_invalid_json_is_refused(text: str) -> None:
-    state = read(text)
-    assert state is None or not state.complete
-
-
-def test_accepts_does_not_change_the_state() -> None:
-    state = read('{"n": 12')
-    assert state is not None
-    assert state.accepts("3.5}") and state.accepts(", ") and not state.accepts("x")
-    assert not state.accepts("]")
-    assert state.feed("}") and state.complete
-    assert state.accepts("  \n") and not state.accepts(",")
-
-
-def test_completion_and_nesting() -> None:
-    state = read('{"a": [{"b": ')
-    assert state is not None and not state.complete
-    assert state.closing() == "0}]}"
-    assert state.feed('"x"}]') and not state.complete
-    assert state.feed("}") and state.complete
-
-
-def test_numbers_end_only_at_a_delimiter() -> None:
-    assert read('{"a":-0.5e+10 }') is not None
-    assert read('{"a":00') is None
-    assert read('{"a":1.5.') is None
-    assert read('{"a":1e5e') is None
 
 
 @pytest.fixture(scope="module")

@@ -85,7 +85,6 @@ def test_serve_says_which_models_it_will_not_serve(
     capsys.readouterr()
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
     assert main(["serve", "--port", "9124"]) == 0
-    assert capsys.readouterr().out.splitlines()[-2:] == [
-        "airlock: serving 1 admitted model(s) on http://127.0.0.1:9124/v1: llm",
-        f"airlock: not serving bare: {WHY}",
-    ]
+    lines = capsys.readouterr().out.splitlines()
+    assert "airlock: serving 1 admitted model(s) on http://127.0.0.1:9124/v1: llm" in lines
+    assert lines[-1] == f"airlock: not serving bare: {WHY}"

@@ -36,6 +36,7 @@ from airlock.gateway.routes import (
     embeddings,
     images,
     rerank,
+    responses,
     speech,
     system,
 )
@@ -88,7 +89,7 @@ def create_app(
     app = FastAPI(title="Airlock gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.gateway = gateway
     app.state.listener = listener  # /health/ready asks whether it is subscribed
-    for module in (system, chat, completions, embeddings, rerank, audio, images, speech):
+    for module in (system, chat, completions, responses, embeddings, rerank, audio, images, speech):
         app.include_router(module.router)
     app.add_exception_handler(GatewayError, _gateway_error)  # type: ignore[arg-type]
     app.add_exception_handler(EngineError, _engine_error)  # type: ignore[arg-type]

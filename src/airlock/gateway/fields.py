@@ -98,13 +98,17 @@ def check_sampling(body: BaseModel, endpoint: str) -> None:
 
 
 def check_messages(messages: Sequence[ChatMessage]) -> None:
-    """Text conversations only: no tool turns, tool calls, images or audio in a message."""
+    """Text and tool turns only: no legacy function turns, images or audio in a message."""
     for i, message in enumerate(messages):
-        if message.role in ("tool", "function"):
+        if message.role == "function":
             raise UnsupportedValue(
-                f"Unsupported value: messages[{i}] has role '{message.role}'; this gateway's "
-                "embedded models do not call tools (roles: system, developer, user, assistant).",
+                f"Unsupported value: messages[{i}] has role 'function' (the deprecated "
+                "functions API); send tool calls with 'tools' and answer them with role 'tool'.",
                 param="messages",
+            )
+        if message.role == "tool" and not message.tool_call_id:
+            raise BadRequest(
+                f"messages[{i}] has role 'tool' but no 'tool_call_id'", param="messages"
             )
         for name, value in (message.model_extra or {}).items():
             if value not in (None, [], ""):  # what a client echoing a reply back leaves empty

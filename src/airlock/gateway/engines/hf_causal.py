@@ -13,7 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import torch
+from jinja2 import meta
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
@@ -23,16 +25,23 @@ from transformers import (
 )
 
 from airlock.gateway.engines.cpu_kernels import prepack_linears
+from airlock.gateway.engines.grammar import (
+    GrammarProcessor,
+    closer_tokens,
+    grammar_for,
+    tokenizer_for,
+)
 from airlock.gateway.engines.interface import (
     Capability,
     Engine,
     EngineError,
     Generation,
     GenerationStream,
+    TokenLogprob,
+    ToolUse,
     context_exceeded,
     sane_limit,
 )
-from airlock.gateway.engines.json_constraint import JsonObjectProcessor, token_texts
 from airlock.gateway.engines.stop_on_cancel import StopOnCancel
 from airlock.gateway.engines.token_budget import head_tokens
 
@@ -50,6 +59,19 @@ class _CountingStreamer(TextIteratorStreamer):
         super().put(value)  # type: ignore[no-untyped-call]
 
 
+def template_reads_tools(tokenizer: Any) -> bool:
+    """Whether the chat template names the `tools` variable (read from its syntax tree, never
+    rendered)."""
+    template = getattr(tokenizer, "chat_template", None)
+    if not isinstance(template, str):
+        return False
+    try:
+        names = meta.find_undeclared_variables(jinja2.Environment().parse(template))
+    except jinja2.TemplateSyntaxError:
+        return False
+    return "tools" in names
+
+
 class CausalLM(Engine):
     capabilities = frozenset({Capability.CHAT, Capability.COMPLETIONS})
 
@@ -61,7 +83,8 @@ class CausalLM(Engine):
         self._model: Any = AutoModelForCausalLM.from_pretrained(
             str(folder), trust_remote_code=False, local_files_only=True
         )
-        self._token_texts: list[str | None] | None = None  # for JSON mode, made on first use
+        self._grammar_tokenizer: Any = None  # for constrained decoding, made on first use
+        self._closers: list[int] = []
         if prepack:
             prepack_linears(self._model, self._probe)
 
@@ -107,6 +130,7 @@ class CausalLM(Engine):
 
     def generate(self, request: Generation) -> GenerationStream:
         request.cancel.check()
+        self._refuse_tools(request)
         self._refuse_huge(request)
         input_ids = self._encode(request)
         request.cancel.check()  # tokenizing a long prompt is the one step that cannot stop
@@ -125,19 +149,62 @@ class CausalLM(Engine):
             kwargs.update(do_sample=True, temperature=request.temperature, top_p=request.top_p)
         else:
             kwargs.update(do_sample=False)
-        if request.json_object:
-            processor = self._json_processor(max_new_tokens)
+        if request.logprobs is not None:  # the raw logits of each step, kept for logprobs
+            kwargs.update(output_logits=True, return_dict_in_generate=True)
+        if request.constraint is not None:
+            processor = self._grammar_processor(request, max_new_tokens)
             kwargs["logits_processor"] = LogitsProcessorList([processor])
         stream.pieces = self._run(kwargs, request, streamer, stream)
         return stream
 
-    def _json_processor(self, max_tokens: int) -> JsonObjectProcessor:
-        if self._token_texts is None:
-            self._token_texts = token_texts(self._tokenizer)
-        eos = self._tokenizer.eos_token_id
+    def _grammar_processor(self, request: Generation, max_tokens: int) -> GrammarProcessor:
+        """Built here, in the model's worker thread: compiling a grammar and, the first time,
+        reading the vocabulary (about a second for 50k tokens) stay off the event loop."""
+        assert request.constraint is not None
+        grammar = grammar_for(request.constraint)
+        if self._grammar_tokenizer is None:
+            eos = self._eos_ids()
+            if not eos:
+                raise EngineError("this model has no EOS token; constrained output needs one")
+            vocab = max(len(self._tokenizer), int(self._model.config.vocab_size))
+            self._grammar_tokenizer = tokenizer_for(self._tokenizer, vocab, eos)
+            self._closers = closer_tokens(self._tokenizer)
+        return GrammarProcessor(
+            self._grammar_tokenizer,
+            grammar,
+            max_tokens,
+            self._closers,
+            calls=isinstance(request.constraint, ToolUse),
+        )
+
+    def _logprobs(self, output: Any, prompt_tokens: int, top: int) -> list[TokenLogprob]:
+        """Each generated token's log probability under the model's own distribution (the
+        raw logits, before temperature, top_p and constraints), EOS left out as OpenAI does."""
+        eos = set(self._eos_ids())
+        found: list[TokenLogprob] = []
+        for step, logits in enumerate(output.logits):
+            token = int(output.sequences[0, prompt_tokens + step])
+            if token in eos:
+                break
+            row = torch.log_softmax(logits[0].float(), dim=-1)
+            best = torch.topk(row, top) if top else None
+            alternatives = (
+                ()
+                if best is None
+                else tuple(
+                    (self._tokenizer.decode([int(i)]), float(v))
+                    for v, i in zip(best.values, best.indices, strict=True)
+                )
+            )
+            text = self._tokenizer.decode([token])
+            found.append(TokenLogprob(text, float(row[token]), alternatives))
+        return found
+
+    def _eos_ids(self) -> list[int]:
+        eos = self._model.generation_config.eos_token_id
         if eos is None:
-            raise EngineError("this model's tokenizer has no EOS token; JSON mode needs one")
-        return JsonObjectProcessor(self._tokenizer, self._token_texts, eos, max_tokens)
+            eos = self._tokenizer.eos_token_id
+        return [int(e) for e in (eos if isinstance(eos, list) else [eos]) if e is not None]
 
     def _run(
         self,
@@ -172,13 +239,32 @@ class CausalLM(Engine):
             thread.join()
         if "error" in result:
             raise EngineError(f"generation failed: {result['error']}")
+        output = result["ids"]
+        if request.logprobs is not None:
+            stream.logprobs = self._logprobs(output, stream.prompt_tokens, request.logprobs)
+            result["ids"] = output.sequences
         generated = int(result["ids"].shape[1]) - stream.prompt_tokens
         stream.completion_tokens = generated
-        eos = self._model.generation_config.eos_token_id
-        eos_ids = set(eos if isinstance(eos, list) else [eos])
+        eos_ids = set(self._eos_ids())
         last = int(result["ids"][0, -1])
         hit_limit = generated >= kwargs["max_new_tokens"] and last not in eos_ids
         stream.finish_reason = "length" if hit_limit else "stop"
+
+    def _refuse_tools(self, request: Generation) -> None:
+        """Tools, tool calls and tool results for a model whose chat template never reads
+        `tools` would be dropped or garbled silently."""
+        turns = [
+            i
+            for i, m in enumerate(request.messages or [])
+            if m.get("tool_calls") or m["role"] == "tool"
+        ]
+        if (request.tools or turns) and not template_reads_tools(self._tokenizer):
+            where = "'tools'" if request.tools else f"tool turns (messages[{turns[0]}])"
+            raise EngineError(
+                "this model's chat template does not render tools, so the model cannot be told "
+                f"about them; leave out {where}, or serve a model whose template supports tools",
+                param="tools" if request.tools else "messages",
+            )
 
     def _refuse_huge(self, request: Generation) -> None:
         """A prompt whose beginning alone fills the context, refused before tokenizing the rest
@@ -191,7 +277,7 @@ class CausalLM(Engine):
             text, specials = request.prompt or "", True
         elif getattr(self._tokenizer, "chat_template", None):
             text = self._tokenizer.apply_chat_template(
-                request.messages, add_generation_prompt=True, tokenize=False
+                request.messages, tools=request.tools, add_generation_prompt=True, tokenize=False
             )
             specials = False  # the template writes them, as apply_chat_template tokenizes
         else:
@@ -210,7 +296,11 @@ class CausalLM(Engine):
             if not getattr(self._tokenizer, "chat_template", None):
                 raise EngineError("this model has no chat template; use /v1/completions")
             ids = self._tokenizer.apply_chat_template(
-                request.messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+                request.messages,
+                tools=request.tools,
+                add_generation_prompt=True,
+                return_tensors="pt",
+                return_dict=True,
             )["input_ids"]
         else:
             ids = self._tokenizer(request.prompt or "", return_tensors="pt")["input_ids"]

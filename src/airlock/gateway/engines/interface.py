@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -73,10 +74,29 @@ class Embeddings:
 
 
 @dataclass(frozen=True)
-class Generation:
-    """What to generate: a chat (`messages`) or a raw `prompt`, and the sampling settings."""
+class JsonOutput:
+    """The output is one JSON value matching `schema` (`{"type": "object"}` for JSON mode)."""
 
-    messages: list[dict[str, str]] | None = None
+    schema: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolUse:
+    """The model may (`auto`) or must (`required`, or one function's name) call tools; calls
+    are written as engines/tool_calls.py says, arguments valid against each function's schema."""
+
+    functions: tuple[dict[str, Any], ...]  # the request's tools[].function objects
+    choice: str  # "auto", "required", or the name of the one function to call
+    parallel: bool = True  # several calls in one answer
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What to generate: a chat (`messages`, with the `tools` its template renders) or a raw
+    `prompt`, the sampling settings, and what the output must match (`constraint`)."""
+
+    messages: list[dict[str, Any]] | None = None
+    tools: list[dict[str, Any]] | None = None
     prompt: str | None = None
     max_tokens: int = 256
     # True when max_tokens is the gateway's default, not the caller's: it is then shortened to
@@ -85,8 +105,19 @@ class Generation:
     temperature: float = 1.0
     top_p: float = 1.0
     seed: int | None = None
-    json_object: bool = False  # decode constrained to one JSON object (response_format)
+    constraint: JsonOutput | ToolUse | None = None
+    logprobs: int | None = None  # None: not asked; k: each token's and the top k alternatives
     cancel: CancelToken = field(default_factory=CancelToken)
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """One generated token: its text, log probability under the model (before sampling
+    settings and constraints), and the `top` most likely tokens at that step."""
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass
@@ -99,6 +130,7 @@ class GenerationStream:
     prompt_tokens: int
     completion_tokens: int = 0
     finish_reason: str = "stop"
+    logprobs: list[TokenLogprob] = field(default_factory=list)  # when asked for, at the end
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import AsyncExitStack, aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastapi import Request
@@ -15,12 +15,20 @@ from fastapi.responses import StreamingResponse
 
 from airlock.gateway import cancellation
 from airlock.gateway.engines.interface import (
+    CancelToken,
     Capability,
     EngineError,
     Generation,
     GenerationStream,
+    TokenLogprob,
 )
-from airlock.gateway.errors import BadRequest, ClientClosed, GatewayError, StreamFailed
+from airlock.gateway.errors import (
+    BadRequest,
+    ClientClosed,
+    GatewayError,
+    StreamFailed,
+    UnsupportedValue,
+)
 from airlock.gateway.lifecycle import Loaded
 from airlock.gateway.protocol import _Sampling, error_body, usage
 from airlock.gateway.state import Call
@@ -73,6 +81,34 @@ class Outcome:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str = "stop"
+    logprobs: list[TokenLogprob] = field(default_factory=list)  # when asked for
+
+
+def kept_logprobs(logprobs: list[TokenLogprob], text: str) -> list[TokenLogprob]:
+    """The tokens of `text`, the answer a stop sequence may have cut short."""
+    kept: list[TokenLogprob] = []
+    length = 0
+    for entry in logprobs:
+        length += len(entry.token)
+        if length > len(text):
+            break
+        kept.append(entry)
+    return kept
+
+
+def logprobs_setting(stream: bool, asked: bool, top: int | None) -> int | None:
+    """The engine's logprobs setting (None: none), 400 where it cannot be honoured."""
+    if not asked:
+        if top:
+            raise BadRequest("top_logprobs needs logprobs: true", param="top_logprobs")
+        return None
+    if stream:
+        raise UnsupportedValue(
+            "Unsupported value: 'logprobs' is not supported with 'stream' on this gateway's "
+            "embedded models; leave out stream.",
+            param="logprobs",
+        )
+    return top or 0
 
 
 @dataclass
@@ -124,38 +160,75 @@ async def generate(
         if not scanner.stopped and (rest := scanner.flush()):
             yield rest
         outcome.finish_reason = "stop" if scanner.stopped else stream.finish_reason
+        outcome.logprobs = stream.logprobs
     finally:
         outcome.completion_tokens = stream.completion_tokens
 
 
 async def whole(
-    http: Request, call: Call, body: _Sampling, request: Generation
+    http: Request, call: Call, model: str, stops: list[str], request: Generation
 ) -> tuple[str, Outcome]:
-    """The complete text of a non-streamed request; usage records the tokens generated and
+    """The complete text of a non-streamed request (see `wholes`)."""
+    return (await wholes(http, call, model, stops, [request]))[0]
+
+
+async def wholes(
+    http: Request, call: Call, model: str, stops: list[str], requests: list[Generation]
+) -> list[tuple[str, Outcome]]:
+    """The complete texts of a non-streamed request, one per choice (`n`), made one after the
+    other on the loaded model; usage records the prompt once and every choice's tokens, and
     the real status, also for a timeout (504) or a client that went away (499)."""
+    done: list[tuple[str, Outcome]] = []
     outcome = Outcome()
     try:
-        async with (
-            call.gateway.manager.use(body.model) as loaded,
-            cancellation.client_watch(http, request.cancel),
-        ):
-            started = await start(loaded, request)
-            text = "".join([p async for p in generate(started, body.stops(), outcome)])
+        async with call.gateway.manager.use(model) as loaded:
+            for request in requests:
+                outcome = Outcome()
+                async with cancellation.client_watch(http, request.cancel):
+                    started = await start(loaded, request)
+                    text = "".join([p async for p in generate(started, stops, outcome)])
+                done.append((text, outcome))
     except GatewayError as exc:
-        call.finish(exc.status, outcome.prompt_tokens, outcome.completion_tokens)
+        prompt, completion = _totals([*(o for _, o in done), outcome])
+        call.finish(exc.status, prompt, completion)
         raise
-    call.finish(200, outcome.prompt_tokens, outcome.completion_tokens)
-    return text, outcome
+    call.finish(200, *_totals([o for _, o in done]))
+    return done
+
+
+def _totals(outcomes: list[Outcome]) -> tuple[int, int]:
+    """Prompt tokens (read once, as OpenAI bills them) and completion tokens of all choices."""
+    prompt = max((o.prompt_tokens for o in outcomes), default=0)
+    return prompt, sum(o.completion_tokens for o in outcomes)
+
+
+def choices(request: Generation, n: int) -> list[Generation]:
+    """One request per choice: each its own cancel token and, with a seed, its own seed (the
+    same seed would make the same text)."""
+    return [
+        replace(
+            request,
+            seed=None if request.seed is None else request.seed + i,
+            cancel=CancelToken(),
+        )
+        for i in range(n)
+    ]
 
 
 @dataclass(frozen=True)
 class ChunkShape:
-    """How one API spells its stream: the chunk object and its choices."""
+    """How one API spells its stream: the chunk object and its choices. `piece` may hold text
+    back (a tool call is sent once it is complete) and return no choice."""
 
     object: str
     opening: dict[str, Any] | None  # a choice sent before the first piece, if any
-    piece: Callable[[str], dict[str, Any]]  # text -> choice
-    closing: Callable[[str], dict[str, Any]]  # finish_reason -> choice
+    piece: Callable[[str], list[dict[str, Any]]]  # text -> choices
+    closing: Callable[[str], list[dict[str, Any]]]  # finish_reason -> the last choices
+
+
+# What a stream's events are made of: the text pieces (stop sequences applied) and the outcome
+# they fill in (final once the pieces end) -> the encoded events, the last error event aside.
+Render = Callable[[AsyncIterator[str], Outcome], AsyncIterator[bytes]]
 
 
 async def streamed(
@@ -166,19 +239,50 @@ async def streamed(
     head: dict[str, Any],
     shape: ChunkShape,
 ) -> StreamingResponse:
-    """Server-sent events, the model held (and counted in flight) until the stream ends."""
+    """Chat and completions chunks as server-sent events."""
     include_usage = body.stream_options is not None and body.stream_options.include_usage
+    chunk = {**head, "object": shape.object}
+
+    async def render(pieces: AsyncIterator[str], outcome: Outcome) -> AsyncIterator[bytes]:
+        if shape.opening is not None:
+            yield sse({**chunk, "choices": [shape.opening]})
+        async for piece in pieces:
+            for choice in shape.piece(piece):
+                yield sse({**chunk, "choices": [choice]})
+        for choice in shape.closing(outcome.finish_reason):
+            yield sse({**chunk, "choices": [choice]})
+        if include_usage:
+            tokens = usage(outcome.prompt_tokens, outcome.completion_tokens)
+            yield sse({**chunk, "choices": [], "usage": tokens})
+        yield DONE
+
+    return await stream_events(http, call, body.model, request, body.stops(), render)
+
+
+async def stream_events(
+    http: Request,
+    call: Call,
+    model: str,
+    request: Generation,
+    stops: list[str],
+    render: Render,
+    error_event: Callable[[GatewayError], bytes] | None = None,
+) -> StreamingResponse:
+    """Server-sent events, the model held (and counted in flight) until the stream ends."""
     stack = AsyncExitStack()
-    loaded = await stack.enter_async_context(call.gateway.manager.use(body.model))
+    loaded = await stack.enter_async_context(call.gateway.manager.use(model))
     try:
         async with cancellation.client_watch(http, request.cancel):
             started = await start(loaded, request)
     except BaseException:
         await stack.aclose()
         raise
-    chunk = {**head, "object": shape.object}
-    events = _events(call, stack, started, body.stops(), chunk, include_usage, shape)
+    events = _events(call, stack, started, stops, render, error_event or _error_event)
     return StreamingResponse(events, media_type="text/event-stream")
+
+
+def _error_event(error: GatewayError) -> bytes:
+    return sse(error_body(error))
 
 
 async def _events(
@@ -186,33 +290,25 @@ async def _events(
     stack: AsyncExitStack,
     started: Started,
     stops: list[str],
-    chunk: dict[str, Any],
-    include_usage: bool,
-    shape: ChunkShape,
+    render: Render,
+    error_event: Callable[[GatewayError], bytes],
 ) -> AsyncIterator[bytes]:
     """The stream's events. Headers are sent by then, so an error becomes the last event (the
-    openai client raises it as an APIError) in place of [DONE]; usage records the tokens
-    generated and the real status, 499 when the client went away."""
+    openai client raises it as an APIError) in place of the normal end; usage records the
+    tokens generated and the real status, 499 when the client went away."""
     outcome = Outcome()
     status = 200
     try:
-        if shape.opening is not None:
-            yield sse({**chunk, "choices": [shape.opening]})
         async with aclosing(generate(started, stops, outcome)) as pieces:
-            async for piece in pieces:
-                yield sse({**chunk, "choices": [shape.piece(piece)]})
-        yield sse({**chunk, "choices": [shape.closing(outcome.finish_reason)]})
-        if include_usage:
-            tokens = usage(outcome.prompt_tokens, outcome.completion_tokens)
-            yield sse({**chunk, "choices": [], "usage": tokens})
-        yield DONE
+            async for event in render(pieces, outcome):
+                yield event
     except (asyncio.CancelledError, GeneratorExit):
         status = ClientClosed.status
         raise
     except Exception as exc:
         error = _stream_error(exc)
         status = error.status
-        yield sse(error_body(error))
+        yield error_event(error)
     finally:
         await stack.aclose()
         call.finish(status, outcome.prompt_tokens, outcome.completion_tokens)
