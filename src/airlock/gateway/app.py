@@ -26,6 +26,7 @@ from airlock.gateway.errors import (
     RouteNotFound,
 )
 from airlock.gateway.lifecycle import ModelManager
+from airlock.gateway.managed import ManagedEngines
 from airlock.gateway.protocol import error_body
 from airlock.gateway.quiet import disable_progress_bars
 from airlock.gateway.routes import audio, chat, completions, embeddings, rerank, system
@@ -49,6 +50,8 @@ def create_app(
         usage=usage,
         upstream=UpstreamClient(config.upstreams),
     )
+    engines = ManagedEngines(config, catalog, gateway.upstream)
+    gateway.engines = engines
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -57,7 +60,10 @@ def create_app(
         torch.set_num_threads(config.torch_threads)
         disable_progress_bars()
         heap.settle()
+        gateway.upstream.start_probes()
+        engines.start()
         yield
+        await engines.close()
         gateway.manager.close()
         await gateway.upstream.close()
         if gateway.usage is not None:

@@ -25,6 +25,8 @@ class AdmittedModel:
     # Why no engine serves it, as decided at admission (None: servable). Such a model is not
     # listed in /v1/models, and a request for it is answered with this reason.
     not_servable: str | None = None
+    # Options for the engine process `airlock serve --engine` starts for it, sorted (key, value).
+    engine_options: tuple[tuple[str, int | float | str], ...] = ()
 
     @property
     def revision(self) -> tuple[int, str]:

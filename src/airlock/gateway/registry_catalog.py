@@ -41,4 +41,5 @@ def admitted_model(record: Record) -> AdmittedModel:
         record.version,
         record.manifest_digest,
         None if record.engine else record.engine_reason,
+        tuple(sorted(record.engine_options.items())),
     )

@@ -13,6 +13,7 @@ from airlock.gateway.auth import Authenticator, KeyInfo
 from airlock.gateway.config import GatewayConfig
 from airlock.gateway.errors import Unauthorized
 from airlock.gateway.lifecycle import ModelManager
+from airlock.gateway.managed import ManagedEngines
 from airlock.gateway.metrics import Metrics
 from airlock.gateway.upstream import UpstreamClient
 from airlock.gateway.usage import Usage, UsageRecorder
@@ -26,6 +27,7 @@ class Gateway:
     usage: UsageRecorder | None
     upstream: UpstreamClient
     metrics: Metrics = field(default_factory=Metrics)
+    engines: ManagedEngines | None = None  # engine processes Airlock starts (managed.py)
     audio_budget: AudioBudget = field(init=False)
 
     def __post_init__(self) -> None:
@@ -87,7 +89,10 @@ def begin(request: Request, model: str, endpoint: str) -> Call:
     gateway = gateway_of(request)
     key: KeyInfo | None = request.state.key
     request.state.model = model  # for the access log, whatever the answer
-    if gateway.upstream.serves(model):
+    route = gateway.upstream.route(model)
+    if route is not None:
+        if route.managed:  # served from its admitted bytes: removed means gone, now
+            gateway.manager.admitted(model)
         gateway.auth.authorize(key, model)
     else:
         gateway.manager.admitted(model)  # 404, as for a model the key may not see

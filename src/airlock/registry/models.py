@@ -49,6 +49,9 @@ class ModelVersion(Base):
     # serves it, and `engine_reason` says why.
     engine: Mapped[str | None] = mapped_column(String(64))
     engine_reason: Mapped[str] = mapped_column(Text, default="")
+    # How the engine process `airlock serve --engine` starts for it is run (engine_options.py):
+    # set by `airlock models configure`, carried to the name's next admitted version.
+    engine_options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     files: Mapped[list[ModelFile]] = relationship(
         back_populates="model_version",

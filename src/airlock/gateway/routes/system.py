@@ -14,6 +14,7 @@ from airlock.gateway.auth import KeyInfo
 from airlock.gateway.catalog import ModelNotServable
 from airlock.gateway.errors import Unauthorized, model_not_found
 from airlock.gateway.state import authenticate, gateway_of
+from airlock.gateway.upstream import ENFORCED
 
 router = APIRouter()
 
@@ -47,7 +48,7 @@ async def list_models(
     request: Request, key: Annotated[KeyInfo | None, Depends(authenticate)]
 ) -> Response:
     names = _visible(request, key)
-    return JSONResponse({"object": "list", "data": [_card(n) for n in names]})
+    return JSONResponse({"object": "list", "data": [_card(request, n) for n in names]})
 
 
 @router.get("/v1/models/{name:path}")
@@ -61,7 +62,7 @@ async def get_model(
         if model.not_servable is not None:
             raise ModelNotServable(model)  # admitted, not listed: say why rather than 404
         raise model_not_found(name)
-    return JSONResponse(_card(name))
+    return JSONResponse(_card(request, name))
 
 
 def _visible(request: Request, key: KeyInfo | None) -> list[str]:
@@ -70,5 +71,17 @@ def _visible(request: Request, key: KeyInfo | None) -> list[str]:
     return [n for n in names if key is None or key.allows(n)]
 
 
-def _card(name: str) -> dict[str, object]:
-    return {"id": name, "object": "model", "created": 0, "owned_by": "airlock"}
+def _card(request: Request, name: str) -> dict[str, object]:
+    """OpenAI's model object, plus `integrity`: whether what answers runs the admitted bytes
+    (embedded and managed engines load the verified copy; a plain upstream loads its own)."""
+    route = gateway_of(request).upstream.route(name)
+    integrity = ENFORCED if route is None else route.integrity
+    served_by = "airlock" if route is None else (route.kind if route.managed else "upstream")
+    return {
+        "id": name,
+        "object": "model",
+        "created": 0,
+        "owned_by": "airlock",
+        "integrity": integrity,
+        "served_by": served_by,
+    }
