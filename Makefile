@@ -14,6 +14,8 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install "torch==2.13.0"
 	$(BIN)/pip install -e ".[dev,serve]"
+	# The CPU engine (llama.cpp) compiles from source: once, then from pip's wheel cache.
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -e ".[llama-cpp]"
 	touch $(STAMP)
 
 install: $(STAMP)

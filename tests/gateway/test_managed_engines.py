@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ import pytest
 from airlock.cli import main
 from airlock.gateway.config import GatewayConfig, ManagedEngine, Upstream
 
-from .conftest import Live, admit, serve
+from .conftest import Live, admit, free_port, serve
 
 FAKE = Path(__file__).with_name("fake_engine.py")
 
@@ -92,6 +93,14 @@ def answering(api: openai.OpenAI, model: str) -> bool:
     return True
 
 
+def replicas_answering(api: openai.OpenAI, model: str = "big") -> int:
+    """How many engine processes answered 8 conversations (0 if a request failed)."""
+    try:
+        return len({chat(api, model, str(i)) for i in range(8)})
+    except (openai.APIStatusError, openai.APIConnectionError):
+        return 0
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -134,21 +143,48 @@ def admitted(airlock_home: Path, tmp_path_factory: pytest.TempPathFactory) -> di
 
 
 @pytest.fixture(scope="module")
-def managed(admitted: dict[str, Path], fake_vllm: Path) -> Iterator[Live]:
+def plain_engine() -> Iterator[str]:
+    """An engine Airlock did not start (an --upstream): its base URL; its key is "plain-key"."""
+    port = free_port()
+    env = {**os.environ, "VLLM_API_KEY": "plain-key", "FAKE_ENGINE_RECORD": ""}
+    args = [sys.executable, str(FAKE), "--port", str(port), "--served-model-name", "pair"]
+    process = subprocess.Popen(args, env=env)
+    url = f"http://127.0.0.1:{port}/v1"
+    headers = {"Authorization": "Bearer plain-key"}
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{url}/models", headers=headers).is_success
+        except httpx.HTTPError:
+            return False
+
+    wait_for(up, "the plain engine")
+    yield url
+    process.terminate()
+    process.wait(30)
+
+
+@pytest.fixture(scope="module")
+def managed(admitted: dict[str, Path], fake_vllm: Path, plain_engine: str) -> Iterator[Live]:
     engines = (
         ManagedEngine("big", "vllm", replicas=2),
         ManagedEngine("tampered", "vllm"),
         ManagedEngine("gone", "vllm"),
     )
-    upstreams = (Upstream("plain", "http://127.0.0.1:9/v1"),)
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    upstreams = (
+        Upstream("plain", dead),
+        Upstream("pair", dead, "plain-key"),  # one name, two URLs: one of them down
+        Upstream("pair", plain_engine, "plain-key"),
+    )
     yield from serve(GatewayConfig(engines=engines, upstreams=upstreams))
 
 
 @pytest.fixture(scope="module")
 def api(managed: Live) -> openai.OpenAI:
-    client = openai.OpenAI(base_url=managed.url, api_key=managed.key("app"), max_retries=0)
+    client = openai.OpenAI(base_url=managed.url, api_key=managed.key("managed-app"), max_retries=0)
     wait_for(lambda: answering(client, "big"), "the managed engine to answer")
-    wait_for(lambda: len({chat(client, "big", str(i)) for i in range(8)}) == 2, "both replicas")
+    wait_for(lambda: replicas_answering(client) == 2, "both replicas")
     return client
 
 
@@ -214,6 +250,14 @@ def test_conversation_sticks_to_one_replica(api: openai.OpenAI) -> None:
     assert len(spread) == 2  # other conversations go to the other replica too
 
 
+def test_a_down_upstream_is_routed_around(api: openai.OpenAI) -> None:
+    answers = {chat(api, "pair", "hi", system=f"conversation {i}") for i in range(10)}
+    assert len(answers) == 1 and "model pair" in answers.pop()
+    with pytest.raises(openai.APIStatusError) as down:
+        chat(api, "plain", "hi")
+    assert down.value.status_code == 502  # its one URL is down
+
+
 def test_tampered_model_never_starts(api: openai.OpenAI, fake_vllm: Path) -> None:
     with pytest.raises(openai.APIStatusError) as refused:
         chat(api, "tampered", "hello")
@@ -227,7 +271,7 @@ def test_crashed_engine_restarts(api: openai.OpenAI, fake_vllm: Path) -> None:
     with pytest.raises(openai.APIStatusError):
         chat(api, "big", "crash", system="the crashing one")
     wait_for(lambda: len(starts(fake_vllm)) > before, "the engine to be restarted")
-    wait_for(lambda: len({chat(api, "big", str(i)) for i in range(8)}) == 2, "both replicas")
+    wait_for(lambda: replicas_answering(api) == 2, "both replicas")
 
 
 def test_removed_model_stops_its_engine(api: openai.OpenAI, fake_vllm: Path) -> None:
@@ -245,7 +289,7 @@ def test_gateway_stop_stops_engines(
     """A second gateway with its own engine: stopping it leaves no engine process behind."""
     gateway = serve(GatewayConfig(engines=(ManagedEngine("big", "vllm"),)))
     live = next(gateway)
-    client = openai.OpenAI(base_url=live.url, api_key=live.key("second"), max_retries=0)
+    client = openai.OpenAI(base_url=live.url, api_key=live.key("managed-second"), max_retries=0)
     wait_for(lambda: answering(client, "big"), "the second gateway's engine")
     pid = int(chat(client, "big", "who").split()[1])
     next(gateway, None)  # stops the gateway

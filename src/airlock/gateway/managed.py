@@ -127,6 +127,7 @@ class ManagedEngines:
         options = dict(model.engine_options)
         try:
             engine = engine_for(spec.kind, [f.path for f in model.files])
+            route.kind = engine.name  # "auto" resolved, for /v1/models
             gpus = gpu_sets(engine, options, spec.replicas)
         except EngineStartError as exc:
             log.error("airlock: not starting an engine for %r: %s", spec.name, exc)
