@@ -118,6 +118,7 @@ def admitted(airlock_home: Path, tmp_path_factory: pytest.TempPathFactory) -> di
         "big": make_folder_model(root / "big"),
         "tampered": make_folder_model(root / "tampered", seed=1),
         "gone": make_folder_model(root / "gone", seed=2),
+        "no-gguf": make_folder_model(root / "no-gguf", seed=3),
     }
     for name, folder in folders.items():
         admit(folder, name)
@@ -170,6 +171,7 @@ def managed(admitted: dict[str, Path], fake_vllm: Path, plain_engine: str) -> It
         ManagedEngine("big", "vllm", replicas=2),
         ManagedEngine("tampered", "vllm"),
         ManagedEngine("gone", "vllm"),
+        ManagedEngine("no-gguf", "llama.cpp"),  # a folder model: llama.cpp cannot serve it
     )
     dead = f"http://127.0.0.1:{free_port()}/v1"
     upstreams = (
@@ -264,6 +266,19 @@ def test_tampered_model_never_starts(api: openai.OpenAI, fake_vllm: Path) -> Non
     assert refused.value.status_code == 503
     assert "does not match its admitted hash" in refused.value.message
     assert not [s for s in starts(fake_vllm) if "tampered" in s["argv"]]  # type: ignore[operator]
+
+
+def test_an_engine_that_cannot_start_says_why(api: openai.OpenAI) -> None:
+    def refused() -> str:
+        try:
+            chat(api, "no-gguf", "hello")
+        except openai.APIStatusError as exc:
+            assert exc.status_code == 503
+            return exc.message
+        raise AssertionError("served without an engine")
+
+    wait_for(lambda: "exactly one .gguf file" in refused(), "the start to be refused")
+    assert "airlock-model-copies" not in refused()  # no private path shown
 
 
 def test_crashed_engine_restarts(api: openai.OpenAI, fake_vllm: Path) -> None:

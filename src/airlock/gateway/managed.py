@@ -131,7 +131,7 @@ class ManagedEngines:
             gpus = gpu_sets(engine, options, spec.replicas)
         except EngineStartError as exc:
             log.error("airlock: not starting an engine for %r: %s", spec.name, exc)
-            route.starting = str(exc)
+            route.starting = self._for_client(str(exc))
             await self._until_changed(model)
             return
         replicas = [
@@ -178,6 +178,7 @@ class ManagedEngines:
             started = time.monotonic()
             process: EngineProcess | None = None
             backend: Backend | None = None
+            why = "its engine stopped"
             try:
                 command = build(
                     engine, copy.path, spec.name, dict(model.engine_options), port, key, gpus
@@ -198,9 +199,10 @@ class ManagedEngines:
                     code,
                     process.log_tail(),
                 )
+                why = f"its engine exited with code {code}"
             except EngineStartError as exc:
                 log.error("airlock: %s", exc)
-                route.starting = str(exc)
+                why = self._for_client(str(exc))
             finally:
                 if backend is not None:
                     route.router.backends.remove(backend)
@@ -209,9 +211,15 @@ class ManagedEngines:
                     self.processes[spec.name].remove(process)
             if time.monotonic() - started > STABLE_S:
                 backoff = FIRST_BACKOFF_S
-            route.starting = f"its engine stopped and restarts within {backoff:g} s"
+            route.starting = f"{why}; it restarts within {backoff:g} s"
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    def _for_client(self, text: str) -> str:
+        """`text` without the private copies' paths (an engine's log names its model file)."""
+        if self._scratch is None:
+            return text
+        return text.replace(str(self._scratch.root), "<private copies>")
 
 
 def _short(exc: BaseException) -> str:
