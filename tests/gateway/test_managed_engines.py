@@ -296,6 +296,7 @@ def test_removed_model_stops_its_engine(api: openai.OpenAI, fake_vllm: Path) -> 
     wait_for(lambda: not alive(pid), "the engine to stop")  # type: ignore[arg-type]
     with pytest.raises(openai.NotFoundError):
         chat(api, "gone", "hello")
+    assert "gone" not in {m.id for m in api.models.list().data}
 
 
 def test_gateway_stop_stops_engines(

@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 
 from airlock.gateway.auth import KeyInfo
 from airlock.gateway.catalog import ModelNotServable
-from airlock.gateway.errors import Unauthorized, model_not_found
-from airlock.gateway.state import authenticate, gateway_of
+from airlock.gateway.errors import GatewayError, Unauthorized, model_not_found
+from airlock.gateway.state import Gateway, authenticate, gateway_of
 from airlock.gateway.upstream import ENFORCED
 
 router = APIRouter()
@@ -67,8 +67,21 @@ async def get_model(
 
 def _visible(request: Request, key: KeyInfo | None) -> list[str]:
     gateway = gateway_of(request)
-    names = sorted({*gateway.manager.catalog_names(), *gateway.upstream.names})
+    relayed = [n for n in gateway.upstream.names if _still_admitted(gateway, n)]
+    names = sorted({*gateway.manager.catalog_names(), *relayed})
     return [n for n in names if key is None or key.allows(n)]
+
+
+def _still_admitted(gateway: Gateway, name: str) -> bool:
+    """A managed engine's model is listed while it is admitted (a plain upstream always)."""
+    route = gateway.upstream.route(name)
+    if route is None or not route.managed:
+        return True
+    try:
+        gateway.manager.admitted(name)
+    except GatewayError:
+        return False
+    return True
 
 
 def _card(request: Request, name: str) -> dict[str, object]:
