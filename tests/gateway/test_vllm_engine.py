@@ -30,7 +30,7 @@ def _real_vllm() -> str | None:
     if found is None:
         return None
     try:
-        probe = subprocess.run([found, "--version"], capture_output=True, text=True, timeout=120)
+        probe = subprocess.run([found, "--help"], capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return found if probe.returncode == 0 else None
