@@ -23,6 +23,7 @@ import pytest
 
 from airlock.cli import main
 from airlock.gateway.config import GatewayConfig, ManagedEngine, Upstream
+from airlock.gateway.errors import UpstreamError
 
 from .conftest import Live, admit, free_port, serve
 
@@ -310,3 +311,41 @@ def test_gateway_stop_stops_engines(
     pid = int(chat(client, "big", "who").split()[1])
     next(gateway, None)  # stops the gateway
     wait_for(lambda: not alive(pid), "the engine to stop with its gateway")
+
+
+def test_a_backend_marked_down_is_probed_back() -> None:
+    """A backend refused a connection (down); once it answers its model list, probes bring it
+    back and requests reach it again."""
+    import asyncio
+
+    from airlock.gateway.upstream import UpstreamClient
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/v1"
+
+    async def scenario() -> None:
+        client = UpstreamClient((Upstream("solo", url, "solo-key"),))
+        backend = client.route("solo").router.backends[0]  # type: ignore[union-attr]
+        body = {"model": "solo", "messages": [{"role": "user", "content": "hi"}]}
+        try:
+            with pytest.raises(UpstreamError):
+                await client.post("solo", "/chat/completions", body)
+            assert not backend.up
+            env = {**os.environ, "VLLM_API_KEY": "solo-key", "FAKE_ENGINE_RECORD": ""}
+            args = [sys.executable, str(FAKE), "--port", str(port), "--served-model-name", "solo"]
+            engine = subprocess.Popen(args, env=env)
+            try:
+                client.start_probes(every_s=0.05)  # probes each down backend every probe_s
+                deadline = time.monotonic() + 60
+                while not backend.up:
+                    assert time.monotonic() < deadline, "never probed back"
+                    await asyncio.sleep(0.05)
+                answer = await client.post("solo", "/chat/completions", body)
+                assert answer.status_code == 200
+            finally:
+                engine.terminate()
+                engine.wait(30)
+        finally:
+            await client.close()
+
+    asyncio.run(scenario())
