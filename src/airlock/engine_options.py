@@ -20,7 +20,6 @@ class OptionError(ValueError):
 @dataclass(frozen=True)
 class EngineKind:
     name: str
-    description: str
     executable: tuple[str, ...]  # "python" stands for the running interpreter
     args: tuple[str, ...]  # with {folder}, {gguf}, {port}, {name} to fill in
     api_key_env: str
@@ -54,7 +53,6 @@ def kind(name: str) -> EngineKind:
         raise OptionError(f"unknown engine {name!r}; known engines: {', '.join(kinds())}") from None
     return EngineKind(
         name,
-        entry["description"],
         tuple(entry["executable"].split()),
         tuple(entry["args"]),
         entry["api_key_env"],

@@ -50,8 +50,7 @@ def create_app(
         usage=usage,
         upstream=UpstreamClient(config.upstreams),
     )
-    engines = ManagedEngines(config, catalog, gateway.upstream)
-    gateway.engines = engines
+    engines = ManagedEngines(config, catalog, gateway.upstream)  # started with the app
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -66,8 +66,6 @@ class ManagedEngines:
         self._scratch: Scratch | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._client = httpx.AsyncClient()
-        # Running engine processes by name, for /health and tests.
-        self.processes: dict[str, list[EngineProcess]] = {spec.name: [] for spec in config.engines}
 
     def start(self) -> None:
         """Start supervising every managed name (from the running event loop)."""
@@ -187,7 +185,6 @@ class ManagedEngines:
                     label, command, f"http://127.0.0.1:{port}/v1", key, log_path
                 )
                 await process.start()
-                self.processes[spec.name].append(process)
                 await process.wait_healthy(self._client, self._config.load_timeout_s)
                 backend = Backend(process.base_url, key, label)
                 route.router.backends.append(backend)
@@ -208,7 +205,6 @@ class ManagedEngines:
                     route.router.backends.remove(backend)
                 if process is not None:
                     await asyncio.shield(process.stop())
-                    self.processes[spec.name].remove(process)
             if time.monotonic() - started > STABLE_S:
                 backoff = FIRST_BACKOFF_S
             route.starting = f"{why}; it restarts within {backoff:g} s"

@@ -13,7 +13,6 @@ from airlock.gateway.auth import Authenticator, KeyInfo
 from airlock.gateway.config import GatewayConfig
 from airlock.gateway.errors import Unauthorized
 from airlock.gateway.lifecycle import ModelManager
-from airlock.gateway.managed import ManagedEngines
 from airlock.gateway.metrics import Metrics
 from airlock.gateway.upstream import UpstreamClient
 from airlock.gateway.usage import Usage, UsageRecorder
@@ -27,7 +26,6 @@ class Gateway:
     usage: UsageRecorder | None
     upstream: UpstreamClient
     metrics: Metrics = field(default_factory=Metrics)
-    engines: ManagedEngines | None = None  # engine processes Airlock starts (managed.py)
     audio_budget: AudioBudget = field(init=False)
 
     def __post_init__(self) -> None:
