@@ -269,6 +269,16 @@ def test_tampered_model_never_starts(api: openai.OpenAI, fake_vllm: Path) -> Non
     assert not [s for s in starts(fake_vllm) if "tampered" in s["argv"]]  # type: ignore[operator]
 
 
+def test_restored_files_start_the_engine(
+    api: openai.OpenAI, admitted: dict[str, Path], tmp_path: Path
+) -> None:
+    """A refusal lasts while the files stay as they are: the admitted bytes put back (the same
+    seed makes the same weights) are verified again, and the engine starts."""
+    original = make_folder_model(tmp_path / "again", seed=1) / "model.safetensors"
+    (admitted["tampered"] / "model.safetensors").write_bytes(original.read_bytes())
+    wait_for(lambda: answering(api, "tampered"), "the engine of the restored model")
+
+
 def test_an_engine_that_cannot_start_says_why(api: openai.OpenAI) -> None:
     def refused() -> str:
         try:
