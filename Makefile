@@ -17,6 +17,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 	# instructor (tests/gateway/test_structured.py) pins jiter<0.15, openai 3.x needs >=0.16:
 	# installed without its pins, it runs with the newer jiter.
 	$(BIN)/pip install --no-deps "instructor==1.17.0" "docstring-parser>=0.16"
+	# The CPU engine (llama.cpp) compiles from source: once, then from pip's wheel cache.
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -e ".[llama-cpp]"
 	touch $(STAMP)
 
 install: $(STAMP)

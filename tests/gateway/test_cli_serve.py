@@ -20,6 +20,11 @@ from airlock.gateway.config import GatewayConfig
         ["--memory-budget", "-1"],
         ["--upstream", "no-url-here"],
         ["--log-format", "xml"],
+        ["--engine", "big=tgi"],
+        ["--engine", "=vllm"],
+        ["--engine-replicas", "0"],
+        ["--engine", "big", "--engine", "big=vllm"],
+        ["--upstream", "big=http://127.0.0.1:9/v1", "--engine", "big"],
     ],
 )
 def test_bad_options_are_usage_errors(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -92,3 +97,48 @@ def test_port_in_use_is_one_clear_error(
     captured = capsys.readouterr()
     assert f"cannot listen on 127.0.0.1:{port}" in captured.err
     assert "serving" not in captured.out
+
+
+def test_engines_and_upstreams_reach_the_config_and_the_console(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    import airlock.gateway.app as gateway_app
+
+    seen: dict[str, Any] = {}
+    real_create_app = gateway_app.create_app
+
+    def create_app(config: GatewayConfig, *rest: Any, **kwargs: Any) -> Any:
+        seen["config"] = config
+        return real_create_app(config, *rest, **kwargs)
+
+    monkeypatch.setenv("AIRLOCK_HOME", str(tmp_path))
+    monkeypatch.setenv("AIRLOCK_DATABASE_URL", "")
+    monkeypatch.setattr(gateway_app, "create_app", create_app)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
+    threads = torch.get_num_threads()
+    try:
+        code = main(
+            [
+                *("serve", "--port", "9124", "--engine", "big=vllm", "--engine", "small"),
+                *("--engine-replicas", "3", "--upstream", "far=http://127.0.0.1:1/v1"),
+                *("--upstream", "far=http://127.0.0.1:2/v1"),
+            ]
+        )
+    finally:
+        torch.set_num_threads(threads)
+    assert code == 0
+    config = seen["config"]
+    assert [(e.name, e.kind, e.replicas) for e in config.engines] == [
+        ("big", "vllm", 3),
+        ("small", "auto", 3),
+    ]
+    assert [u.url for u in config.upstreams] == ["http://127.0.0.1:1/v1", "http://127.0.0.1:2/v1"]
+    out = capsys.readouterr().out
+    assert "big: 3 vllm engine process(es) on its verified copy (integrity enforced" in out
+    assert "warning: --engine big: not admitted (yet)" in out
+    assert (
+        "far: upstream http://127.0.0.1:1/v1, http://127.0.0.1:2/v1 (integrity not enforced "
+        "by Airlock)" in out
+    )

@@ -19,8 +19,9 @@ CHAT_TEMPLATE = (
 )
 
 
-def make_llama(folder: Path, context: int = 512) -> Path:
-    """`context`: the model's positions (a long one lets a generation run for seconds)."""
+def make_llama(folder: Path, context: int = 512, hidden: int = 32) -> Path:
+    """`context`: the model's positions (a long one lets a generation run for seconds);
+    `hidden`: its width (256 gives heads of 64, the smallest every vLLM backend supports)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
@@ -42,8 +43,8 @@ def make_llama(folder: Path, context: int = 512) -> Path:
     tokenizer.save_pretrained(folder)
     config = LlamaConfig(
         vocab_size=tok.get_vocab_size(),
-        hidden_size=32,
-        intermediate_size=64,
+        hidden_size=hidden,
+        intermediate_size=hidden * 2,
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,

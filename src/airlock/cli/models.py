@@ -70,6 +70,28 @@ def register(commands: Any) -> None:
     )
     add_actor_argument(remove)
     remove.set_defaults(run=_wrap(_remove))
+    configure = actions.add_parser(
+        "configure",
+        help="set the options of the engine process `airlock serve --engine` starts for it",
+        description="Options for the engine process (vLLM, llama.cpp) that `airlock serve "
+        "--engine NAME` starts on the model's verified copy. They are recorded on the newest "
+        "version (audited) and carried to the name's next admitted versions.",
+        epilog=_configure_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    configure.add_argument("name")
+    configure.add_argument(
+        "--engine-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set one option (repeatable); the options are listed below",
+    )
+    configure.add_argument(
+        "--unset", action="append", default=[], metavar="KEY", help="remove one option"
+    )
+    add_actor_argument(configure)
+    configure.set_defaults(run=_wrap(_configure))
     verify = actions.add_parser("verify", help="re-hash admitted files and report drift")
     verify.add_argument("name", nargs="?", help="default: the newest version of every model")
     verify.set_defaults(run=_wrap(_verify))
@@ -136,6 +158,9 @@ def _show(registry: Registry, args: argparse.Namespace) -> int:
         )
     if record.repo_id is not None:
         print(f"  mirrored    {record.repo_id} at revision {record.revision}")
+    if record.engine_options:
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(record.engine_options.items()))
+        print(f"  engine opts {shown}")
     if record.forced:
         print(f"  FORCED      {record.force_reason}")
     for reason in record.reasons:
@@ -148,6 +173,49 @@ def _show(registry: Registry, args: argparse.Namespace) -> int:
         print(f"  eval        {describe(result)}")
     if not evals:
         print("  eval        none recorded for these files (`airlock eval` records them)")
+    return 0
+
+
+def _configure_epilog() -> str:
+    from airlock import engine_options
+
+    lines = ["engine options:"]
+    for name in engine_options.option_names():
+        lines.append(f"  {name:<24}{engine_options.option_help(name)}")
+    lines += [
+        "",
+        "examples:",
+        "  airlock models configure llama-70b --engine-option tensor_parallel_size=4 \\",
+        "      --engine-option max_model_len=8192 --engine-option gpu_memory_utilization=0.9",
+        "  airlock models configure llama-70b --unset max_model_len",
+    ]
+    return "\n".join(lines)
+
+
+def _configure(registry: Registry, args: argparse.Namespace) -> int:
+    from airlock import engine_options
+
+    options: dict[str, engine_options.OptionValue] = {}
+    try:
+        for spec in args.engine_option:
+            key, value = engine_options.parse(spec)
+            options[key] = value
+        unset = tuple(k.strip().replace("-", "_") for k in args.unset)
+        for key in unset:
+            if key not in engine_options.option_names():
+                raise engine_options.OptionError(f"--unset {key!r}: unknown engine option")
+    except engine_options.OptionError as exc:
+        print_error(str(exc))
+        return USAGE_ERROR
+    if not options and not unset:
+        print_error("nothing to change: give --engine-option KEY=VALUE or --unset KEY")
+        return USAGE_ERROR
+    record = registry.configure(args.name, options, unset, actor=actor_of(args))
+    if record is None:
+        print_error(f"no model {args.name!r}")
+        return DRIFT
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(record.engine_options.items()))
+    print(f"{record.name} v{record.version}: engine options {shown or 'none (defaults)'}")
     return 0
 
 

@@ -16,6 +16,7 @@ from airlock.cli.errors import USAGE_ERROR, print_error
 from airlock.cli.options import duration, float_range, int_range, port
 
 if TYPE_CHECKING:
+    from airlock.gateway.config import ManagedEngine
     from airlock.policy.model import Policy
     from airlock.registry.store import Registry
 
@@ -61,6 +62,16 @@ examples:
   airlock serve --upstream llama-70b=http://gpu-node:8000/v1   # a vLLM server behind Airlock
   airlock serve --request-root /srv/models/incoming   # the console accepts requests from there
   (the upstream's API key, if it needs one, comes from AIRLOCK_UPSTREAM_API_KEY)
+  airlock serve --upstream big=http://gpu1:8000/v1 --upstream big=http://gpu2:8000/v1
+  airlock serve --engine llama-8b=vllm           # Airlock starts vLLM on the verified copy
+  airlock serve --engine tiny-chat --engine-replicas 2   # GGUF: llama.cpp, two processes
+
+integrity:
+  Embedded models and --engine models run the admitted bytes: each file is hashed while it is
+  copied into a private folder, and the engine loads only that copy. An --upstream server loads
+  its own weights, which Airlock never sees: /v1/models reports such a model as "integrity not
+  enforced by Airlock". Engine options (tensor_parallel_size, max_model_len, dtype, ...) come
+  from the model's record: `airlock models configure NAME --engine-option KEY=VALUE`.
 
 install: pip install 'model-airlock[serve]'"""
 
@@ -75,6 +86,7 @@ MAX_CONNECTIONS = 1_000_000
 MAX_REVET_S = 366 * 24 * 3600.0
 MAX_PER_MINUTE = 1_000_000_000
 REDIS_FAILURE_ENV = "AIRLOCK_REDIS_FAILURE"
+MAX_REPLICAS = 64
 
 
 def register(commands: Any) -> None:
@@ -212,6 +224,23 @@ def register(commands: Any) -> None:
         "`${VAR}` for environment variables); options on the command line win",
     )
     parser.add_argument(
+        "--engine",
+        action="append",
+        default=[],
+        metavar="NAME[=KIND]",
+        help="serve the admitted model NAME from an engine process Airlock starts on its "
+        "verified copy (repeatable); KIND: vllm, llama.cpp, or auto (default: llama.cpp for a "
+        "GGUF model, else vllm)",
+    )
+    parser.add_argument(
+        "--engine-replicas",
+        type=int_range(1, MAX_REPLICAS),
+        default=1,
+        metavar="N",
+        help="engine processes per --engine model, routed least-busy with prompt-prefix "
+        "affinity (default 1; vLLM replicas get disjoint GPUs)",
+    )
+    parser.add_argument(
         "--log-format",
         choices=("text", "json"),
         default="text",
@@ -275,6 +304,11 @@ def run(args: argparse.Namespace) -> int:
         return USAGE_ERROR
     from airlock.gateway.config import GIB, GatewayConfig, Upstream
 
+    engines = _engines(args.engine, args.engine_replicas, args.upstream)
+    if isinstance(engines, str):
+        print_error(engines)
+        return USAGE_ERROR
+
     upstreams = []
     for spec in args.upstream:
         name, sep, url = spec.partition("=")
@@ -309,6 +343,7 @@ def run(args: argparse.Namespace) -> int:
         request_timeout_s=args.timeout,
         load_timeout_s=args.load_timeout,
         upstreams=tuple(upstreams),
+        engines=engines,
         prepack_kernels=not args.stock_kernels,
         log_format=args.log_format,
         audio_budget_bytes=int(args.audio_budget * 1024 * 1024),
@@ -376,11 +411,24 @@ def run(args: argparse.Namespace) -> int:
             f"when Redis is down: fail {shared.failure})",
             flush=True,
         )
+    managed = {e.name for e in engines}
     for record in registry.latest():
-        if record.engine is None or record.suspended_reason is not None:
-            # Decided at admission or by a re-vet: say so now, not at the first request.
+        # Decided at admission or by a re-vet: say so now, not at the first request.
+        suspended = record.suspended_reason is not None
+        if suspended or (record.engine is None and record.name not in managed):
             reason = record.serving.removeprefix("not servable: ")
             print(f"airlock: not serving {record.name}: {reason}", flush=True)
+    for engine in engines:
+        if registry.get(engine.name) is None:
+            print(f"airlock: warning: --engine {engine.name}: not admitted (yet)", flush=True)
+        print(
+            f"airlock: {engine.name}: {engine.replicas} {engine.kind} engine process(es) on its "
+            "verified copy (integrity enforced by Airlock)",
+            flush=True,
+        )
+    for name in sorted({u.name for u in upstreams}):
+        urls = ", ".join(u.url for u in upstreams if u.name == name)
+        print(f"airlock: {name}: upstream {urls} (integrity not enforced by Airlock)", flush=True)
     from airlock.gateway.connections import server_options
 
     with _access_log_on_stderr(), _revetting(args.revet_every, registry, today_policy):
@@ -528,6 +576,29 @@ def _loopback(host: str) -> bool:
     return bool(addresses) and all(
         ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in addresses
     )
+
+
+def _engines(
+    specs: list[str], replicas: int, upstreams: list[str]
+) -> tuple[ManagedEngine, ...] | str:
+    """The --engine models as ManagedEngine entries, or why they cannot be (one line)."""
+    from airlock import engine_options
+    from airlock.gateway.config import ManagedEngine
+
+    kinds = ["auto", *engine_options.kinds()]
+    upstream_names = {spec.partition("=")[0] for spec in upstreams}
+    engines: list[ManagedEngine] = []
+    for spec in specs:
+        name, _, kind = spec.partition("=")
+        kind = kind or "auto"
+        if not name.strip():
+            return f"--engine {spec!r}: expected NAME or NAME=KIND"
+        if kind not in kinds:
+            return f"--engine {spec!r}: unknown engine {kind!r}; expected one of {', '.join(kinds)}"
+        if name in upstream_names or any(e.name == name for e in engines):
+            return f"--engine {spec!r}: {name} is already served (by --upstream or --engine)"
+        engines.append(ManagedEngine(name, kind, replicas))
+    return tuple(engines)
 
 
 def _bad_url(url: str) -> str | None:

@@ -27,6 +27,7 @@ from airlock.gateway.errors import (
     RouteNotFound,
 )
 from airlock.gateway.lifecycle import ModelManager
+from airlock.gateway.managed import ManagedEngines
 from airlock.gateway.protocol import error_body
 from airlock.gateway.quiet import disable_progress_bars
 from airlock.gateway.routes import (
@@ -61,6 +62,7 @@ def create_app(
         upstream=UpstreamClient(config.upstreams),
         keys=keys,
     )
+    engines = ManagedEngines(config, catalog, gateway.upstream)  # started with the app
 
     def forget() -> None:
         gateway.auth.forget()
@@ -77,7 +79,10 @@ def create_app(
         heap.settle()
         if listener is not None:
             listener.start()
+        gateway.upstream.start_probes()
+        engines.start()
         yield
+        await engines.close()
         if listener is not None:
             await listener.close()
         gateway.manager.close()

@@ -27,6 +27,8 @@ class AdmittedModel:
     # request for it is answered with this reason (`refusal`).
     not_servable: str | None = None
     suspended: bool = False  # `not_servable` is a suspension: 403 model_suspended, not a 400
+    # Options for the engine process `airlock serve --engine` starts for it, sorted (key, value).
+    engine_options: tuple[tuple[str, int | float | str], ...] = ()
 
     @property
     def revision(self) -> tuple[int, str]:

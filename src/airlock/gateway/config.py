@@ -45,6 +45,16 @@ class SharedState:
 
 
 @dataclass(frozen=True)
+class ManagedEngine:
+    """An admitted model served by engine processes Airlock starts on its verified copy
+    (gateway/managed.py): `kind` is an engine of data/managed_engines.toml, or "auto"."""
+
+    name: str
+    kind: str = "auto"
+    replicas: int = 1
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     host: str = "127.0.0.1"
     port: int = 8000
@@ -88,6 +98,7 @@ class GatewayConfig:
     # 1.8-2.1x faster forward passes on CPU, outputs unchanged (checked at load).
     prepack_kernels: bool = True
     upstreams: tuple[Upstream, ...] = field(default_factory=tuple)
+    engines: tuple[ManagedEngine, ...] = field(default_factory=tuple)
     log_format: Literal["text", "json"] = "text"  # the access log (gateway/access_log.py)
     model_limits: tuple[ModelLimit, ...] = field(default_factory=tuple)
     shared: SharedState | None = None  # None: limits and caches in this process only

@@ -46,6 +46,7 @@ def admitted_model(record: Record) -> AdmittedModel:
         record.manifest_digest,
         _not_servable(record),
         suspended=record.suspended_at is not None,
+        engine_options=tuple(sorted(record.engine_options.items())),
     )
 
 

@@ -10,6 +10,7 @@ from fastapi import Request
 
 from airlock.gateway.audio_budget import AudioBudget
 from airlock.gateway.auth import Authenticator, KeyInfo, KeyStore
+from airlock.gateway.catalog import refusal
 from airlock.gateway.config import GatewayConfig
 from airlock.gateway.errors import Unauthorized
 from airlock.gateway.image_queue import ImageQueue
@@ -96,7 +97,12 @@ async def begin(request: Request, model: str, endpoint: str) -> Call:
     gateway = gateway_of(request)
     key: KeyInfo | None = request.state.key
     request.state.model = model  # for the access log, whatever the answer
-    if gateway.upstream.serves(model):
+    route = gateway.upstream.route(model)
+    if route is not None:
+        if route.managed:  # served from its admitted bytes: removed means gone, now
+            refused = refusal(gateway.manager.admitted(model), needs_engine=False)
+            if refused is not None:  # suspended by a re-vet: its engine answers no one
+                raise refused
         gateway.auth.authorize(key, model)
     else:
         gateway.manager.admitted(model)  # 404, as for a model the key may not see

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from airlock.registry.audit_actions import (
     ACTIONS,
     ADMIT,
+    CONFIGURE,
     EVAL_RECORD,
     KEY_CREATE,
     KEY_REVOKE,
@@ -29,6 +30,7 @@ from airlock.registry.models import AuditEntry
 __all__ = [
     "ACTIONS",
     "ADMIT",
+    "CONFIGURE",
     "EVAL_RECORD",
     "KEY_CREATE",
     "KEY_REVOKE",

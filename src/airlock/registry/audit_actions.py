@@ -12,6 +12,7 @@ KEY_CREATE = "key.create"
 KEY_REVOKE = "key.revoke"
 EVAL_RECORD = "eval.record"
 # The console's requests (console/requests.py): asked for, then admitted or refused by a reviewer.
+CONFIGURE = "model.configure"
 REQUEST_CREATE = "request.create"
 REQUEST_ADMIT = "request.admit"
 REQUEST_REFUSE = "request.refuse"
@@ -23,6 +24,7 @@ ACTIONS = (
     KEY_CREATE,
     KEY_REVOKE,
     EVAL_RECORD,
+    CONFIGURE,
     REQUEST_CREATE,
     REQUEST_ADMIT,
     REQUEST_REFUSE,

@@ -50,6 +50,9 @@ class ModelVersion(Base):
     # serves it, and `engine_reason` says why.
     engine: Mapped[str | None] = mapped_column(String(64))
     engine_reason: Mapped[str] = mapped_column(Text, default="")
+    # How the engine process `airlock serve --engine` starts for it is run (engine_options.py):
+    # set by `airlock models configure`, carried to the name's next admitted version.
+    engine_options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Set by `airlock revet` when the version no longer passes (the gateway then refuses it);
     # cleared by a re-admission of the same bytes. Nothing is deleted either way.

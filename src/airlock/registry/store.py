@@ -3,12 +3,12 @@ fails part way (a crash, a lost connection) leaves nothing behind."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -58,6 +58,8 @@ class Record:
     vetted_ruleset_digest: str | None = None
     repo_id: str | None = None  # the mirror's id for it (None: not mirrored)
     revision: str | None = None  # the mirror's commit-like revision (repo_ids.revision_of)
+    # Options for the engine process Airlock starts for it (engine_options.py); {}: defaults.
+    engine_options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def serving(self) -> str:
@@ -87,6 +89,7 @@ class Record:
             "force_reason": self.force_reason,
             "engine": self.engine,
             "engine_reason": self.engine_reason,
+            "engine_options": self.engine_options,
             "created_at": self.created_at.isoformat(timespec="seconds"),
             "suspended": self.suspended_reason is not None,
             "suspended_at": _iso(self.suspended_at),
@@ -150,13 +153,20 @@ class Registry:
                             _mirror_existing(session, existing, chosen, actor)
                         return _record(existing), False
                     latest = session.scalar(
-                        select(func.max(ModelVersion.version)).where(ModelVersion.name == name)
+                        select(ModelVersion)
+                        .where(ModelVersion.name == name)
+                        .order_by(ModelVersion.version.desc())
+                        .limit(1)
                     )
-                    row = _row(name, (latest or 0) + 1, dossier, verdict, policy, force_reason)
+                    number = 1 if latest is None else latest.version + 1
+                    row = _row(name, number, dossier, verdict, policy, force_reason)
                     row.engine, row.engine_reason = engine.engine, engine.reason
                     if chosen is not None:
                         row.repo_id = chosen
                         row.revision = repo_ids.revision_of(row.manifest_digest)
+                    # A new version of a name runs as the previous one was configured to (the
+                    # GPUs it needs rarely change with its weights); `configure` changes that.
+                    row.engine_options = dict(latest.engine_options) if latest else {}
                     session.add(row)
                     session.flush()
                     _add_files(session, row, dossier.provenance.files)
@@ -267,6 +277,38 @@ class Registry:
         if version is None:
             return found[-1] if found else None
         return next((r for r in found if r.version == version), None)
+
+    def configure(
+        self,
+        name: str,
+        options: dict[str, Any],
+        unset: tuple[str, ...] = (),
+        *,
+        actor: str | None = None,
+    ) -> Record | None:
+        """Set `options` and drop `unset` on the newest version of `name` (values already
+        checked by engine_options), audited; None when the name has no version."""
+        with Session(self.engine) as session, session.begin():
+            row = session.scalar(
+                select(ModelVersion)
+                .where(ModelVersion.name == name)
+                .order_by(ModelVersion.version.desc())
+                .limit(1)
+            )
+            if row is None:
+                return None
+            before = dict(row.engine_options or {})
+            after = {k: v for k, v in {**before, **options}.items() if k not in unset}
+            row.engine_options = after
+            audit.write(
+                session,
+                audit.CONFIGURE,
+                f"{name} v{row.version}",
+                actor=actor,
+                details={"engine_options": {"before": before, "after": after}},
+            )
+            session.flush()
+            return _record(row)
 
     def remove(
         self, name: str, version: int | None, *, reason: str, actor: str | None = None
@@ -469,4 +511,5 @@ def _record(row: ModelVersion) -> Record:
         vetted_ruleset_digest=row.vetted_ruleset_digest,
         repo_id=row.repo_id,
         revision=row.revision,
+        engine_options=dict(row.engine_options or {}),
     )

@@ -14,8 +14,9 @@ from fastapi.responses import JSONResponse
 
 from airlock.gateway.auth import KeyInfo
 from airlock.gateway.catalog import refusal
-from airlock.gateway.errors import Unauthorized, model_not_found
-from airlock.gateway.state import authenticate, gateway_of
+from airlock.gateway.errors import GatewayError, Unauthorized, model_not_found
+from airlock.gateway.state import Gateway, authenticate, gateway_of
+from airlock.gateway.upstream import ENFORCED
 
 router = APIRouter()
 _PROBE_S = 2.0  # a probe that waits longer than this is failing anyway
@@ -86,7 +87,7 @@ async def list_models(
     request: Request, key: Annotated[KeyInfo | None, Depends(authenticate)]
 ) -> Response:
     names = _visible(request, key)
-    return JSONResponse({"object": "list", "data": [_card(n) for n in names]})
+    return JSONResponse({"object": "list", "data": [_card(request, n) for n in names]})
 
 
 @router.get("/v1/models/{name:path}")
@@ -100,14 +101,39 @@ async def get_model(
         if (refused := refusal(model)) is not None:
             raise refused  # admitted, not listed: say why rather than 404
         raise model_not_found(name)
-    return JSONResponse(_card(name))
+    return JSONResponse(_card(request, name))
 
 
 def _visible(request: Request, key: KeyInfo | None) -> list[str]:
     gateway = gateway_of(request)
-    names = sorted({*gateway.manager.catalog_names(), *gateway.upstream.names})
+    relayed = [n for n in gateway.upstream.names if _still_admitted(gateway, n)]
+    names = sorted({*gateway.manager.catalog_names(), *relayed})
     return [n for n in names if key is None or key.allows(n)]
 
 
-def _card(name: str) -> dict[str, object]:
-    return {"id": name, "object": "model", "created": 0, "owned_by": "airlock"}
+def _still_admitted(gateway: Gateway, name: str) -> bool:
+    """A managed engine's model is listed while it is admitted (a plain upstream always)."""
+    route = gateway.upstream.route(name)
+    if route is None or not route.managed:
+        return True
+    try:
+        gateway.manager.admitted(name)
+    except GatewayError:
+        return False
+    return True
+
+
+def _card(request: Request, name: str) -> dict[str, object]:
+    """OpenAI's model object, plus `integrity`: whether what answers runs the admitted bytes
+    (embedded and managed engines load the verified copy; a plain upstream loads its own)."""
+    route = gateway_of(request).upstream.route(name)
+    integrity = ENFORCED if route is None else route.integrity
+    served_by = "airlock" if route is None else (route.kind if route.managed else "upstream")
+    return {
+        "id": name,
+        "object": "model",
+        "created": 0,
+        "owned_by": "airlock",
+        "integrity": integrity,
+        "served_by": served_by,
+    }
