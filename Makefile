@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: demo demo-vet demo-serve demo-eval test install lint typecheck unit browser clean system-deps
 
@@ -14,12 +15,16 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install "torch==2.13.0"
 	$(BIN)/pip install -e ".[dev,serve]"
+	touch $(STAMP)
+
+# What only the tests need beyond [dev]: the demo does not wait for llama.cpp to compile.
+$(TEST_STAMP): $(STAMP)
 	# instructor (tests/gateway/test_structured.py) pins jiter<0.15, openai 3.x needs >=0.16:
 	# installed without its pins, it runs with the newer jiter.
 	$(BIN)/pip install --no-deps "instructor==1.17.0" "docstring-parser>=0.16"
 	# The CPU engine (llama.cpp) compiles from source: once, then from pip's wheel cache.
 	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install -e ".[llama-cpp]"
-	touch $(STAMP)
+	touch $(TEST_STAMP)
 
 install: $(STAMP)
 
@@ -80,7 +85,7 @@ system-deps:
 	@command -v redis-server >/dev/null || apt-get install -y redis-server || \
 	  (apt-get update && apt-get install -y redis-server)
 
-unit: $(STAMP) browser system-deps
+unit: $(TEST_STAMP) browser system-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)

@@ -16,6 +16,7 @@ from airlock.cli.options import duration, float_range, int_range
 # out-of-range values)
 NUMERIC_OPTIONS: list[tuple[tuple[str, ...], str, str, str, tuple[str, ...]]] = [
     (("serve",), "--port", "8000", "from 1 to 65,535", ("0", "99999", "-1")),
+    (("serve",), "--engine-replicas", "2", "from 1 to 64", ("0", "65")),
     (("serve",), "--memory-budget", "8", "above 0 and at most 1,048,576", ("0", "-1", "inf")),
     (("serve",), "--torch-threads", "1", "from 1 to 1,024", ("0", "5000")),
     (("serve",), "--model-workers", "2", "from 1 to 1,024", ("0", "5000")),

@@ -104,6 +104,7 @@ FORMAT_PREFIXES: tuple[tuple[bytes, str], ...] = (
     (b"\x08\x01\x12\x04\x0a\x02\x0a\x00", "saved_model.pb"),
     (b"\x0a\x0a\x0a\x01a\x12\x05Const", "graph.pb"),
     (b"\x0a\x0c\x0a\x05<unk>\x15\x00\x00\x00\x00\x18\x02", "tokenizer.model"),
+    (b"\x00\x00\x80\x3f\x00\x00\x00\xbf", "voices.bin"),  # raw float32 voice vectors
 )
 
 NAMES = sorted(

@@ -46,7 +46,17 @@ class RawTensorsReader(Reader):
     kinds = (Kind.RAW_TENSORS,)
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
-        layout = layouts()[blob.name.rpartition("/")[2]]
+        layout = layouts().get(blob.name.rpartition("/")[2])
+        if layout is None:  # only detection's names reach here; anything else is not judged clean
+            yield ctx.finding(
+                "AIR001",
+                blob,
+                blob.location,
+                "read as raw tensor records, but its name is none data/raw_tensors.toml lists: "
+                "no layout to check it against.",
+                bytes(blob.data[:16]).hex(" "),
+            )
+            return
         size = len(blob.data)
         if size and any(size % record == 0 for record in layout.record_bytes):
             return
