@@ -73,6 +73,29 @@ def test_verify_reports_drift(
     assert main(["models", "verify", "nope"]) == 1
 
 
+def test_verify_is_recorded_for_the_console(
+    registry_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from airlock.console.views import model_rows
+    from airlock.registry.store import Registry
+
+    model = tmp_path / "model"
+    shutil.copytree(CLEAN, model)
+    assert main(["admit", str(model), "--name", "clf"]) == 0
+    registry = Registry(registry_env)
+    try:
+        assert model_rows(registry)[0].drift.startswith("not checked yet")
+        assert main(["models", "verify"]) == 0
+        assert model_rows(registry)[0].drift.startswith("unchanged (checked ")
+        (model / "model.pt").write_bytes(b"changed")
+        assert main(["models", "verify"]) == 1
+        drift = model_rows(registry)[0].drift
+        assert drift.startswith("CHANGED since admission") and "modified: model.pt" in drift
+        assert main(["audit", "--action", "model.verify", "--format", "json"]) == 0
+    finally:
+        registry.close()
+
+
 def test_unusable_database_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AIRLOCK_DATABASE_URL", "nosuchdb://x")
     monkeypatch.setenv("AIRLOCK_HOME", str(tmp_path))

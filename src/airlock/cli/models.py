@@ -244,6 +244,7 @@ def _verify(registry: Registry, args: argparse.Namespace) -> int:
     drifted = False
     for record in records:
         problems = drift(record)
+        registry.record_verification(record, problems)
         drifted = drifted or bool(problems)
         state = "DRIFTED" if problems else "ok"
         print(f"{record.name} v{record.version}: {state}  ({record.source})")

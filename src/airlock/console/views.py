@@ -12,6 +12,7 @@ from airlock.fit.accelerators import GIB
 from airlock.model_category import category
 from airlock.policy.evaluate import Decision, Reason, Verdict, evaluate
 from airlock.policy.model import Policy
+from airlock.registry import audit
 from airlock.registry.evals import for_files
 from airlock.registry.store import Record, Registry
 from airlock.report.recorded_evals import describe
@@ -114,11 +115,22 @@ def model_row(registry: Registry, record: Record) -> ModelRow:
         category=category(record.engine, [f.path for f in record.files]) or "not servable",
         size=_size(fit),
         hardware=_hardware(fit),
-        # `airlock models verify` does not record its answer yet: the page says how to ask.
-        drift="not recorded: run `airlock models verify`",
+        drift=_drift(registry, record),
         evals=tuple(describe(r) for r in for_files(registry, record.manifest_digest)),
         badges=status_badges(record),
     )
+
+
+def _drift(registry: Registry, record: Record) -> str:
+    """The last `airlock models verify` of this version, in words."""
+    entry = audit.latest(registry.engine, audit.VERIFY, f"{record.name} v{record.version}")
+    if entry is None:
+        return "not checked yet: run `airlock models verify`"
+    when = entry.at.strftime("%Y-%m-%d %H:%M UTC")
+    if not entry.details.get("drifted"):
+        return f"unchanged (checked {when})"
+    problems = [str(p) for p in entry.details.get("problems", [])]
+    return f"CHANGED since admission (checked {when}): " + "; ".join(problems[:3])
 
 
 def _size(fit: dict[str, Any]) -> str:

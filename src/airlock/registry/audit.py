@@ -24,6 +24,7 @@ from airlock.registry.audit_actions import (
     REQUEST_CREATE,
     REQUEST_REFUSE,
     SUSPEND,
+    VERIFY,
 )
 from airlock.registry.models import AuditEntry
 
@@ -40,7 +41,9 @@ __all__ = [
     "REQUEST_CREATE",
     "REQUEST_REFUSE",
     "SUSPEND",
+    "VERIFY",
     "Entry",
+    "latest",
     "os_user",
     "read",
     "write",
@@ -98,6 +101,19 @@ def read(engine: Engine, since: datetime | None = None, action: str | None = Non
         query = query.where(AuditEntry.action == action)
     with Session(engine) as session:
         return [_entry(row) for row in session.scalars(query)]
+
+
+def latest(engine: Engine, action: str, subject: str) -> Entry | None:
+    """The newest entry of `action` about `subject` (`name vN`), or None."""
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.action == action, AuditEntry.subject == subject)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(1)
+    )
+    with Session(engine) as session:
+        row = session.scalar(query)
+        return None if row is None else _entry(row)
 
 
 def _entry(row: AuditEntry) -> Entry:

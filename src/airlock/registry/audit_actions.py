@@ -13,6 +13,7 @@ KEY_REVOKE = "key.revoke"
 EVAL_RECORD = "eval.record"
 # The console's requests (console/requests.py): asked for, then admitted or refused by a reviewer.
 CONFIGURE = "model.configure"
+VERIFY = "model.verify"  # `airlock models verify`: whether the source still holds the files
 REQUEST_CREATE = "request.create"
 REQUEST_ADMIT = "request.admit"
 REQUEST_REFUSE = "request.refuse"
@@ -25,6 +26,7 @@ ACTIONS = (
     KEY_REVOKE,
     EVAL_RECORD,
     CONFIGURE,
+    VERIFY,
     REQUEST_CREATE,
     REQUEST_ADMIT,
     REQUEST_REFUSE,

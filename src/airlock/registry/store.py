@@ -233,6 +233,17 @@ class Registry:
             )
         return True
 
+    def record_verification(self, record: Record, problems: list[str]) -> None:
+        """What `airlock models verify` found for one version (the console's drift column)."""
+        with Session(self.engine) as session, session.begin():
+            audit.write(
+                session,
+                audit.VERIFY,
+                f"{record.name} v{record.version}",
+                actor=None,
+                details={"drifted": bool(problems), "problems": problems[:20]},
+            )
+
     def mark_vetted(self, name: str, version: int, policy: Policy) -> None:
         """Record that a version still passes under `policy` and today's rule set."""
         now = datetime.now(UTC)
