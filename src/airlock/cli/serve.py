@@ -13,274 +13,30 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airlock.cli.errors import USAGE_ERROR, print_error
-from airlock.cli.options import duration, float_range, int_range, port
+from airlock.cli.serve_options import (
+    DESCRIPTION,
+    EPILOG,
+    MAX_PER_MINUTE,
+    REDIS_FAILURE_ENV,
+    UPSTREAM_KEY_ENV,
+    add_options,
+)
 
 if TYPE_CHECKING:
-    from airlock.gateway.config import ManagedEngine
+    from airlock.gateway.config import GatewayConfig, ManagedEngine
     from airlock.policy.model import Policy
     from airlock.registry.store import Registry
-
-_DESCRIPTION = """\
-Serve admitted models through the OpenAI API (/v1/models, /v1/chat/completions,
-/v1/completions, /v1/embeddings, /v1/rerank, /v1/audio/transcriptions and /translations,
-/health, /metrics).
-Only models recorded by `airlock admit` are served, and each is re-hashed against its admitted
-manifest as it is loaded: a file that changed since admission refuses the load.
-
-The same address is also a Hugging Face Hub mirror of the admitted models that have a repo id
-(`airlock admit --repo-id org/name`): set HF_ENDPOINT to it and HF_TOKEN to an Airlock key, and
-from_pretrained("org/name"), snapshot_download and SentenceTransformer download them, checked
-against their manifests as they are served (docs/mirror.md)."""
-
-_EPILOG = """\
-console:
-  The web console is at / on the same port: people sign in with keys made by
-  `airlock keys create --name NAME --role admin|reviewer|requester` (docs/console.md).
-
-auth:
-  On by default: create keys with `airlock keys create --name NAME`, send them as
-  `Authorization: Bearer ak-...` (the openai client's api_key). --no-auth is refused on an
-  address other than loopback unless --no-auth-on-network says so too.
-
-re-vetting:
-  --revet-every 24h re-vets every admitted version that often, in the background, with the
-  policy --policy names (read again at each check: an edit is picked up) and today's rules; a
-  version that no longer passes is suspended and refused (403 model_suspended). At start, and
-  every minute, versions last vetted under another policy or rule-set digest are re-vetted at
-  once. `airlock revet` does the same on demand (docs/revet.md).
-
-replicas (docs/replicas.md):
-  With AIRLOCK_REDIS_URL set (redis://[:password@]host:6379/0), rate limits are shared by
-  every replica through Redis, and revoking a key or removing a model reaches them all at
-  once. AIRLOCK_REDIS_PREFIX (default "airlock:") separates deployments sharing one Redis.
-
-examples:
-  airlock serve                                  # 127.0.0.1:8000
-  airlock serve --config serve.toml --port 9000  # settings from a file; the command line wins
-  airlock serve --revet-every 24h --policy our-policy.yaml
-  airlock serve --host 0.0.0.0 --port 9000 --memory-budget 16
-  airlock serve --upstream llama-70b=http://gpu-node:8000/v1   # a vLLM server behind Airlock
-  airlock serve --request-root /srv/models/incoming   # the console accepts requests from there
-  (the upstream's API key, if it needs one, comes from AIRLOCK_UPSTREAM_API_KEY)
-  airlock serve --upstream big=http://gpu1:8000/v1 --upstream big=http://gpu2:8000/v1
-  airlock serve --engine llama-8b=vllm           # Airlock starts vLLM on the verified copy
-  airlock serve --engine tiny-chat --engine-replicas 2   # GGUF: llama.cpp, two processes
-
-integrity:
-  Embedded models and --engine models run the admitted bytes: each file is hashed while it is
-  copied into a private folder, and the engine loads only that copy. An --upstream server loads
-  its own weights, which Airlock never sees: /v1/models reports such a model as "integrity not
-  enforced by Airlock". Engine options (tensor_parallel_size, max_model_len, dtype, ...) come
-  from the model's record: `airlock models configure NAME --engine-option KEY=VALUE`.
-
-install: pip install 'model-airlock[serve]'"""
-
-UPSTREAM_KEY_ENV = "AIRLOCK_UPSTREAM_API_KEY"
-# Upper bounds of the numeric options: far beyond any machine, low enough that a typo (an extra
-# zero or three) is a usage error and not a crash once serving.
-MAX_MEMORY_GB = 1024.0 * 1024  # 1 PiB
-MAX_THREADS = 1024
-MAX_QUEUE = 1_000_000
-MAX_TIMEOUT_S = 24 * 3600.0
-MAX_CONNECTIONS = 1_000_000
-MAX_REVET_S = 366 * 24 * 3600.0
-MAX_PER_MINUTE = 1_000_000_000
-REDIS_FAILURE_ENV = "AIRLOCK_REDIS_FAILURE"
-MAX_REPLICAS = 64
 
 
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "serve",
         help="serve admitted models through an OpenAI-compatible API",
-        description=_DESCRIPTION,
-        epilog=_EPILOG,
+        description=DESCRIPTION,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=port, default=8000, help="port, 1 to 65535 (default 8000)")
-    parser.add_argument(
-        "--memory-budget",
-        type=float_range(0, MAX_MEMORY_GB),
-        default=8.0,
-        metavar="GB",
-        help="weights kept in memory; least recently used models are unloaded beyond it "
-        "(default 8)",
-    )
-    parser.add_argument(
-        "--torch-threads",
-        type=int_range(1, MAX_THREADS),
-        default=1,
-        metavar="N",
-        help="torch threads per model worker (default 1: one busy thread per core is fastest)",
-    )
-    parser.add_argument(
-        "--model-workers",
-        type=int_range(1, MAX_THREADS),
-        default=None,
-        metavar="N",
-        help="batches of one model that run at once (default: one per CPU core)",
-    )
-    parser.add_argument(
-        "--stock-kernels",
-        action="store_true",
-        help="use PyTorch's stock matrix multiplies instead of prepacked oneDNN ones",
-    )
-    parser.add_argument(
-        "--queue-size",
-        type=int_range(1, MAX_QUEUE),
-        default=64,
-        metavar="N",
-        help="requests waiting per model before 429 (default 64)",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=duration(MAX_TIMEOUT_S),
-        default=120.0,
-        metavar="SECONDS",
-        help="per-request time limit: seconds, or with s, m or h (default 120)",
-    )
-    parser.add_argument(
-        "--audio-budget",
-        type=float_range(0, MAX_MEMORY_GB * 1024),
-        default=256.0,
-        metavar="MB",
-        help="uploads and decoding state all transcriptions may hold at once, in MiB; beyond "
-        "it 429 (default 256: six 25 MiB uploads)",
-    )
-    parser.add_argument(
-        "--header-timeout",
-        type=duration(MAX_TIMEOUT_S),
-        default=10.0,
-        metavar="SECONDS",
-        help="a request's headers must be complete this long after the connection opens or "
-        "the previous answer, else it is closed (default 10)",
-    )
-    parser.add_argument(
-        "--body-timeout",
-        type=duration(MAX_TIMEOUT_S),
-        default=60.0,
-        metavar="SECONDS",
-        help="a request's body must be complete this long after its headers, else 408 (default 60)",
-    )
-    parser.add_argument(
-        "--max-connections",
-        type=int_range(1, MAX_CONNECTIONS),
-        default=1000,
-        metavar="N",
-        help="open connections in all; beyond them 503 and closed (default 1000)",
-    )
-    parser.add_argument(
-        "--max-connections-per-client",
-        type=int_range(1, MAX_CONNECTIONS),
-        default=100,
-        metavar="N",
-        help="open connections per client address (IPv6: per /64); beyond them 429 and "
-        "closed (default 100; behind a proxy every client has the proxy's address)",
-    )
-    parser.add_argument(
-        "--load-timeout",
-        type=duration(MAX_TIMEOUT_S),
-        default=600.0,
-        metavar="SECONDS",
-        help="time limit to verify a model's files and start its engine: seconds, or with s, m "
-        "or h (default 600)",
-    )
-    parser.add_argument(
-        "--upstream",
-        action="append",
-        default=[],
-        metavar="NAME=URL",
-        help="serve NAME from an OpenAI-compatible server at URL (repeatable)",
-    )
-    parser.add_argument(
-        "--model-rpm",
-        action="append",
-        default=[],
-        metavar="NAME=N",
-        help="requests per minute for model NAME, all keys together (repeatable)",
-    )
-    parser.add_argument(
-        "--model-tpm",
-        action="append",
-        default=[],
-        metavar="NAME=N",
-        help="prompt and completion tokens per minute for model NAME, all keys together "
-        "(repeatable)",
-    )
-    parser.add_argument(
-        "--redis-down",
-        choices=("open", "closed"),
-        default=os.environ.get(REDIS_FAILURE_ENV) or "closed",
-        help="with AIRLOCK_REDIS_URL, when Redis does not answer: closed refuses requests that "
-        "have a rate limit (503), open enforces limits in each replica alone (default: "
-        f"{REDIS_FAILURE_ENV}, else closed)",
-    )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        metavar="FILE",
-        help='read options from a TOML file (`port = 9000`, `upstream = ["NAME=URL"]`, '
-        "`${VAR}` for environment variables); options on the command line win",
-    )
-    parser.add_argument(
-        "--engine",
-        action="append",
-        default=[],
-        metavar="NAME[=KIND]",
-        help="serve the admitted model NAME from an engine process Airlock starts on its "
-        "verified copy (repeatable); KIND: vllm, llama.cpp, or auto (default: llama.cpp for a "
-        "GGUF model, else vllm)",
-    )
-    parser.add_argument(
-        "--engine-replicas",
-        type=int_range(1, MAX_REPLICAS),
-        default=1,
-        metavar="N",
-        help="engine processes per --engine model, routed least-busy with prompt-prefix "
-        "affinity (default 1; vLLM replicas get disjoint GPUs)",
-    )
-    parser.add_argument(
-        "--log-format",
-        choices=("text", "json"),
-        default="text",
-        help="access log on stderr, one line per request: text (default) or one JSON object",
-    )
-    parser.add_argument(
-        "--revet-every",
-        type=duration(MAX_REVET_S),
-        default=None,
-        metavar="DURATION",
-        help="re-vet admitted models this often and suspend those that no longer pass: "
-        "seconds, or with s, m, h or d (e.g. 30m, 24h, 7d); also at start when the policy or "
-        "rule set changed since their last vet",
-    )
-    parser.add_argument(
-        "--policy",
-        metavar="FILE",
-        help="the policy YAML that re-vetting (--revet-every) and the console's decisions apply "
-        "(default: the shipped one)",
-    )
-    parser.add_argument(
-        "--request-root",
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="a folder on this server people may request models from in the console "
-        "(repeatable; default none: only repo ids already in the Hugging Face cache)",
-    )
-    parser.add_argument(
-        "--no-auth",
-        action="store_true",
-        help="accept requests without an API key (local experiments only; loopback addresses "
-        "only, unless --no-auth-on-network)",
-    )
-    parser.add_argument(
-        "--no-auth-on-network",
-        action="store_true",
-        help="with --no-auth, listen on an address other than loopback anyway: anyone who can "
-        "reach it can use every model",
-    )
+    add_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -302,59 +58,21 @@ def run(args: argparse.Namespace) -> int:
             "pip install 'model-airlock[serve]'"
         )
         return USAGE_ERROR
-    from airlock.gateway.config import GIB, GatewayConfig, Upstream
-
-    engines = _engines(args.engine, args.engine_replicas, args.upstream)
-    if isinstance(engines, str):
-        print_error(engines)
+    config = _gateway_config(args)
+    if isinstance(config, str):
+        print_error(config)
         return USAGE_ERROR
-
-    upstreams = []
-    for spec in args.upstream:
-        name, sep, url = spec.partition("=")
-        problem = None if sep and name.strip() else "no NAME= before the URL"
-        problem = problem or _bad_url(url)
-        if problem:
-            print_error(f"--upstream {spec!r}: {problem}; expected NAME=http(s)://host:port/v1")
-            return USAGE_ERROR
-        upstreams.append(Upstream(name, url, os.environ.get(UPSTREAM_KEY_ENV)))
-    model_limits = _model_limits(args)
-    if isinstance(model_limits, str):
-        print_error(model_limits)
+    roots = tuple(Path(r) for r in args.request_root)
+    missing = [str(r) for r in roots if not r.is_dir()]
+    if missing:
+        print_error(f"--request-root {missing[0]}: not a folder on this server")
         return USAGE_ERROR
-    shared = _shared_state(args)
-    if isinstance(shared, str):
-        print_error(shared)
-        return USAGE_ERROR
-    workers = args.model_workers
     # No hub at run time: models come from the registry's verified copies only.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     # A server's log holds its lines, not progress bars (gateway/quiet.py does the libraries').
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TQDM_DISABLE", "1")
-    config = GatewayConfig(
-        host=args.host,
-        port=args.port,
-        auth_required=not args.no_auth,
-        memory_budget_bytes=int(args.memory_budget * GIB),
-        torch_threads=args.torch_threads,
-        queue_size=args.queue_size,
-        request_timeout_s=args.timeout,
-        load_timeout_s=args.load_timeout,
-        upstreams=tuple(upstreams),
-        engines=engines,
-        prepack_kernels=not args.stock_kernels,
-        log_format=args.log_format,
-        audio_budget_bytes=int(args.audio_budget * 1024 * 1024),
-        header_timeout_s=args.header_timeout,
-        body_timeout_s=args.body_timeout,
-        max_connections=args.max_connections,
-        max_connections_per_client=args.max_connections_per_client,
-        model_limits=model_limits,
-        shared=shared,
-        **({} if workers is None else {"model_workers": workers}),
-    )
     from airlock.policy.schema import PolicyError, default_policy, load_policy
 
     def today_policy() -> Policy:
@@ -387,38 +105,91 @@ def run(args: argparse.Namespace) -> int:
         )
     catalog = RegistryCatalog(registry)
     app = create_app(config, catalog, KeyStore(registry.engine), UsageRecorder(registry.engine))
-    from pathlib import Path
 
     from airlock.console.mount import mount
 
-    roots = tuple(Path(r) for r in args.request_root)
-    missing = [str(r) for r in roots if not r.is_dir()]
-    if missing:
-        print_error(f"--request-root {missing[0]}: not a folder on this server")
-        return USAGE_ERROR
     mount(app, registry, policy=today_policy(), request_roots=roots)
     mount_mirror(app, registry, config.scratch_dir)  # the Hugging Face Hub API (docs/mirror.md)
-    names = catalog.names()
+    _announce(args, config, registry, catalog.names())
+    from airlock.gateway.connections import server_options
+
+    with _access_log_on_stderr(), _revetting(args.revet_every, registry, today_policy):
+        uvicorn.run(app, **server_options(config))
+    return 0
+
+
+def _gateway_config(args: argparse.Namespace) -> GatewayConfig | str:
+    """The gateway's settings from the command line, or why they are not usable."""
+    from airlock.gateway.config import GIB, GatewayConfig, Upstream
+
+    engines = _engines(args.engine, args.engine_replicas, args.upstream)
+    if isinstance(engines, str):
+        return engines
+
+    upstreams = []
+    for spec in args.upstream:
+        name, sep, url = spec.partition("=")
+        problem = None if sep and name.strip() else "no NAME= before the URL"
+        problem = problem or _bad_url(url)
+        if problem:
+            return f"--upstream {spec!r}: {problem}; expected NAME=http(s)://host:port/v1"
+        upstreams.append(Upstream(name, url, os.environ.get(UPSTREAM_KEY_ENV)))
+    model_limits = _model_limits(args)
+    if isinstance(model_limits, str):
+        return model_limits
+    shared = _shared_state(args)
+    if isinstance(shared, str):
+        return shared
+    workers = args.model_workers
+    return GatewayConfig(
+        host=args.host,
+        port=args.port,
+        auth_required=not args.no_auth,
+        memory_budget_bytes=int(args.memory_budget * GIB),
+        torch_threads=args.torch_threads,
+        queue_size=args.queue_size,
+        request_timeout_s=args.timeout,
+        load_timeout_s=args.load_timeout,
+        upstreams=tuple(upstreams),
+        engines=engines,
+        prepack_kernels=not args.stock_kernels,
+        log_format=args.log_format,
+        audio_budget_bytes=int(args.audio_budget * 1024 * 1024),
+        header_timeout_s=args.header_timeout,
+        body_timeout_s=args.body_timeout,
+        max_connections=args.max_connections,
+        max_connections_per_client=args.max_connections_per_client,
+        model_limits=model_limits,
+        shared=shared,
+        **({} if workers is None else {"model_workers": workers}),
+    )
+
+
+def _announce(
+    args: argparse.Namespace, config: GatewayConfig, registry: Registry, names: list[str]
+) -> None:
+    """What this server serves, and what it will not and why: said at start, not at the first
+    request."""
     print(
         f"airlock: serving {len(names)} admitted model(s) on http://{args.host}:{args.port}/v1"
         + (f": {', '.join(names)}" if names else ""),
         flush=True,
     )
     print(f"airlock: console on http://{args.host}:{args.port}/", flush=True)
-    if shared is not None:
+    if (shared := config.shared) is not None:
         print(
             f"airlock: rate limits and changes shared through Redis (prefix {shared.prefix!r}; "
             f"when Redis is down: fail {shared.failure})",
             flush=True,
         )
-    managed = {e.name for e in engines}
+    managed = {e.name for e in config.engines}
     for record in registry.latest():
         # Decided at admission or by a re-vet: say so now, not at the first request.
         suspended = record.suspended_reason is not None
         if suspended or (record.engine is None and record.name not in managed):
             reason = record.serving.removeprefix("not servable: ")
             print(f"airlock: not serving {record.name}: {reason}", flush=True)
-    for engine in engines:
+    for engine in config.engines:
         if registry.get(engine.name) is None:
             print(f"airlock: warning: --engine {engine.name}: not admitted (yet)", flush=True)
         print(
@@ -426,14 +197,9 @@ def run(args: argparse.Namespace) -> int:
             "verified copy (integrity enforced by Airlock)",
             flush=True,
         )
-    for name in sorted({u.name for u in upstreams}):
-        urls = ", ".join(u.url for u in upstreams if u.name == name)
+    for name in sorted({u.name for u in config.upstreams}):
+        urls = ", ".join(u.url for u in config.upstreams if u.name == name)
         print(f"airlock: {name}: upstream {urls} (integrity not enforced by Airlock)", flush=True)
-    from airlock.gateway.connections import server_options
-
-    with _access_log_on_stderr(), _revetting(args.revet_every, registry, today_policy):
-        uvicorn.run(app, **server_options(config))
-    return 0
 
 
 def _run_with_config(args: argparse.Namespace) -> int:
