@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         import uvicorn
 
         from airlock.gateway.app import create_app
-        from airlock.mirror import mount as mount_mirror
+        from airlock.mirror.mount import mount as mount_mirror
     except ImportError as exc:
         print_error(
             f"`airlock serve` needs the [serve] extra ({exc.name} is missing): "

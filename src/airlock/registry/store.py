@@ -3,7 +3,6 @@ fails part way (a crash, a lost connection) leaves nothing behind."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from airlock.registry.db import Location, RegistryError, locate, make_engine
 from airlock.registry.migrate import migrate
 from airlock.registry.models import ModelFile, ModelVersion
 from airlock.registry.names import check as check_name
+from airlock.registry.record import Record, iso, record_of
 from airlock.ruleset import ruleset_digest
 
 # Concurrent admits of one name race for the next version number; the loser retries.
@@ -29,81 +29,6 @@ _ADMIT_ATTEMPTS = 8
 
 
 __all__ = ["Record", "Registry", "RegistryError"]
-
-
-@dataclass(frozen=True)
-class Record:
-    name: str
-    version: int
-    source: str
-    manifest_digest: str
-    decision: str
-    reasons: tuple[dict[str, str], ...]
-    conditions: tuple[str, ...]
-    dossier: dict[str, Any]
-    policy_name: str
-    policy_digest: str
-    forced: bool
-    force_reason: str | None
-    engine: str | None  # None: not servable, `engine_reason` says why
-    engine_reason: str
-    created_at: datetime
-    files: tuple[FileDigest, ...]
-    # Set by `airlock revet` when the version no longer passes; None: not suspended.
-    suspended_at: datetime | None = None
-    suspended_reason: str | None = None
-    # The last vet (admission or revet): when, and under which policy and rule set.
-    vetted_at: datetime | None = None
-    vetted_policy_digest: str | None = None
-    vetted_ruleset_digest: str | None = None
-    repo_id: str | None = None  # the mirror's id for it (None: not mirrored)
-    revision: str | None = None  # the mirror's commit-like revision (repo_ids.revision_of)
-    # Options for the engine process Airlock starts for it (engine_options.py); {}: defaults.
-    engine_options: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def serving(self) -> str:
-        """How the gateway would serve it, in words for a listing."""
-        if self.suspended_reason is not None:
-            return f"SUSPENDED: {self.suspended_reason}"
-        return f"engine {self.engine}" if self.engine else f"not servable: {self.engine_reason}"
-
-    def vetted_under(self, policy_digest: str, rules_digest: str) -> bool:
-        """Whether its last vet applied this policy and this rule set (else a revet is due)."""
-        return (self.vetted_policy_digest, self.vetted_ruleset_digest) == (
-            policy_digest,
-            rules_digest,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "source": self.source,
-            "manifest_digest": self.manifest_digest,
-            "decision": self.decision,
-            "reasons": list(self.reasons),
-            "conditions": list(self.conditions),
-            "policy": {"name": self.policy_name, "digest": self.policy_digest},
-            "forced": self.forced,
-            "force_reason": self.force_reason,
-            "engine": self.engine,
-            "engine_reason": self.engine_reason,
-            "engine_options": self.engine_options,
-            "created_at": self.created_at.isoformat(timespec="seconds"),
-            "suspended": self.suspended_reason is not None,
-            "suspended_at": _iso(self.suspended_at),
-            "suspended_reason": self.suspended_reason,
-            "last_vet": {
-                "at": _iso(self.vetted_at),
-                "policy_digest": self.vetted_policy_digest,
-                "ruleset_digest": self.vetted_ruleset_digest,
-            },
-            "repo_id": self.repo_id,
-            "revision": self.revision,
-            "files": [vars(f) for f in self.files],
-            "dossier": self.dossier,
-        }
 
 
 class Registry:
@@ -151,7 +76,7 @@ class Registry:
                             _reinstate(session, existing, verdict, policy, force_reason, actor)
                         if chosen is not None and existing.repo_id is None:
                             _mirror_existing(session, existing, chosen, actor)
-                        return _record(existing), False
+                        return record_of(existing), False
                     latest = session.scalar(
                         select(ModelVersion)
                         .where(ModelVersion.name == name)
@@ -187,7 +112,7 @@ class Registry:
                             "revision": row.revision,
                         },
                     )
-                    record = _record(row)
+                    record = record_of(row)
                 return record, True
             except IntegrityError:
                 continue  # another admit took this version number (or these bytes): look again
@@ -262,7 +187,7 @@ class Registry:
         """The versions mirrored under `repo_id`, oldest first (mirror/lookup.py picks one)."""
         query = select(ModelVersion).where(ModelVersion.repo_id == repo_id)
         with Session(self.engine) as session:
-            return [_record(row) for row in session.scalars(query.order_by(ModelVersion.version))]
+            return [record_of(row) for row in session.scalars(query.order_by(ModelVersion.version))]
 
     def names(self) -> list[str]:
         """Every name with an admitted version."""
@@ -274,7 +199,7 @@ class Registry:
         if name is not None:
             query = query.where(ModelVersion.name == name)
         with Session(self.engine) as session:
-            return [_record(row) for row in session.scalars(query)]
+            return [record_of(row) for row in session.scalars(query)]
 
     def latest(self, name: str | None = None) -> list[Record]:
         """The newest version of each name (or of `name`)."""
@@ -319,7 +244,7 @@ class Registry:
                 details={"engine_options": {"before": before, "after": after}},
             )
             session.flush()
-            return _record(row)
+            return record_of(row)
 
     def remove(
         self, name: str, version: int | None, *, reason: str, actor: str | None = None
@@ -428,7 +353,7 @@ def _reinstate(
     (a forced one included, so its reasons are what later revets compare against), the
     suspension is lifted, and the audit entry keeps what was replaced."""
     details = {
-        "suspended_at": _iso(row.suspended_at),
+        "suspended_at": iso(row.suspended_at),
         "suspended_reason": row.suspended_reason,
         "previous": {"decision": row.decision, "policy_digest": row.policy_digest},
         "decision": verdict.decision.value,
@@ -451,15 +376,6 @@ def _reinstate(
         reason=why,
         details=details,
     )
-
-
-def _iso(at: datetime | None) -> str | None:
-    return None if at is None else at.isoformat(timespec="seconds")
-
-
-def _utc(at: datetime | None) -> datetime | None:
-    # SQLite keeps no time zone; every time written is UTC.
-    return at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _mirror_existing(session: Session, row: ModelVersion, repo_id: str, actor: str | None) -> None:
@@ -493,34 +409,3 @@ def _add_files(session: Session, row: ModelVersion, files: tuple[FileDigest, ...
         ModelFile(model_version_id=row.id, path=f.path, size=f.size, sha256=f.sha256) for f in files
     )
     session.flush()
-
-
-def _record(row: ModelVersion) -> Record:
-    created = row.created_at
-    created = created if created.tzinfo is not None else created.replace(tzinfo=UTC)
-    return Record(
-        name=row.name,
-        version=row.version,
-        source=row.source,
-        manifest_digest=row.manifest_digest,
-        decision=row.decision,
-        reasons=tuple(row.reasons),
-        conditions=tuple(row.conditions),
-        dossier=row.dossier,
-        policy_name=row.policy_name,
-        policy_digest=row.policy_digest,
-        forced=row.forced,
-        force_reason=row.force_reason,
-        engine=row.engine,
-        engine_reason=row.engine_reason,
-        created_at=created,
-        files=tuple(FileDigest(f.path, f.size, f.sha256) for f in row.files),
-        suspended_at=_utc(row.suspended_at),
-        suspended_reason=row.suspended_reason,
-        vetted_at=_utc(row.vetted_at),
-        vetted_policy_digest=row.vetted_policy_digest,
-        vetted_ruleset_digest=row.vetted_ruleset_digest,
-        repo_id=row.repo_id,
-        revision=row.revision,
-        engine_options=dict(row.engine_options or {}),
-    )

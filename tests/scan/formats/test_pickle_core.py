@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from airlock.scan.formats.pickle.embedded import embedded_pickle
-from airlock.scan.formats.pickle.interpreter import Interpreter, canonical_global
+from airlock.scan.formats.pickle.interpreter import Interpreter
+from airlock.scan.formats.pickle.listener import canonical_global
 from airlock.scan.formats.pickle.opcodes import PickleDecodeError, decode_op, looks_like_pickle
 from airlock.scan.formats.pickle.payloads import concrete_bytes
 from airlock.scan.formats.pickle.values import Call, Global, SymDict, render

@@ -10,7 +10,8 @@ from airlock.findings import Finding
 from airlock.scan.context import Blob, Kind, Reader, ScanContext
 from airlock.scan.formats.detect import HEAD_BYTES
 from airlock.scan.formats.pickle.analysis import PickleAnalysis
-from airlock.scan.formats.pickle.interpreter import Interpreter, Listener, StreamResult
+from airlock.scan.formats.pickle.interpreter import Interpreter
+from airlock.scan.formats.pickle.listener import Listener, StreamResult
 from airlock.scan.formats.pickle.opcodes import (
     PickleDecodeError,
     PickleLimitError,

@@ -10,7 +10,7 @@ from airlock.findings import Finding, Location, Severity
 from airlock.scan.context import Blob, ScanContext
 from airlock.scan.formats.pickle.embedded import embedded_pickle
 from airlock.scan.formats.pickle.flows import Flows
-from airlock.scan.formats.pickle.interpreter import UNKNOWN
+from airlock.scan.formats.pickle.listener import UNKNOWN
 from airlock.scan.formats.pickle.payloads import DESERIALIZERS, concrete_bytes
 from airlock.scan.formats.pickle.values import (
     Call,

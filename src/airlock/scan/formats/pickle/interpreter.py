@@ -8,9 +8,7 @@ listener; judging them is the analysis module's job.
 
 from __future__ import annotations
 
-import _compat_pickle
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from airlock.scan.formats.pickle import inline_arrays
 from airlock.scan.formats.pickle.fast_opcodes import (
@@ -32,6 +30,12 @@ from airlock.scan.formats.pickle.fast_opcodes import (
     TUPLE,
     U2,
     fast_text,
+)
+from airlock.scan.formats.pickle.listener import (
+    UNKNOWN,
+    Listener,
+    StreamResult,
+    canonical_global,
 )
 from airlock.scan.formats.pickle.opcodes import (
     Buffer,
@@ -65,42 +69,6 @@ MAX_VALUES = 2_000_000
 MAX_INLINE_DEPTH = 8
 # Opcodes each walk resumed at a plausible resync point may run.
 MAX_RESYNC_OPS = 1_000_000
-
-
-UNKNOWN = object()
-
-
-class Listener(Protocol):
-    def on_global(self, glob: Global) -> None: ...
-    def on_dynamic_import(self, module: Any, name: Any, offset: int) -> None: ...
-    def on_call(self, call: Call) -> None: ...
-    def on_build(self, target: Any, state: Any, offset: int) -> None: ...
-    def on_extension(self, code: int, offset: int) -> None: ...
-    def on_constant(self, value: str | bytes | bytearray, offset: int) -> None: ...
-    def on_hashed(self, keys: list[Any], offset: int) -> None: ...
-    def on_persistent(self, pid: Any, offset: int) -> None: ...
-
-
-@dataclass(frozen=True)
-class StreamResult:
-    """What one pickle stream did: where it started and ended, and whether it reached STOP."""
-
-    start: int
-    end: int
-    protocol: int
-    complete: bool
-    error: PickleDecodeError | None
-    result: Any = None
-
-
-def canonical_global(module: str, name: str, protocol: int) -> tuple[str, str]:
-    """Apply the Python 2 name mapping the real unpickler applies to protocol < 3 streams."""
-    if protocol < 3:
-        if (module, name) in _compat_pickle.NAME_MAPPING:
-            return _compat_pickle.NAME_MAPPING[(module, name)]
-        if module in _compat_pickle.IMPORT_MAPPING:
-            return _compat_pickle.IMPORT_MAPPING[module], name
-    return module, name
 
 
 class Interpreter(StackMachine):
